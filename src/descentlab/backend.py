@@ -1,0 +1,52 @@
+"""The ground floor: floating-point precision and the random generator.
+
+Nothing here imports the rest of descentlab. Every random draw in the engine (initial weights,
+shuffling, dropout) comes from one NumPy ``Generator`` owned by this module, so that
+``set_random_seed(s)`` followed by the same code and data gives bit-identical results.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from descentlab.errors import ConfigError
+
+_FLOATX = "float32"
+_VALID_FLOATX = ("float32", "float64")
+_generator: np.random.Generator = np.random.default_rng()
+
+
+def floatx() -> str:
+    """The default float type of weights and computations: ``"float32"`` (default) or ``"float64"``."""
+    return _FLOATX
+
+
+def set_floatx(value: str) -> None:
+    """Set the default float type for models built afterwards (``"float32"`` or ``"float64"``)."""
+    global _FLOATX
+    if value not in _VALID_FLOATX:
+        raise ConfigError(
+            f"set_floatx got {value!r}; valid values are 'float32' and 'float64'."
+        )
+    _FLOATX = value
+
+
+def dtype() -> np.dtype:
+    """``floatx()`` as a NumPy dtype."""
+    return np.dtype(_FLOATX)
+
+
+def set_random_seed(seed: int) -> None:
+    """Seed every random draw descentlab makes (initialisation, shuffling, dropout).
+
+    Same seed, same data, same code → bit-identical weights and history.
+    """
+    global _generator
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise ConfigError(f"set_random_seed needs a non-negative integer; got {seed!r}.")
+    _generator = np.random.default_rng(int(seed))
+
+
+def rng() -> np.random.Generator:
+    """The generator all of descentlab's random draws come from."""
+    return _generator

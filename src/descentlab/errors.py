@@ -1,0 +1,55 @@
+"""Errors a user can cause, each a sentence that names the value and what would be valid.
+
+Every user-facing error derives from :class:`DescentLabError`, so a program (or the CLI) can tell
+"you asked for something invalid" apart from a bug in descentlab. The subclasses also derive from
+the built-in exception a Python user would expect (``ValueError``, ``RuntimeError``, ``OSError``),
+so ``except ValueError`` keeps working.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class DescentLabError(Exception):
+    """Base class of every error caused by the user's input or files."""
+
+
+class ConfigError(DescentLabError, ValueError):
+    """An argument, name or setting is not valid (unknown activation, negative learning rate, ...)."""
+
+
+class DataError(DescentLabError, ValueError):
+    """The data cannot be used as given (mismatched lengths, NaN, wrong width, labels out of range)."""
+
+
+class ModelFileError(DescentLabError, OSError):
+    """A model file is missing, truncated, corrupted or not a descentlab model file."""
+
+
+class TrainingDiverged(DescentLabError, RuntimeError):
+    """The loss became NaN or infinite during ``fit``.
+
+    Attributes:
+        epoch: 1-based epoch in which it happened.
+        batch: 1-based batch within that epoch.
+        learning_rate: the learning rate in force at that step.
+        history: the :class:`~descentlab.callbacks.History` up to the last finished epoch.
+    """
+
+    def __init__(self, message: str, *, epoch: int, batch: int, learning_rate: float,
+                 history: Any = None) -> None:
+        super().__init__(message)
+        self.epoch = epoch
+        self.batch = batch
+        self.learning_rate = learning_rate
+        self.history = history
+
+
+def did_you_mean(value: str, valid: list[str]) -> str:
+    """A short hint listing the valid names, closest first when one is close."""
+    import difflib
+
+    close = difflib.get_close_matches(str(value), valid, n=1)
+    hint = f" Did you mean {close[0]!r}?" if close else ""
+    return f"Valid names: {', '.join(valid)}.{hint}"
