@@ -1,0 +1,271 @@
+"""Layers: each one a forward pass and its backward pass, the chain rule written out.
+
+A layer maps a batch ``x`` of shape ``(batch, inputs)`` to ``(batch, units)``. During the forward
+pass it keeps what the backward pass needs; ``backward(grad)`` receives ∂L/∂output and returns
+∂L/∂input, storing the gradients of its own weights in ``self.grads`` (aligned with
+``self.trainable_weights``).
+
+Dense, the layer of the textbook::
+
+    forward:   z = x·W + b          a = f(z)
+    backward:  ∂L/∂z = ∂L/∂a ⊙ f'(z)
+               ∂L/∂W = xᵀ·∂L/∂z      ∂L/∂b = Σ_batch ∂L/∂z      ∂L/∂x = ∂L/∂z·Wᵀ
+
+The factor f'(z) is where gradients vanish: with the sigmoid it is at most 0.25, and it is
+applied once per layer on the way back.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from descentlab import activations, backend, initializers
+from descentlab.errors import ConfigError, DataError
+
+
+def _positive_int(value: Any, what: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value <= 0:
+        raise ConfigError(f"{what} must be a positive integer; got {value!r}.")
+    return int(value)
+
+
+class Layer:
+    """Base class. Subclasses implement ``build``, ``forward`` and ``backward``."""
+
+    #: The layer's activation applied last in ``forward`` (None if it has none); the model uses
+    #: it to fuse the output activation's gradient with the loss.
+    activation: Any = None
+
+    def __init__(self, name: str | None = None, input_dim: int | None = None) -> None:
+        self.name = name
+        self.input_dim = None if input_dim is None else _positive_int(input_dim, "input_dim")
+        self.built = False
+        self.units: int | None = None
+        self.weights: list[np.ndarray] = []
+        self.trainable_weights: list[np.ndarray] = []
+        self.grads: list[np.ndarray] = []
+        #: Whether ``backward`` must return ∂L/∂input (False for the first layer: nobody needs it).
+        self.needs_input_grad = True
+
+    # -- construction -------------------------------------------------------------------------
+    def build(self, input_dim: int) -> None:
+        self.input_dim = input_dim
+        self.units = input_dim
+        self.built = True
+
+    def count_params(self) -> int:
+        return int(sum(w.size for w in self.weights))
+
+    def get_config(self) -> dict[str, Any]:
+        config: dict[str, Any] = {"name": self.name}
+        if self.input_dim is not None:
+            config["input_dim"] = self.input_dim
+        return config
+
+    @classmethod
+    def from_config(cls, config: dict[str, Any]) -> Layer:
+        return cls(**config)
+
+    # -- computation --------------------------------------------------------------------------
+    def forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:
+        raise NotImplementedError
+
+    def backward(self, grad: np.ndarray, preactivation: bool = False) -> np.ndarray | None:
+        """∂L/∂input from ∂L/∂output.
+
+        ``preactivation=True`` means ``grad`` is already ∂L/∂z, the gradient with respect to the
+        input of this layer's activation (the loss fused it with the output activation).
+        """
+        raise NotImplementedError
+
+    def __call__(self, x: np.ndarray, training: bool = False) -> np.ndarray:
+        x = np.asarray(x, dtype=backend.floatx())
+        if not self.built:
+            self.build(x.shape[-1])
+        return self.forward(x, training=training)
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} name={self.name!r} units={self.units}>"
+
+
+class Dense(Layer):
+    """A fully connected layer: ``a = f(x·W + b)``.
+
+    Args:
+        units: number of output units.
+        activation: name or activation object (default: none, i.e. linear).
+        input_dim: width of the input, for the first layer (as in the textbook).
+        kernel_initializer: default ``"glorot_uniform"`` (Keras' default).
+        bias_initializer: default ``"zeros"``.
+        use_bias: whether to add the bias ``b``.
+
+    Weights: ``kernel`` of shape ``(inputs, units)`` and ``bias`` of shape ``(units,)``.
+    """
+
+    def __init__(self, units: int, activation: Any = None, input_dim: int | None = None,
+                 kernel_initializer: Any = "glorot_uniform", bias_initializer: Any = "zeros",
+                 use_bias: bool = True, name: str | None = None, **kwargs: Any) -> None:
+        input_shape = kwargs.pop("input_shape", None)
+        if kwargs:
+            raise ConfigError(
+                f"Dense got unexpected argument(s) {sorted(kwargs)}; valid arguments are units, "
+                "activation, input_dim, input_shape, kernel_initializer, bias_initializer, "
+                "use_bias, name."
+            )
+        if input_shape is not None:
+            if len(tuple(input_shape)) != 1:
+                raise ConfigError(
+                    f"Dense takes flat inputs; input_shape must be (features,), got {input_shape!r}."
+                )
+            input_dim = tuple(input_shape)[0]
+        super().__init__(name=name, input_dim=input_dim)
+        self.units = _positive_int(units, "Dense units")
+        self.activation = activations.get(activation)
+        self.kernel_initializer = initializers.get(kernel_initializer)
+        self.bias_initializer = initializers.get(bias_initializer)
+        self.use_bias = bool(use_bias)
+        self.kernel: np.ndarray | None = None
+        self.bias: np.ndarray | None = None
+        self._linear = self.activation.name == "linear"
+
+    def build(self, input_dim: int) -> None:
+        dtype = backend.floatx()
+        self.input_dim = int(input_dim)
+        self.kernel = self.kernel_initializer((self.input_dim, self.units), dtype=dtype)
+        self.weights = [self.kernel]
+        if self.use_bias:
+            self.bias = self.bias_initializer((self.units,), dtype=dtype)
+            self.weights.append(self.bias)
+        self.trainable_weights = list(self.weights)
+        self.grads = [np.zeros_like(w) for w in self.trainable_weights]
+        self.built = True
+
+    def forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:
+        self.x = x
+        z = x @ self.kernel
+        if self.use_bias:
+            z += self.bias
+        self.z = z
+        self.a = z if self._linear else self.activation(z)
+        return self.a
+
+    def backward(self, grad: np.ndarray, preactivation: bool = False) -> np.ndarray | None:
+        # ∂L/∂z = ∂L/∂a ⊙ f'(z): the activation's derivative, one factor per layer.
+        if preactivation or self._linear:
+            dz = grad
+        else:
+            dz = self.activation.backward(self.z, self.a, grad)
+        np.matmul(self.x.T, dz, out=self.grads[0])  # ∂L/∂W = xᵀ·∂L/∂z
+        if self.use_bias:
+            np.sum(dz, axis=0, out=self.grads[1])  # ∂L/∂b = Σ over the batch
+        if self.needs_input_grad:
+            return dz @ self.kernel.T  # ∂L/∂x = ∂L/∂z·Wᵀ
+        return None
+
+    @property
+    def preactivation(self) -> np.ndarray:
+        """z = x·W + b of the last forward pass."""
+        return self.z
+
+    def get_config(self) -> dict[str, Any]:
+        config = super().get_config()
+        config.update(
+            units=self.units,
+            activation=activations.serialize(self.activation),
+            kernel_initializer=initializers.serialize(self.kernel_initializer),
+            bias_initializer=initializers.serialize(self.bias_initializer),
+            use_bias=self.use_bias,
+        )
+        return config
+
+
+class Activation(Layer):
+    """Applies an activation function on its own: ``a = f(x)`` (no weights)."""
+
+    def __init__(self, activation: Any, name: str | None = None,
+                 input_dim: int | None = None) -> None:
+        super().__init__(name=name, input_dim=input_dim)
+        self.activation = activations.get(activation)
+
+    def build(self, input_dim: int) -> None:
+        super().build(input_dim)
+
+    def forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:
+        self.z = x
+        self.a = self.activation(x)
+        return self.a
+
+    def backward(self, grad: np.ndarray, preactivation: bool = False) -> np.ndarray:
+        if preactivation:
+            return grad
+        return self.activation.backward(self.z, self.a, grad)
+
+    @property
+    def preactivation(self) -> np.ndarray:
+        return self.z
+
+    def get_config(self) -> dict[str, Any]:
+        config = super().get_config()
+        config["activation"] = activations.serialize(self.activation)
+        return config
+
+
+class Dropout(Layer):
+    """Inverted dropout: in training, each unit is zeroed with probability ``rate`` and the rest
+    are scaled by 1/(1−rate), so nothing changes at inference. Active only during ``fit``."""
+
+    def __init__(self, rate: float, name: str | None = None, seed: int | None = None,
+                 input_dim: int | None = None) -> None:
+        super().__init__(name=name, input_dim=input_dim)
+        if isinstance(rate, bool) or not isinstance(rate, (int, float)) or not 0 <= rate < 1:
+            raise ConfigError(f"Dropout rate must be a number in [0, 1); got {rate!r}.")
+        self.rate = float(rate)
+        self.seed = seed
+        #: The generator the masks come from; the model hands it its own (see Sequential).
+        self.rng: np.random.Generator | None = (
+            None if seed is None else np.random.default_rng(seed)
+        )
+        #: Set by the model: the generator of its training run, saved with the model so that a
+        #: resumed run draws the same masks as an uninterrupted one.
+        self.model_rng: np.random.Generator | None = None
+        self.mask: np.ndarray | None = None
+
+    def forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:
+        if not training or self.rate == 0.0:
+            self.mask = None
+            return x
+        gen = self.rng if self.rng is not None else self.model_rng or backend.rng()
+        keep = gen.random(x.shape, dtype=x.dtype) >= self.rate
+        self.mask = keep * x.dtype.type(1.0 / (1.0 - self.rate))
+        return x * self.mask
+
+    def backward(self, grad: np.ndarray, preactivation: bool = False) -> np.ndarray:
+        return grad if self.mask is None else grad * self.mask
+
+    def get_config(self) -> dict[str, Any]:
+        config = super().get_config()
+        config.update(rate=self.rate, seed=self.seed)
+        return config
+
+
+LAYER_CLASSES: dict[str, type[Layer]] = {
+    "Dense": Dense,
+    "Activation": Activation,
+    "Dropout": Dropout,
+}
+
+
+def serialize(layer: Layer) -> dict[str, Any]:
+    return {"class_name": type(layer).__name__, "config": layer.get_config()}
+
+
+def deserialize(spec: dict[str, Any]) -> Layer:
+    try:
+        cls = LAYER_CLASSES[spec["class_name"]]
+    except (KeyError, TypeError) as exc:
+        raise DataError(
+            f"Unknown layer specification {spec!r}; known layers: {', '.join(LAYER_CLASSES)}."
+        ) from exc
+    return cls.from_config(dict(spec["config"]))

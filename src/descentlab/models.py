@@ -1,0 +1,589 @@
+"""``Sequential``: the textbook's model, with Keras' ``compile`` / ``fit`` / ``evaluate`` / ``predict``.
+
+One training step is the whole of chapter 9 in four lines (see ``_train_step``)::
+
+    output = forward(x_batch)                       # layer by layer
+    loss   = L(y_batch, output)                     # mean over the batch
+    grads  = backward(∂L/∂output)                   # chain rule, layer by layer, last to first
+    optimizer.apply(grads)                          # SGD, momentum, Adam, ...
+
+``batch_size="full"`` makes it plain (full-batch) gradient descent: one update per pass over the
+data; an integer makes it mini-batch stochastic gradient descent.
+"""
+
+from __future__ import annotations
+
+import math
+import sys
+import time
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from descentlab import backend, callbacks as callbacks_module, layers as layers_module
+from descentlab import losses, metrics as metrics_module, optimizers
+from descentlab.errors import ConfigError, DataError, TrainingDiverged
+
+_DIVERGENCE_MODES = ("raise", "stop", "continue")
+
+
+# --------------------------------------------------------------------------------------------
+# Input handling: arrays, nested lists and pandas objects become one float array, checked once.
+# --------------------------------------------------------------------------------------------
+def as_float_array(data: Any, what: str, dtype: np.dtype | str) -> np.ndarray:
+    """``data`` (array, nested list, pandas DataFrame/Series) as a float array of ``dtype``."""
+    if data is None:
+        raise DataError(f"{what} is missing (got None).")
+    if hasattr(data, "to_numpy") and hasattr(data, "dtypes"):
+        # pandas: the boolean one-hot frames of get_dummies convert cleanly; strings do not.
+        kinds = getattr(data, "dtypes")
+        kinds = [kinds] if not hasattr(kinds, "__iter__") else list(kinds)
+        for column, kind in zip(getattr(data, "columns", [getattr(data, "name", what)]), kinds,
+                                strict=False):
+            if not (np.issubdtype(np.dtype(kind), np.number) or np.dtype(kind) == np.bool_):
+                raise DataError(
+                    f"{what} column {column!r} holds non-numeric values ({kind}); encode it "
+                    "first (for labels: pandas.get_dummies or a category code)."
+                )
+        data = data.to_numpy()
+    try:
+        array = np.asarray(data, dtype=dtype)
+    except (ValueError, TypeError) as exc:
+        raise DataError(
+            f"{what} must be numeric (an array, nested lists of numbers or a numeric DataFrame); "
+            f"it could not be converted: {exc}."
+        ) from None
+    return array
+
+
+def _check_finite(array: np.ndarray, what: str) -> None:
+    if not np.isfinite(array).all():
+        bad = np.argwhere(~np.isfinite(array))[0]
+        where = tuple(int(i) for i in bad)
+        raise DataError(
+            f"{what} contains {array[where]!r} at index {where if len(where) > 1 else where[0]}; "
+            "NaN and infinite values cannot be trained on (drop or impute them first)."
+        )
+
+
+def _batch_size(value: Any, n: int) -> int:
+    if value is None:
+        return 32
+    if value == "full":
+        return n
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value <= 0:
+        raise ConfigError(
+            f"batch_size must be a positive integer or 'full' (one batch of all samples: plain "
+            f"gradient descent); got {value!r}."
+        )
+    return int(value)
+
+
+def _default_verbose(verbose: Any) -> int:
+    if verbose == "auto":
+        interactive = sys.stdout.isatty() or "ipykernel" in sys.modules
+        return 1 if interactive else 2
+    if verbose not in (0, 1, 2):
+        raise ConfigError(f"verbose must be 0, 1, 2 or 'auto'; got {verbose!r}.")
+    return int(verbose)
+
+
+class Sequential:
+    """A linear stack of layers (Keras' ``Sequential``).
+
+    >>> model = Sequential()
+    >>> model.add(Dense(12, input_dim=8, activation="relu"))
+    >>> model.add(Dense(1, activation="sigmoid"))
+    >>> model.compile(loss="binary_crossentropy", optimizer="adam", metrics=["accuracy"])
+    """
+
+    def __init__(self, layers: Sequence[layers_module.Layer] | None = None,
+                 name: str | None = None) -> None:
+        self.name = name or "sequential"
+        self.layers: list[layers_module.Layer] = []
+        self.optimizer: optimizers.Optimizer | None = None
+        self.loss: Any = None
+        self.metrics: list[Any] = []
+        self._metric_identifiers: list[Any] = []
+        self.compiled = False
+        self.stop_training = False
+        self.history: callbacks_module.History | None = None
+        self.dtype = backend.floatx()
+        self._train_rng: np.random.Generator | None = None
+        self._metric_objects: list[Any] | None = None
+        for layer in layers or []:
+            self.add(layer)
+
+    # -- building -----------------------------------------------------------------------------
+    def add(self, layer: layers_module.Layer) -> None:
+        """Append a layer; builds its weights at once if its input width is known."""
+        if not isinstance(layer, layers_module.Layer):
+            raise ConfigError(
+                f"Sequential.add expects a layer such as Dense(...); got {layer!r}."
+            )
+        taken = {existing.name for existing in self.layers}
+        if layer.name is None:
+            base = _snake(type(layer).__name__)
+            candidate, k = base, 0
+            while candidate in taken:
+                k += 1
+                candidate = f"{base}_{k}"
+            layer.name = candidate
+        elif layer.name in taken:
+            raise ConfigError(f"A layer named {layer.name!r} is already in this model.")
+        if self.layers and layer.input_dim is not None and self.layers[-1].built:
+            if layer.input_dim != self.layers[-1].units:
+                raise ConfigError(
+                    f"Layer {layer.name!r} declares input_dim={layer.input_dim}, but the layer "
+                    f"before it outputs {self.layers[-1].units} units."
+                )
+        self.layers.append(layer)
+        if not layer.built:
+            if len(self.layers) == 1 and layer.input_dim is not None:
+                self._build_layer(layer, layer.input_dim)
+            elif len(self.layers) > 1 and self.layers[-2].built:
+                self._build_layer(layer, self.layers[-2].units)
+        self._metric_objects = None
+
+    def _build_layer(self, layer: layers_module.Layer, input_dim: int) -> None:
+        if not layer.built:
+            layer.build(int(input_dim))
+        layer.needs_input_grad = layer is not self.layers[0]
+
+    def build(self, input_dim: int) -> None:
+        """Create every layer's weights for inputs of width ``input_dim``."""
+        if not self.layers:
+            raise ConfigError("The model has no layers; add some with model.add(Dense(...)).")
+        width = int(input_dim)
+        for layer in self.layers:
+            self._build_layer(layer, width)
+            width = layer.units
+        self.dtype = self.layers[0].weights[0].dtype.name if self.layers[0].weights else self.dtype
+
+    @property
+    def built(self) -> bool:
+        return bool(self.layers) and all(layer.built for layer in self.layers)
+
+    @property
+    def input_dim(self) -> int | None:
+        return self.layers[0].input_dim if self.layers else None
+
+    @property
+    def output_units(self) -> int | None:
+        return self.layers[-1].units if self.layers else None
+
+    @property
+    def weights(self) -> list[np.ndarray]:
+        return [w for layer in self.layers for w in layer.weights]
+
+    @property
+    def trainable_weights(self) -> list[np.ndarray]:
+        return [w for layer in self.layers for w in layer.trainable_weights]
+
+    def count_params(self) -> int:
+        return int(sum(layer.count_params() for layer in self.layers))
+
+    def get_weights(self) -> list[np.ndarray]:
+        """Copies of all weights: ``[kernel0, bias0, kernel1, bias1, ...]`` in layer order."""
+        return [w.copy() for w in self.weights]
+
+    def set_weights(self, weights: Sequence[Any]) -> None:
+        """Overwrite all weights in place (same order and shapes as ``get_weights()``)."""
+        current = self.weights
+        if len(weights) != len(current):
+            raise DataError(
+                f"set_weights got {len(weights)} arrays; this model has {len(current)} "
+                f"({', '.join(str(w.shape) for w in current)})."
+            )
+        arrays = [np.asarray(w) for w in weights]
+        for i, (new, old) in enumerate(zip(arrays, current, strict=True)):
+            if new.shape != old.shape:
+                raise DataError(
+                    f"set_weights: array {i} has shape {new.shape}, but the model's weight {i} "
+                    f"has shape {old.shape}."
+                )
+        for new, old in zip(arrays, current, strict=True):
+            np.copyto(old, new, casting="same_kind")
+
+    def summary(self, print_fn: Any = None) -> None:
+        """Print a Keras-style table of layers, output shapes and parameter counts."""
+        (print_fn or print)(summary_text(self))
+
+    # -- compile ------------------------------------------------------------------------------
+    def compile(self, optimizer: Any = "rmsprop", loss: Any = None,
+                metrics: Sequence[Any] | None = None) -> None:
+        """Choose the optimizer, the loss and the metrics (names or objects)."""
+        if loss is None:
+            raise ConfigError(
+                "compile needs a loss, e.g. loss='binary_crossentropy'. Valid names: "
+                f"{', '.join(losses.names())}."
+            )
+        self.optimizer = optimizers.get(optimizer)
+        self.loss = losses.get(loss)
+        if metrics is None:
+            metrics = []
+        elif isinstance(metrics, (str, dict)) or not isinstance(metrics, Sequence):
+            metrics = [metrics]
+        self._metric_identifiers = list(metrics)
+        self._metric_objects = None
+        self.compiled = True
+
+    def _resolved_metrics(self, y_shape: tuple[int, ...]) -> list[Any]:
+        if self._metric_objects is None:
+            self._metric_objects = [
+                metrics_module.get(m, loss_name=self.loss.name, output_units=self.output_units,
+                                   y_shape=y_shape)
+                for m in self._metric_identifiers
+            ]
+        return self._metric_objects
+
+    # -- data checks --------------------------------------------------------------------------
+    def _prepare_x(self, x: Any, what: str = "x") -> np.ndarray:
+        x = as_float_array(x, what, self.dtype if self.built else backend.floatx())
+        if x.ndim == 1:
+            if self.input_dim == 1:
+                x = x.reshape(-1, 1)
+            else:
+                raise DataError(
+                    f"{what} must be 2-D (samples, features); got a 1-D array of shape {x.shape}. "
+                    "For a single feature use x.reshape(-1, 1); for one sample x.reshape(1, -1)."
+                )
+        if x.ndim != 2:
+            raise DataError(
+                f"{what} must be 2-D (samples, features); got shape {x.shape}. Flatten images "
+                "first, e.g. x.reshape(len(x), -1)."
+            )
+        if len(x) == 0:
+            raise DataError(f"{what} is empty (shape {x.shape}); there is nothing to train on.")
+        _check_finite(x, what)
+        if not self.built:
+            self.build(x.shape[1])
+        elif x.shape[1] != self.input_dim:
+            raise DataError(
+                f"{what} has {x.shape[1]} features per sample, but the model expects "
+                f"{self.input_dim} (input_dim of its first layer)."
+            )
+        return x
+
+    def _prepare_xy(self, x: Any, y: Any, what: str = "") -> tuple[np.ndarray, np.ndarray]:
+        x = self._prepare_x(x, f"{what}x")
+        if y is None:
+            raise DataError(f"{what}y is missing: training and evaluation need targets.")
+        y_raw = as_float_array(y, f"{what}y", self.dtype)
+        if len(y_raw) != len(x):
+            raise DataError(
+                f"{what}x and {what}y have different numbers of samples: {len(x)} and "
+                f"{len(y_raw)}."
+            )
+        _check_finite(y_raw, f"{what}y")
+        self.loss.check_targets(y_raw, (len(x), self.output_units))
+        return x, self.loss.prepare_targets(y_raw, self.output_units, self.dtype)
+
+    def _require_compiled(self, what: str) -> None:
+        if not self.compiled:
+            raise ConfigError(
+                f"{what} needs a compiled model: call model.compile(optimizer=..., loss=...) first."
+            )
+
+    # -- the computation ----------------------------------------------------------------------
+    def _forward(self, x: np.ndarray, training: bool) -> np.ndarray:
+        for layer in self.layers:
+            x = layer.forward(x, training)
+        return x
+
+    def _backward(self, y: np.ndarray, output: np.ndarray) -> None:
+        """Fill every layer's ``grads`` with ∂L/∂weights for the batch just forwarded."""
+        last = self.layers[-1]
+        act = last.activation
+        grad = None
+        if act is not None:
+            grad = self.loss.fused_gradient(y, last.preactivation, output, act.name)
+        if grad is not None:
+            # Output activation and loss fused: ∂L/∂z directly (softmax+CE: p − y).
+            grad = last.backward(grad, preactivation=True)
+        else:
+            grad = last.backward(self.loss.gradient(y, output))
+        for layer in reversed(self.layers[:-1]):
+            grad = layer.backward(grad)
+
+    def _train_step(self, x: np.ndarray, y: np.ndarray) -> tuple[float, np.ndarray]:
+        output = self._forward(x, training=True)
+        loss = self.loss(y, output)
+        self._backward(y, output)
+        params, grads = self._params_and_grads
+        self.optimizer._apply_dense(grads, params)
+        return loss, output
+
+    def compute_gradients(self, x: Any, y: Any,
+                          training: bool = False) -> tuple[float, list[np.ndarray]]:
+        """Loss on this batch (mean over samples) and ∂L/∂w for every trainable weight.
+
+        The gradients are aligned with the trainable entries of ``get_weights()``; no update is
+        made. ``training=True`` applies dropout as ``fit`` would.
+        """
+        self._require_compiled("compute_gradients")
+        x, y = self._prepare_xy(x, y)
+        if training:
+            self._ensure_train_rng()
+        output = self._forward(x, training=training)
+        loss = self.loss(y, output)
+        self._backward(y, output)
+        return loss, [g.copy() for layer in self.layers for g in layer.grads]
+
+    def _ensure_train_rng(self) -> None:
+        if self._train_rng is None:
+            # The model's own stream for shuffling and dropout, drawn from the global seed and
+            # saved with the model, so that a resumed run shuffles as an uninterrupted one would.
+            self._train_rng = np.random.default_rng(int(backend.rng().integers(2**63)))
+        for layer in self.layers:
+            if isinstance(layer, layers_module.Dropout):
+                layer.model_rng = self._train_rng
+
+    # -- fit ----------------------------------------------------------------------------------
+    def fit(self, x: Any = None, y: Any = None, batch_size: int | str | None = None,
+            epochs: int = 1, verbose: int | str = "auto", callbacks: Sequence[Any] | None = None,
+            validation_split: float = 0.0, validation_data: Any = None, shuffle: bool = True,
+            initial_epoch: int = 0, on_divergence: str = "raise") -> callbacks_module.History:
+        """Train for ``epochs`` passes over ``(x, y)``; returns a :class:`History`.
+
+        Args:
+            batch_size: samples per gradient step (default 32); ``"full"`` = all training
+                samples in one batch, i.e. plain gradient descent (one update per epoch).
+            validation_split: fraction of the data, taken from the end before shuffling (as in
+                Keras), held out and evaluated after each epoch.
+            shuffle: draw a fresh permutation (without replacement) each epoch.
+            on_divergence: what to do when the loss becomes NaN/inf: ``"raise"``
+                (:class:`TrainingDiverged`, default), ``"stop"`` (end training quietly, keep the
+                history) or ``"continue"``.
+        """
+        self._require_compiled("fit")
+        if isinstance(epochs, bool) or not isinstance(epochs, (int, np.integer)) or epochs <= 0:
+            raise ConfigError(f"epochs must be a positive integer; got {epochs!r}.")
+        if on_divergence not in _DIVERGENCE_MODES:
+            raise ConfigError(
+                f"on_divergence must be one of {', '.join(_DIVERGENCE_MODES)}; got "
+                f"{on_divergence!r}."
+            )
+        verbose = _default_verbose(verbose)
+        x, y = self._prepare_xy(x, y)
+        if isinstance(validation_split, bool) or not 0.0 <= float(validation_split) < 1.0:
+            raise ConfigError(
+                f"validation_split must be a fraction in [0, 1); got {validation_split!r}."
+            )
+        val = None
+        if validation_data is not None:
+            if not isinstance(validation_data, (tuple, list)) or len(validation_data) != 2:
+                raise DataError("validation_data must be a tuple (x_val, y_val).")
+            val = self._prepare_xy(*validation_data, what="validation_data ")
+        elif validation_split > 0:
+            split_at = int(math.floor(len(x) * (1.0 - validation_split)))
+            if split_at == 0 or split_at == len(x):
+                raise DataError(
+                    f"validation_split={validation_split} of {len(x)} samples leaves an empty "
+                    "training or validation set."
+                )
+            x, val = x[:split_at], (x[split_at:], y[split_at:])
+            y = y[:split_at]
+        n = len(x)
+        size = _batch_size(batch_size, n)
+        steps = math.ceil(n / size)
+
+        metric_objects = self._resolved_metrics(y.shape)
+        self._ensure_train_rng()
+        self._params_and_grads = (
+            [w for layer in self.layers for w in layer.trainable_weights],
+            [g for layer in self.layers for g in layer.grads],
+        )
+        history = callbacks_module.History()
+        cbs = callbacks_module.CallbackList(
+            list(callbacks or []), model=self, history=history, verbose=verbose,
+            params={"epochs": int(epochs), "steps": steps, "verbose": verbose,
+                    "batch_size": size, "samples": n},
+        )
+        self.stop_training = False
+        self.history = history
+        cbs.on_train_begin()
+        for epoch in range(int(initial_epoch), int(epochs)):
+            cbs.on_epoch_begin(epoch)
+            if shuffle:
+                order = self._train_rng.permutation(n)
+                xs, ys = x[order], y[order]
+            else:
+                xs, ys = x, y
+            loss_total = 0.0
+            metric_totals = [0.0] * len(metric_objects)
+            metric_counts = [0] * len(metric_objects)
+            seen = 0
+            for step in range(steps):
+                cbs.on_train_batch_begin(step)
+                start = step * size
+                xb, yb = xs[start:start + size], ys[start:start + size]
+                loss, output = self._train_step(xb, yb)
+                batch_n = len(xb)
+                if not math.isfinite(loss):
+                    if on_divergence == "raise":
+                        raise self._diverged(epoch, step, loss, history)
+                    if on_divergence == "stop":
+                        self.stop_training = True
+                loss_total += loss * batch_n
+                seen += batch_n
+                for i, metric in enumerate(metric_objects):
+                    total, count = metric.batch_values(yb, output)
+                    metric_totals[i] += total
+                    metric_counts[i] += count
+                if cbs.wants_batch_end:
+                    cbs.on_train_batch_end(step, self._logs(
+                        loss_total / seen, metric_objects, metric_totals, metric_counts))
+                if self.stop_training:
+                    break
+            logs = self._logs(loss_total / seen, metric_objects, metric_totals, metric_counts)
+            if val is not None:
+                val_logs = self._evaluate_arrays(val[0], val[1], size)
+                logs.update({f"val_{k}": v for k, v in val_logs.items()})
+            cbs.on_epoch_end(epoch, logs)
+            if self.stop_training:
+                break
+        cbs.on_train_end()
+        return history
+
+    def _diverged(self, epoch: int, step: int, loss: float,
+                  history: callbacks_module.History) -> TrainingDiverged:
+        lr = self.optimizer.current_learning_rate
+        return TrainingDiverged(
+            f"Training diverged: the loss became {loss} at epoch {epoch + 1}, batch {step + 1}, "
+            f"with {type(self.optimizer).__name__} at learning rate {lr:g}. Try a learning rate "
+            f"about 10 times smaller ({lr / 10:g}), gradient clipping (e.g. clipnorm=1.0), "
+            "standardised inputs, or an adaptive optimizer such as 'adam'. "
+            "The history up to the last finished epoch is in the exception's .history.",
+            epoch=epoch + 1, batch=step + 1, learning_rate=lr, history=history,
+        )
+
+    @staticmethod
+    def _logs(loss: float, metric_objects: list[Any], totals: list[float],
+              counts: list[int]) -> dict[str, float]:
+        logs = {m.name: float(t / c) if c else 0.0
+                for m, t, c in zip(metric_objects, totals, counts, strict=True)}
+        logs["loss"] = float(loss)
+        return logs
+
+    # -- evaluate / predict -------------------------------------------------------------------
+    def _evaluate_arrays(self, x: np.ndarray, y: np.ndarray, size: int) -> dict[str, float]:
+        metric_objects = self._resolved_metrics(y.shape)
+        loss_total = 0.0
+        totals = [0.0] * len(metric_objects)
+        counts = [0] * len(metric_objects)
+        for start in range(0, len(x), size):
+            xb, yb = x[start:start + size], y[start:start + size]
+            output = self._forward(xb, training=False)
+            loss_total += self.loss(yb, output) * len(xb)
+            for i, metric in enumerate(metric_objects):
+                total, count = metric.batch_values(yb, output)
+                totals[i] += total
+                counts[i] += count
+        return self._logs(loss_total / len(x), metric_objects, totals, counts)
+
+    def evaluate(self, x: Any = None, y: Any = None, batch_size: int | None = None,
+                 verbose: int | str = "auto", return_dict: bool = False) -> Any:
+        """Loss (and metrics) on ``(x, y)``: a float, or ``[loss, metric, ...]`` with metrics."""
+        self._require_compiled("evaluate")
+        x, y = self._prepare_xy(x, y)
+        size = _batch_size(batch_size, len(x))
+        verbose = _default_verbose(verbose)
+        started = time.perf_counter()
+        logs = self._evaluate_arrays(x, y, size)
+        if verbose:
+            steps = math.ceil(len(x) / size)
+            print(callbacks_module.format_progress_line(
+                steps, steps, time.perf_counter() - started, logs), flush=True)
+        if return_dict:
+            return logs
+        if not self._metric_objects:
+            return logs["loss"]
+        return [logs["loss"]] + [logs[m.name] for m in self._metric_objects]
+
+    def predict(self, x: Any, batch_size: int | None = None, verbose: int | str = 0) -> np.ndarray:
+        """The model's output for ``x`` (inference mode: no dropout)."""
+        if not self.layers:
+            raise ConfigError("The model has no layers; add some with model.add(Dense(...)).")
+        x = self._prepare_x(x)
+        size = _batch_size(batch_size if batch_size is not None else 1024, len(x))
+        parts = [self._forward(x[s:s + size], training=False).copy()
+                 for s in range(0, len(x), size)]
+        return parts[0] if len(parts) == 1 else np.concatenate(parts)
+
+    def __call__(self, x: Any, training: bool = False) -> np.ndarray:
+        return self._forward(self._prepare_x(x), training=training).copy()
+
+    # -- saving -------------------------------------------------------------------------------
+    def save(self, filepath: str) -> None:
+        """Save architecture, weights, optimizer state and training stream to one file, atomically."""
+        from descentlab import saving
+
+        saving.save_model(self, filepath)
+
+    def get_config(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "layers": [layers_module.serialize(layer) for layer in self.layers],
+            "dtype": self.dtype,
+        }
+
+
+def _snake(name: str) -> str:
+    out = []
+    for i, ch in enumerate(name):
+        if ch.isupper() and i:
+            out.append("_")
+        out.append(ch.lower())
+    return "".join(out)
+
+
+def summary_text(model: Sequential) -> str:
+    """The Keras-style summary table of ``model`` as a string."""
+    rows = []
+    for layer in model.layers:
+        shape = f"(None, {layer.units})" if layer.built else "?"
+        params = f"{layer.count_params():,}" if layer.built else "0 (unbuilt)"
+        rows.append((f"{layer.name} ({type(layer).__name__})", shape, params))
+    widths = (33, 24, 15)
+    heads = ("Layer (type)", "Output Shape", "Param #")
+
+    def line(left: str, mid: str, right: str, fill: str) -> str:
+        return left + mid.join(fill * w for w in widths) + right
+
+    def row(cells: tuple[str, str, str]) -> str:
+        a, b, c = cells
+        return (f"│ {a:<{widths[0] - 2}} │ {b:<{widths[1] - 2}} │ {c:>{widths[2] - 2}} │")
+
+    total = model.count_params()
+    itemsize = np.dtype(model.dtype).itemsize
+    out = [f'Model: "{model.name}"', line("┏", "┳", "┓", "━"),
+           "┃ " + " ┃ ".join(
+               (heads[0].ljust(widths[0] - 2), heads[1].ljust(widths[1] - 2),
+                heads[2].rjust(widths[2] - 2))) + " ┃",
+           line("┡", "╇", "┩", "━")]
+    for i, cells in enumerate(rows):
+        out.append(row(cells))
+        if i < len(rows) - 1:
+            out.append(line("├", "┼", "┤", "─"))
+    out.append(line("└", "┴", "┘", "─"))
+    out.append(f" Total params: {total:,} ({_human_bytes(total * itemsize)})")
+    out.append(f" Trainable params: {total:,} ({_human_bytes(total * itemsize)})")
+    out.append(" Non-trainable params: 0 (0.00 B)")
+    return "\n".join(out)
+
+
+def _human_bytes(n: float) -> str:
+    for unit in ("B", "KB", "MB", "GB"):
+        if n < 1024 or unit == "GB":
+            return f"{n:.2f} {unit}"
+        n /= 1024
+    return f"{n:.2f} GB"
+
+
+def load_model(filepath: str) -> Sequential:
+    """Load a model saved with ``model.save`` (architecture, weights, optimizer state)."""
+    from descentlab import saving
+
+    return saving.load_model(filepath)

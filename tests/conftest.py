@@ -1,0 +1,39 @@
+"""Shared test set-up.
+
+Keras is an oracle here, run on its PyTorch backend: the backend must be chosen before keras is
+first imported, so it is set at the top of conftest, which pytest imports before any test module.
+"""
+
+import os
+
+os.environ.setdefault("KERAS_BACKEND", "torch")
+os.environ.setdefault("MPLBACKEND", "Agg")
+
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+
+import descentlab as dl  # noqa: E402
+
+BOOK_DATA = os.path.join(os.path.dirname(__file__), "..", "..", "shared", "data", "book")
+
+
+@pytest.fixture(autouse=True)
+def _restore_engine_defaults():
+    """Each test starts with float32 and a fixed seed, whatever the test before it changed."""
+    dl.set_floatx("float32")
+    dl.set_random_seed(0)
+    yield
+    dl.set_floatx("float32")
+
+
+@pytest.fixture
+def float64():
+    """Run the test with descentlab in float64 (the precision of the oracle comparisons)."""
+    dl.set_floatx("float64")
+    yield
+    dl.set_floatx("float32")
+
+
+@pytest.fixture
+def rng():
+    return np.random.default_rng(1234)
