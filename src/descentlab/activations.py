@@ -1,0 +1,646 @@
+"""Activation functions: the value f(z), its derivative f'(z), and the backward pass.
+
+In a layer ``a = f(z)`` with ``z = x·W + b``; backpropagation multiplies the upstream gradient by
+f'(z) elementwise::
+
+    ∂L/∂z = ∂L/∂a ⊙ f'(z)
+
+That factor is where gradients vanish: |f'(z)| ≤ ``max_derivative``, so through L sigmoid layers
+the product of derivatives is at most 0.25^L (0.25^5 ≈ 0.001).
+
+Each activation is one small class with
+
+- ``f(x)``, ``df(x)``: the formula and its derivative (float arrays of at least one dimension);
+- ``__call__(x)``, ``derivative(x)``: the same for anything array-like (lists, scalars, ints);
+- ``backward(x, y, grad)``: ∂L/∂x given the input ``x``, the output ``y = f(x)`` kept from the
+  forward pass and the upstream gradient ``grad``. This runs on every training step, so it uses
+  ``y`` when that is cheaper (sigmoid: ``grad·y·(1−y)``) and works in one fresh temporary;
+  it never modifies ``x``, ``y`` or ``grad``;
+- ``name``, ``max_derivative`` (sup |f'|), ``saturating`` (f' → 0 on both sides: the unit can
+  saturate), ``relu_family`` (the unit can die: f = 0 and f' = 0 on a whole half-line — only
+  ``relu``; leaky_relu, elu, selu keep a non-zero slope for x < 0), ``output_only`` (softmax);
+- ``get_config()``: ``{"name": ..., <parameters>}``.
+
+Numerics: every formula is written so that no ``exp`` can overflow (only exponents ≤ 0 are
+taken), so inputs of ±1000, ±1e6 or ±1e30 give the right limits with no warning.
+Output dtype = input dtype (float32 in, float32 out).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+from descentlab import backend
+from descentlab.errors import ConfigError, did_you_mean
+
+_SQRT_2PI = math.sqrt(2.0 * math.pi)
+
+
+def _float_input(x: Any) -> np.ndarray:
+    """``x`` as a float array: float arrays as they are (no copy), anything else (ints, Python
+    numbers, lists) in ``floatx()``, as Keras converts its inputs."""
+    if isinstance(x, (np.ndarray, np.generic)) and x.dtype.kind == "f":
+        return np.asarray(x)
+    return np.asarray(x, dtype=backend.floatx())
+
+
+def _sigmoid(x: np.ndarray) -> np.ndarray:
+    """σ(x) = 1 / (1 + e^{−x}) = e^{min(x,0)} / (e^{min(x,0)} + e^{−max(x,0)}).
+
+    The second form is the first with numerator and denominator multiplied by e^{x} when x < 0:
+    both exponents are ≤ 0, so nothing overflows, one of the two terms is exactly 1, and both
+    tails are accurate (σ(−40) ≈ 4.2e−18, not 0; σ(−1e6) = 0 exactly).
+    """
+    num = np.minimum(x, 0.0)
+    np.exp(num, out=num)  # e^{x} for x < 0, else 1
+    den = np.maximum(x, 0.0)
+    np.negative(den, out=den)
+    np.exp(den, out=den)  # e^{−x} for x > 0, else 1
+    den += num
+    num /= den
+    return num
+
+
+def _standard_normal_cdf(x: np.ndarray) -> np.ndarray:
+    """Φ(x) = ½(1 + erf(x/√2)), accurate in both tails (Φ(−10) ≈ 7.6e−24, not 0)."""
+    # NumPy has no erf. SciPy comes with scikit-learn (a dependency); it is imported here, on first
+    # use, so that importing descentlab does not pay for loading scipy.special.
+    from scipy.special import ndtr
+
+    return ndtr(x)
+
+
+class ActivationFunction:
+    """Base class: subclasses set the attributes and write ``f``, ``df`` and ``backward``."""
+
+    name: str = ""
+    #: Supremum of |f'(x)| over all x: the most one layer can multiply a gradient by.
+    max_derivative: float = 1.0
+    #: True when f'(x) → 0 for x → −∞ and x → +∞ (bounded output: sigmoid, tanh, softmax).
+    saturating: bool = False
+    #: True when a unit can die: f(x) = 0 and f'(x) = 0 for all x < 0 (only relu).
+    relu_family: bool = False
+    #: True for activations that only make sense on the output layer (softmax).
+    output_only: bool = False
+
+    # -- the formulas (float ndarray in, at least 1-D) -------------------------------------------
+    def f(self, x: np.ndarray) -> np.ndarray:
+        raise NotImplementedError
+
+    def df(self, x: np.ndarray) -> np.ndarray:
+        raise NotImplementedError
+
+    def backward(self, x: np.ndarray, y: np.ndarray, grad: np.ndarray) -> np.ndarray:
+        """∂L/∂x = grad ⊙ f'(x), given x, y = f(x) from the forward pass and grad = ∂L/∂y."""
+        d = self.df(x)
+        d *= grad
+        return d
+
+    # -- public entry points (anything array-like) -----------------------------------------------
+    def __call__(self, x: Any) -> np.ndarray:
+        """f(x) elementwise (softmax: along the last axis); float32 in, float32 out."""
+        x = _float_input(x)
+        if x.ndim == 0:
+            return self.f(x.reshape(1)).reshape(())
+        return self.f(x)
+
+    def derivative(self, x: Any) -> np.ndarray:
+        """f'(x) elementwise, with respect to the pre-activation x."""
+        x = _float_input(x)
+        if x.ndim == 0:
+            return self.df(x.reshape(1)).reshape(())
+        return self.df(x)
+
+    def get_config(self) -> dict[str, Any]:
+        return {"name": self.name}
+
+    def __repr__(self) -> str:
+        params = {k: v for k, v in self.get_config().items() if k != "name"}
+        args = ", ".join(f"{k}={v!r}" for k, v in params.items())
+        return f"{type(self).__name__}({args})"
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, ActivationFunction):
+            return NotImplemented
+        return type(self) is type(other) and self.get_config() == other.get_config()
+
+    def __hash__(self) -> int:
+        return hash((type(self), tuple(sorted(self.get_config().items()))))
+
+
+class Linear(ActivationFunction):
+    """f(x) = x,  f'(x) = 1 (no activation). ``__call__`` returns x itself, as Keras does."""
+
+    name = "linear"
+    max_derivative = 1.0
+
+    def f(self, x: np.ndarray) -> np.ndarray:
+        return x
+
+    def df(self, x: np.ndarray) -> np.ndarray:
+        return np.ones_like(x)
+
+    def backward(self, x: np.ndarray, y: np.ndarray, grad: np.ndarray) -> np.ndarray:
+        return grad  # f' = 1: the gradient passes through unchanged (same array, not a copy)
+
+
+class Sigmoid(ActivationFunction):
+    """σ(x) = 1 / (1 + e^{−x}),  σ'(x) = σ(x)(1 − σ(x)).
+
+    σ'(x) ≤ 0.25, with equality exactly at x = 0 (σ(0) = ½, ½·½ = ¼) — not "about 0.3".
+    Through L sigmoid layers the derivative factors multiply to at most 0.25^L.
+    """
+
+    name = "sigmoid"
+    max_derivative = 0.25
+    saturating = True
+
+    def f(self, x: np.ndarray) -> np.ndarray:
+        return _sigmoid(x)
+
+    def df(self, x: np.ndarray) -> np.ndarray:
+        y = _sigmoid(x)
+        d = 1.0 - y
+        d *= y
+        return d
+
+    def backward(self, x: np.ndarray, y: np.ndarray, grad: np.ndarray) -> np.ndarray:
+        d = 1.0 - y
+        d *= y  # σ' = y(1 − y)
+        d *= grad
+        return d
+
+
+class Tanh(ActivationFunction):
+    """tanh(x) = (e^{x} − e^{−x}) / (e^{x} + e^{−x}),  tanh'(x) = 1 − tanh²(x) ≤ 1 (= 1 at 0).
+
+    tanh(x) = 2σ(2x) − 1: a sigmoid rescaled to (−1, 1), zero-centred, with four times the slope.
+    """
+
+    name = "tanh"
+    max_derivative = 1.0
+    saturating = True
+
+    def f(self, x: np.ndarray) -> np.ndarray:
+        return np.tanh(x)
+
+    def df(self, x: np.ndarray) -> np.ndarray:
+        y = np.tanh(x)
+        d = y * y
+        np.subtract(1.0, d, out=d)
+        return d
+
+    def backward(self, x: np.ndarray, y: np.ndarray, grad: np.ndarray) -> np.ndarray:
+        d = y * y
+        np.subtract(1.0, d, out=d)  # tanh' = 1 − y²
+        d *= grad
+        return d
+
+
+class ReLU(ActivationFunction):
+    """relu(x) = max(x, 0),  relu'(x) = 1 for x > 0, 0 for x ≤ 0 (0 at the kink, as in PyTorch).
+
+    The derivative is exactly 1 wherever the unit is active, so it does not shrink gradients;
+    but a unit whose input is negative for every sample passes no gradient at all (a dead unit).
+    """
+
+    name = "relu"
+    max_derivative = 1.0
+    relu_family = True
+
+    def f(self, x: np.ndarray) -> np.ndarray:
+        return np.maximum(x, 0.0)
+
+    def df(self, x: np.ndarray) -> np.ndarray:
+        return (x > 0).astype(x.dtype)
+
+    def backward(self, x: np.ndarray, y: np.ndarray, grad: np.ndarray) -> np.ndarray:
+        return grad * (x > 0)
+
+
+class Softplus(ActivationFunction):
+    """softplus(x) = log(1 + e^{x}),  softplus'(x) = σ(x) ∈ (0, 1).
+
+    A smooth relu: its derivative is the sigmoid, ½ at 0 and → 1 as x → ∞ (supremum 1, never
+    reached). Computed in the exact form log1p(e^{−|x|}) + max(x, 0), which never overflows
+    (PyTorch instead returns x itself above x = 20; the two differ there by < 2.1e−9).
+    """
+
+    name = "softplus"
+    max_derivative = 1.0
+
+    def f(self, x: np.ndarray) -> np.ndarray:
+        y = np.abs(x)
+        np.negative(y, out=y)
+        np.exp(y, out=y)
+        np.log1p(y, out=y)
+        y += np.maximum(x, 0.0)
+        return y
+
+    def df(self, x: np.ndarray) -> np.ndarray:
+        return _sigmoid(x)
+
+    def backward(self, x: np.ndarray, y: np.ndarray, grad: np.ndarray) -> np.ndarray:
+        # σ(x) = 1 − e^{−y} since e^{y} = 1 + e^{x}; expm1 keeps it accurate when y is tiny.
+        d = np.negative(y)
+        np.expm1(d, out=d)  # −σ(x)
+        d *= grad
+        np.negative(d, out=d)
+        return d
+
+
+class LeakyReLU(ActivationFunction):
+    """leaky_relu(x) = x for x > 0, αx otherwise;  derivative 1 for x > 0, α for x ≤ 0.
+
+    α = ``negative_slope``, 0.2 by default (Keras 3; PyTorch's default is 0.01). The slope α keeps
+    a gradient flowing for negative inputs, so units cannot die (``relu_family`` is False).
+    """
+
+    name = "leaky_relu"
+
+    def __init__(self, negative_slope: float = 0.2) -> None:
+        self.negative_slope = _parameter(negative_slope, "leaky_relu negative_slope")
+        self.max_derivative = max(1.0, self.negative_slope)
+
+    def f(self, x: np.ndarray) -> np.ndarray:
+        y = x * self.negative_slope
+        # For 0 ≤ α ≤ 1 the larger of x and αx is the right branch on both sides (smaller if α > 1).
+        if self.negative_slope <= 1.0:
+            np.maximum(y, x, out=y)
+        else:
+            np.minimum(y, x, out=y)
+        return y
+
+    def df(self, x: np.ndarray) -> np.ndarray:
+        return np.where(x > 0, 1.0, self.negative_slope).astype(x.dtype, copy=False)
+
+    def backward(self, x: np.ndarray, y: np.ndarray, grad: np.ndarray) -> np.ndarray:
+        return np.where(x > 0, grad, grad * self.negative_slope)
+
+    def get_config(self) -> dict[str, Any]:
+        return {"name": self.name, "negative_slope": self.negative_slope}
+
+
+class ELU(ActivationFunction):
+    """elu(x) = x for x > 0, α(e^{x} − 1) otherwise;  derivative 1 for x > 0, αe^{x} for x ≤ 0.
+
+    α = ``alpha`` (1.0). Negative outputs down to −α pull the mean activation towards 0; the
+    derivative αe^{x} decays for very negative x but never reaches 0. sup f' = max(1, α).
+    """
+
+    name = "elu"
+
+    def __init__(self, alpha: float = 1.0) -> None:
+        self.alpha = _parameter(alpha, "elu alpha")
+        self.max_derivative = max(1.0, self.alpha)
+
+    def f(self, x: np.ndarray) -> np.ndarray:
+        y = np.minimum(x, 0.0)  # e^{min(x,0)} never overflows
+        np.expm1(y, out=y)
+        if self.alpha != 1.0:
+            y *= self.alpha
+        y += np.maximum(x, 0.0)  # the expm1 branch is exactly 0 for x > 0
+        return y
+
+    def df(self, x: np.ndarray) -> np.ndarray:
+        # Computed from x, not from y: αe^{x} = y + α would cancel to zero error-prone digits in
+        # the tail, while e^{min(x,0)} is exact, exactly 1 for x > 0, and just as cheap.
+        d = np.minimum(x, 0.0)
+        np.exp(d, out=d)
+        if self.alpha != 1.0:
+            d *= self.alpha
+            d = np.where(x > 0, 1.0, d)
+        return d
+
+    def get_config(self) -> dict[str, Any]:
+        return {"name": self.name, "alpha": self.alpha}
+
+
+class SELU(ELU):
+    """selu(x) = λ·elu(x, α) with α ≈ 1.67326, λ ≈ 1.05070 (fixed, as in Keras and PyTorch).
+
+    Derivative λ for x > 0, λαe^{x} for x ≤ 0; sup f' = λα ≈ 1.7581 (approached as x → 0⁻).
+    The constants make mean 0 and variance 1 a fixed point of a layer with ``lecun_normal`` weights.
+    """
+
+    name = "selu"
+    ALPHA = 1.6732632423543772848170429916717
+    SCALE = 1.0507009873554804934193349852946
+
+    def __init__(self) -> None:
+        super().__init__(alpha=self.ALPHA)
+        self.max_derivative = self.SCALE * self.ALPHA
+
+    def f(self, x: np.ndarray) -> np.ndarray:
+        y = super().f(x)
+        y *= self.SCALE
+        return y
+
+    def df(self, x: np.ndarray) -> np.ndarray:
+        d = super().df(x)
+        d *= self.SCALE
+        return d
+
+    def get_config(self) -> dict[str, Any]:
+        return {"name": self.name}
+
+
+class GELU(ActivationFunction):
+    """gelu(x) = x·Φ(x) = ½x(1 + erf(x/√2)),  gelu'(x) = Φ(x) + x·φ(x).
+
+    Φ, φ: the standard normal CDF and density. gelu' peaks at x = √2 with value
+    Φ(√2) + e^{−1}/√π ≈ 1.12890, dips to ≈ −0.170 near x = −0.75, and → 0 / 1 in the tails.
+
+    ``approximate=True``: Hendrycks & Gimpel's tanh form
+    ½x(1 + tanh(u)) with u = √(2/π)(x + 0.044715x³), written as x·σ(2u) (the same function,
+    without the cancellation of 1 + tanh(u) for negative x); its derivative peaks at ≈ 1.12899.
+    """
+
+    name = "gelu"
+    _C = math.sqrt(2.0 / math.pi)
+    _K = 0.044715
+    # Beyond |x| = 40, φ(x) = e^{−x²/2}/√(2π) underflows to 0 and σ(2u) is exactly 0 or 1 in
+    # double precision: clipping x inside u, u' and φ changes no result and keeps x², x³ from
+    # overflowing for huge inputs.
+    _CLIP = 40.0
+
+    def __init__(self, approximate: bool = False) -> None:
+        if not isinstance(approximate, (bool, np.bool_)):
+            raise ConfigError(f"gelu approximate must be True or False; got {approximate!r}.")
+        self.approximate = bool(approximate)
+        self.max_derivative = 1.1289930686587718 if self.approximate else 1.1289041451851548
+
+    def _two_u(self, xc: np.ndarray) -> np.ndarray:
+        t = xc * xc
+        t *= self._K
+        t += 1.0
+        t *= xc
+        t *= 2.0 * self._C  # 2u = 2√(2/π)(x + 0.044715x³)
+        return t
+
+    def f(self, x: np.ndarray) -> np.ndarray:
+        if not self.approximate:
+            y = _standard_normal_cdf(x)
+            y *= x
+            return y
+        xc = np.clip(x, -self._CLIP, self._CLIP)
+        y = _sigmoid(self._two_u(xc))
+        y *= x
+        return y
+
+    def df(self, x: np.ndarray) -> np.ndarray:
+        xc = np.clip(x, -self._CLIP, self._CLIP)
+        if not self.approximate:
+            d = xc * xc
+            d *= -0.5
+            np.exp(d, out=d)
+            d *= xc
+            d *= 1.0 / _SQRT_2PI  # x·φ(x)
+            d += _standard_normal_cdf(x)
+            return d
+        # d/dx [x·σ(2u)] = σ(2u) + x·2σ(2u)σ(−2u)·u',  u' = √(2/π)(1 + 3·0.044715x²)
+        two_u = self._two_u(xc)
+        s = _sigmoid(two_u)  # ½(1 + tanh u)
+        np.negative(two_u, out=two_u)
+        d = _sigmoid(two_u)  # σ(−2u) = 1 − σ(2u), without the cancellation of 1 − s
+        d *= s
+        du = xc * xc
+        du *= 3.0 * self._K
+        du += 1.0
+        du *= 2.0 * self._C
+        d *= du
+        d *= xc
+        d += s
+        return d
+
+    def get_config(self) -> dict[str, Any]:
+        return {"name": self.name, "approximate": self.approximate}
+
+
+class SiLU(ActivationFunction):
+    """silu(x) = swish(x) = x·σ(x),  silu'(x) = σ(x)(1 + x(1 − σ(x))).
+
+    Smooth and non-monotonic: the minimum ≈ −0.278 at x ≈ −1.278; the derivative peaks at
+    ≈ 1.09984 near x ≈ 2.3994 and → 0 / 1 in the tails.
+    """
+
+    name = "silu"
+    max_derivative = 1.0998393201288669
+
+    def f(self, x: np.ndarray) -> np.ndarray:
+        y = _sigmoid(x)
+        y *= x
+        return y
+
+    def df(self, x: np.ndarray) -> np.ndarray:
+        # From x rather than y: y + σ(1 − y) would cancel to |x|·ε for large x.
+        s = _sigmoid(x)
+        d = 1.0 - s
+        d *= x
+        d += 1.0
+        d *= s
+        return d
+
+
+class Softmax(ActivationFunction):
+    """softmax(x)_i = e^{x_i} / Σ_j e^{x_j} along ``axis`` (the last one by default).
+
+    Output layers only (probabilities over classes). Its Jacobian is ∂y_i/∂x_j = y_i(δ_ij − y_j);
+    ``derivative`` returns the diagonal y_i(1 − y_i) ≤ 0.25, and ``backward`` the full
+    Jacobian-vector product y ⊙ (grad − Σ_j grad_j·y_j). The maximum e^{x} is subtracted first,
+    so no exponent is positive (the result is unchanged: the factor cancels).
+    """
+
+    name = "softmax"
+    max_derivative = 0.25
+    saturating = True
+    output_only = True
+
+    def __init__(self, axis: int = -1) -> None:
+        if isinstance(axis, bool) or not isinstance(axis, (int, np.integer)):
+            raise ConfigError(f"softmax axis must be an integer; got {axis!r}.")
+        self.axis = int(axis)
+
+    def f(self, x: np.ndarray) -> np.ndarray:
+        y = x - x.max(axis=self.axis, keepdims=True)
+        np.exp(y, out=y)
+        y /= y.sum(axis=self.axis, keepdims=True)
+        return y
+
+    def df(self, x: np.ndarray) -> np.ndarray:
+        y = self.f(x)
+        d = 1.0 - y
+        d *= y
+        return d
+
+    def backward(self, x: np.ndarray, y: np.ndarray, grad: np.ndarray) -> np.ndarray:
+        d = grad * y
+        d = grad - d.sum(axis=self.axis, keepdims=True)
+        d *= y
+        return d
+
+    def get_config(self) -> dict[str, Any]:
+        return {"name": self.name, "axis": self.axis}
+
+
+def _parameter(value: Any, what: str) -> float:
+    if (isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating))
+            or not math.isfinite(value) or value < 0):
+        raise ConfigError(f"{what} must be a finite number ≥ 0; got {value!r}.")
+    return float(value)
+
+
+# -- lookup by name -------------------------------------------------------------------------------
+_CLASSES: dict[str, type[ActivationFunction]] = {
+    "linear": Linear,
+    "sigmoid": Sigmoid,
+    "tanh": Tanh,
+    "relu": ReLU,
+    "softplus": Softplus,
+    "leaky_relu": LeakyReLU,
+    "elu": ELU,
+    "selu": SELU,
+    "gelu": GELU,
+    "silu": SiLU,
+    "swish": SiLU,
+    "softmax": Softmax,
+}
+
+
+def names() -> list[str]:
+    """The valid activation names, sorted (``swish`` is another name for ``silu``)."""
+    return sorted(_CLASSES)
+
+
+def _from_name(name: str, **params: Any) -> ActivationFunction:
+    key = name.strip().lower()
+    if key not in _CLASSES:
+        raise ConfigError(f"Unknown activation {name!r}. {did_you_mean(name, names())}")
+    cls = _CLASSES[key]
+    try:
+        return cls(**params)
+    except TypeError as exc:
+        import inspect
+
+        valid = list(inspect.signature(cls).parameters)
+        raise ConfigError(
+            f"Activation {key!r} got parameters {sorted(params)}; it takes "
+            f"{', '.join(valid) if valid else 'no parameters'}."
+        ) from exc
+
+
+def get(identifier: Any) -> ActivationFunction:
+    """An activation object from a name, a config dict, an activation object, or None (linear).
+
+    >>> get("relu"), get(None).name, get({"name": "leaky_relu", "negative_slope": 0.1})
+    (ReLU(), 'linear', LeakyReLU(negative_slope=0.1))
+    """
+    if identifier is None:
+        return Linear()
+    if isinstance(identifier, ActivationFunction):
+        return identifier
+    if isinstance(identifier, str):
+        return _from_name(identifier)
+    if isinstance(identifier, dict):
+        params = dict(identifier)
+        name = params.pop("name", None)
+        if not isinstance(name, str):
+            raise ConfigError(
+                f"An activation config needs a 'name' entry; got {identifier!r}. "
+                f"{did_you_mean(str(name), names())}"
+            )
+        return _from_name(name, **params)
+    if isinstance(identifier, type) and issubclass(identifier, ActivationFunction):
+        return identifier()
+    function_name = next((n for fn, n in _FUNCTIONS.items() if fn is identifier), None)
+    if function_name is not None:  # activations.relu, as Keras users write it
+        return _from_name(function_name)
+    if all(callable(getattr(identifier, a, None)) for a in ("__call__", "derivative", "backward")):
+        return identifier  # a user-defined activation object with the same interface
+    raise ConfigError(
+        f"An activation must be a name, a config dict or an activation object (with derivative "
+        f"and backward); got {identifier!r}. {did_you_mean(str(identifier), names())}"
+    )
+
+
+def serialize(activation: Any) -> dict[str, Any]:
+    """The JSON-ready config of an activation: ``{"name": ..., <parameters>}``."""
+    return get(activation).get_config()
+
+
+def deserialize(config: Any) -> ActivationFunction:
+    """The activation described by ``config`` (the inverse of :func:`serialize`)."""
+    return get(config)
+
+
+# -- Keras-style functions: activations.relu(x), activations.leaky_relu(x, negative_slope=0.1) ----
+_LINEAR, _SIGMOID, _TANH, _RELU = Linear(), Sigmoid(), Tanh(), ReLU()
+_SOFTPLUS, _SELU, _SILU = Softplus(), SELU(), SiLU()
+
+
+def linear(x: Any) -> np.ndarray:
+    """x (no activation)."""
+    return _LINEAR(x)
+
+
+def sigmoid(x: Any) -> np.ndarray:
+    """σ(x) = 1 / (1 + e^{−x})."""
+    return _SIGMOID(x)
+
+
+def tanh(x: Any) -> np.ndarray:
+    """tanh(x)."""
+    return _TANH(x)
+
+
+def relu(x: Any) -> np.ndarray:
+    """max(x, 0)."""
+    return _RELU(x)
+
+
+def softplus(x: Any) -> np.ndarray:
+    """log(1 + e^{x})."""
+    return _SOFTPLUS(x)
+
+
+def leaky_relu(x: Any, negative_slope: float = 0.2) -> np.ndarray:
+    """x for x > 0, negative_slope·x otherwise."""
+    return LeakyReLU(negative_slope)(x)
+
+
+def elu(x: Any, alpha: float = 1.0) -> np.ndarray:
+    """x for x > 0, alpha·(e^{x} − 1) otherwise."""
+    return ELU(alpha)(x)
+
+
+def selu(x: Any) -> np.ndarray:
+    """λ·elu(x, α) with SELU's fixed α, λ."""
+    return _SELU(x)
+
+
+def gelu(x: Any, approximate: bool = False) -> np.ndarray:
+    """x·Φ(x) (tanh approximation if ``approximate``)."""
+    return GELU(approximate)(x)
+
+
+def silu(x: Any) -> np.ndarray:
+    """x·σ(x)."""
+    return _SILU(x)
+
+
+swish = silu
+
+
+def softmax(x: Any, axis: int = -1) -> np.ndarray:
+    """e^{x_i} / Σ_j e^{x_j} along ``axis``."""
+    return Softmax(axis)(x)
+
+
+_FUNCTIONS: dict[Any, str] = {
+    linear: "linear", sigmoid: "sigmoid", tanh: "tanh", relu: "relu", softplus: "softplus",
+    leaky_relu: "leaky_relu", elu: "elu", selu: "selu", gelu: "gelu", silu: "silu",
+    softmax: "softmax",
+}
