@@ -17,7 +17,7 @@ _generator: np.random.Generator = np.random.default_rng()
 
 
 def floatx() -> str:
-    """The default float type of weights and computations: ``"float32"`` (default) or ``"float64"``."""
+    """The float type of weights and computations: ``"float32"`` (default) or ``"float64"``."""
     return _FLOATX
 
 

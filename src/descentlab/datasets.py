@@ -1,4 +1,11 @@
-"""Data sets that need no network: scikit-learn's bundled sets, ready for a Dense network.
+"""Data that needs no network: scikit-learn's bundled sets, generated 2-D sets, and files.
+
+* ``load_digits``, ``load_iris``, ``load_wine``, ``load_breast_cancer``: scikit-learn's bundled
+  copies (no download).
+* ``make_xor``, ``make_circles``, ``make_moons``, ``make_spirals``, ``make_blobs``: TensorFlow
+  Playground's 2-D sets, generated from a seed and a noise level.
+* ``load_csv``: a CSV file the user points to (the textbook's data sets are such files).
+* ``load_idx`` / ``load_mnist``: MNIST's IDX files from a folder on disk (never downloaded).
 
 Every loader returns ``(x, y)`` NumPy arrays: ``x`` float of shape ``(samples, features)``, ``y``
 integer class labels of shape ``(samples,)`` (use ``sparse_categorical_crossentropy``, or
@@ -7,8 +14,10 @@ integer class labels of shape ``(samples,)`` (use ``sparse_categorical_crossentr
 
 from __future__ import annotations
 
+import gzip
+import os
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -17,11 +26,15 @@ from descentlab.errors import ConfigError, DataError, did_you_mean
 
 @dataclass(frozen=True)
 class DatasetInfo:
+    """What a loaded data set is: its size, its classes and where it came from."""
+
     name: str
     samples: int
     features: int
     classes: int
     description: str
+    class_names: list[str] = field(default_factory=list)
+    feature_names: list[str] = field(default_factory=list)
 
 
 def load_digits() -> tuple[np.ndarray, np.ndarray]:
@@ -113,3 +126,237 @@ def train_test_split(x: np.ndarray, y: np.ndarray, test_size: float = 0.25,
     mask[test] = False
     train = rng.permutation(np.flatnonzero(mask))
     return x[train], x[test], y[train], y[test]
+
+
+# ---------------------------------------------------------------------------------------------
+# TensorFlow Playground's 2-D sets
+# ---------------------------------------------------------------------------------------------
+def _check_synthetic(n: int, noise: float) -> None:
+    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 2:
+        raise ConfigError(f"n (number of samples) must be an integer ≥ 2; got {n!r}.")
+    if isinstance(noise, bool) or not isinstance(noise, (int, float)) or noise < 0:
+        raise ConfigError(f"noise must be a number ≥ 0; got {noise!r}.")
+
+
+def make_xor(n: int = 400, noise: float = 0.0, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Points in the square [−5, 5]², class 1 where x·y > 0 (the XOR pattern); noise shifts points
+    by a Gaussian of std ``noise`` × 5 before labelling is read off the clean position."""
+    _check_synthetic(n, noise)
+    rng = np.random.default_rng(seed)
+    clean = rng.uniform(-5, 5, size=(n, 2))
+    clean += np.where(clean >= 0, 0.3, -0.3)  # keep points off the axes, as the Playground does
+    y = (clean[:, 0] * clean[:, 1] > 0).astype(np.int64)
+    return clean + noise * 5 * rng.normal(size=(n, 2)), y
+
+
+def make_circles(n: int = 400, noise: float = 0.0,
+                 seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """An inner disc (class 1, radius < 2) inside a ring (class 0, radius 3.5–5)."""
+    _check_synthetic(n, noise)
+    rng = np.random.default_rng(seed)
+    inner = n // 2
+    radius = np.concatenate([rng.uniform(0, 2, inner), rng.uniform(3.5, 5, n - inner)])
+    angle = rng.uniform(0, 2 * np.pi, n)
+    x = np.stack([radius * np.cos(angle), radius * np.sin(angle)], axis=1)
+    y = np.concatenate([np.ones(inner, np.int64), np.zeros(n - inner, np.int64)])
+    return x + noise * 5 * rng.normal(size=(n, 2)), y
+
+
+def make_moons(n: int = 400, noise: float = 0.0, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Two interleaving half circles (scikit-learn's moons, scaled to the Playground's box)."""
+    _check_synthetic(n, noise)
+    rng = np.random.default_rng(seed)
+    upper = n // 2
+    t = np.concatenate([rng.uniform(0, np.pi, upper), rng.uniform(0, np.pi, n - upper)])
+    x = np.empty((n, 2))
+    x[:upper, 0], x[:upper, 1] = np.cos(t[:upper]), np.sin(t[:upper])
+    x[upper:, 0], x[upper:, 1] = 1 - np.cos(t[upper:]), 0.5 - np.sin(t[upper:])
+    x = (x - [0.5, 0.25]) * 3
+    y = np.concatenate([np.zeros(upper, np.int64), np.ones(n - upper, np.int64)])
+    return x + noise * 3 * rng.normal(size=(n, 2)), y
+
+
+def make_spirals(n: int = 400, noise: float = 0.0,
+                 seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Two interleaved spirals, the hardest of the Playground's sets."""
+    _check_synthetic(n, noise)
+    rng = np.random.default_rng(seed)
+    half = n // 2
+    parts, labels = [], []
+    for label, count, delta in ((0, half, 0.0), (1, n - half, np.pi)):
+        r = np.arange(count) / count * 5
+        t = 1.75 * np.arange(count) / count * 2 * np.pi + delta
+        parts.append(np.stack([r * np.sin(t), r * np.cos(t)], axis=1))
+        labels.append(np.full(count, label, np.int64))
+    return np.concatenate(parts) + noise * 2 * rng.normal(size=(n, 2)), np.concatenate(labels)
+
+
+def make_blobs(n: int = 400, noise: float = 0.0, seed: int = 0,
+               centers: int = 2) -> tuple[np.ndarray, np.ndarray]:
+    """Gaussian clusters around ``centers`` points on a circle of radius 3 (std 0.5 + noise·5)."""
+    _check_synthetic(n, noise)
+    if isinstance(centers, bool) or not isinstance(centers, int) or centers < 2:
+        raise ConfigError(f"centers must be an integer ≥ 2; got {centers!r}.")
+    rng = np.random.default_rng(seed)
+    y = np.arange(n, dtype=np.int64) % centers
+    angle = 2 * np.pi * y / centers + np.pi / 4
+    x = np.stack([3 * np.cos(angle), 3 * np.sin(angle)], axis=1)
+    return x + (0.5 + noise * 5) * rng.normal(size=(n, 2)), y
+
+
+SYNTHETIC: dict[str, Callable[..., tuple[np.ndarray, np.ndarray]]] = {
+    "xor": make_xor,
+    "circles": make_circles,
+    "moons": make_moons,
+    "spirals": make_spirals,
+    "blobs": make_blobs,
+}
+
+
+# ---------------------------------------------------------------------------------------------
+# Files on disk
+# ---------------------------------------------------------------------------------------------
+def load_csv(path: str | os.PathLike[str], target: str | int = -1, header: bool | None = None,
+             standardize_features: bool = False,
+             ) -> tuple[np.ndarray, np.ndarray, DatasetInfo]:
+    """A CSV file as ``(x, y, info)``.
+
+    Args:
+        path: the file.
+        target: the label column, by name (needs a header) or by index (negative counts from
+            the end; default: the last column).
+        header: whether the first row holds column names; ``None`` guesses (a first row that
+            is not all numbers is a header).
+        standardize_features: scale each feature to mean 0, std 1.
+
+    String labels (``Iris-setosa``) become integer codes in sorted order (``info.class_names``);
+    numeric labels that are whole numbers are kept as integers.
+    """
+    import pandas as pd
+
+    path = os.fspath(path)
+    if not os.path.isfile(path):
+        raise DataError(f"CSV file {path!r} does not exist (or is not a file).")
+    try:
+        if header is None:
+            first = pd.read_csv(path, header=None, nrows=1)
+            numeric = pd.to_numeric(first.iloc[0], errors="coerce").notna().all()
+            header = not numeric
+        frame = pd.read_csv(path, header=0 if header else None)
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
+        raise DataError(f"{path!r} cannot be read as CSV: {exc}".rstrip()) from None
+    columns = [str(c) for c in frame.columns]
+    frame.columns = columns
+    if len(frame) == 0:
+        raise DataError(f"{path!r} has no data rows.")
+    if isinstance(target, str) and not target.lstrip("-").isdigit():
+        if target not in columns:
+            raise DataError(f"{path!r} has no column {target!r}; its columns are "
+                            f"{', '.join(columns)}.")
+        target_name = target
+    else:
+        index = int(target)
+        if not -len(columns) <= index < len(columns):
+            raise DataError(f"target column index {index} does not exist: {path!r} has "
+                            f"{len(columns)} columns (valid: 0 to {len(columns) - 1}, or -1 "
+                            "for the last).")
+        target_name = columns[index]
+    if len(columns) < 2:
+        raise DataError(f"{path!r} has only one column; it needs features and a target.")
+    features = frame.drop(columns=[target_name])
+    for name in features.columns:
+        if not pd.api.types.is_numeric_dtype(features[name]):
+            sample = features[name][pd.to_numeric(features[name], errors="coerce").isna()]
+            raise DataError(f"feature column {name!r} of {path!r} is not numeric (e.g. "
+                            f"{sample.iloc[0]!r} in row {sample.index[0] + 1}); encode it first.")
+    missing = features.isna().to_numpy()
+    if missing.any():
+        row, col = np.argwhere(missing)[0]
+        raise DataError(f"{path!r} has an empty or NaN cell in column {features.columns[col]!r}, "
+                        f"row {row + 1}; fill or drop such rows first.")
+    labels = frame[target_name]
+    if labels.isna().any():
+        raise DataError(f"target column {target_name!r} of {path!r} has empty cells (row "
+                        f"{int(np.flatnonzero(labels.isna().to_numpy())[0]) + 1}).")
+    if pd.api.types.is_numeric_dtype(labels) and np.all(np.mod(labels.to_numpy(), 1) == 0):
+        values = labels.to_numpy()
+        class_names = [str(v) for v in np.unique(values)]
+        y = values.astype(np.int64)
+    elif pd.api.types.is_numeric_dtype(labels):
+        y = labels.to_numpy(dtype=np.float64)  # a regression target
+        class_names = []
+    else:
+        class_names = sorted(str(v) for v in labels.unique())
+        codes = {name: i for i, name in enumerate(class_names)}
+        y = np.array([codes[str(v)] for v in labels], dtype=np.int64)
+    if class_names and len(class_names) < 2:
+        raise DataError(f"target column {target_name!r} of {path!r} holds a single class "
+                        f"({class_names[0]!r}); a classifier needs at least two.")
+    x = features.to_numpy(dtype=np.float64)
+    if standardize_features:
+        (x,) = standardize(x)
+    info = DatasetInfo(name=os.path.basename(path), samples=len(x), features=x.shape[1],
+                       classes=len(class_names), description=f"CSV file {path}",
+                       class_names=class_names, feature_names=list(features.columns))
+    return x, y, info
+
+
+_IDX_TYPES = {0x08: np.uint8, 0x09: np.int8, 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 0x0E: ">f8"}
+
+
+def load_idx(path: str | os.PathLike[str]) -> np.ndarray:
+    """An array from an IDX file (MNIST's format; ``.gz`` compressed or not).
+
+    Layout: two zero bytes, a type code, the number of dimensions, one big-endian uint32 per
+    dimension, then the values in row-major order.
+    """
+    path = os.fspath(path)
+    if not os.path.isfile(path):
+        raise DataError(f"IDX file {path!r} does not exist.")
+    opener = gzip.open if path.endswith(".gz") else open
+    try:
+        with opener(path, "rb") as handle:
+            data = handle.read()
+    except (OSError, EOFError) as exc:
+        raise DataError(f"{path!r} cannot be read: {exc}.") from None
+    if len(data) < 4 or data[0] != 0 or data[1] != 0 or data[2] not in _IDX_TYPES:
+        raise DataError(f"{path!r} is not an IDX file (bad magic number).")
+    ndim = data[3]
+    offset = 4 + 4 * ndim
+    if len(data) < offset:
+        raise DataError(f"{path!r} is truncated (header cut short).")
+    shape = tuple(int.from_bytes(data[4 + 4 * i: 8 + 4 * i], "big") for i in range(ndim))
+    dtype = np.dtype(_IDX_TYPES[data[2]])
+    expected = int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
+    if len(data) - offset != expected:
+        raise DataError(f"{path!r} is truncated or too long: the header announces shape "
+                        f"{shape} ({expected} bytes of data), the file holds "
+                        f"{len(data) - offset}.")
+    values = np.frombuffer(data, dtype=dtype, offset=offset).reshape(shape)
+    return values.astype(dtype.newbyteorder("="))
+
+
+def load_mnist(folder: str | os.PathLike[str], kind: str = "train"
+               ) -> tuple[np.ndarray, np.ndarray]:
+    """MNIST from its four IDX files in ``folder`` (as downloaded by the user; plain or ``.gz``).
+
+    Returns ``x`` of shape ``(n, 784)`` scaled to [0, 1] and integer labels ``y``.
+    ``kind`` is ``"train"`` or ``"t10k"`` (the test set).
+    """
+    if kind not in ("train", "t10k"):
+        raise ConfigError(f"kind must be 'train' or 't10k'; got {kind!r}.")
+    folder = os.fspath(folder)
+
+    def find(stem: str) -> str:
+        for name in (stem, stem + ".gz", stem.replace("-idx", ".idx")):
+            candidate = os.path.join(folder, name)
+            if os.path.isfile(candidate):
+                return candidate
+        raise DataError(f"{folder!r} has no file {stem!r} (nor {stem}.gz).")
+
+    images = load_idx(find(f"{kind}-images-idx3-ubyte"))
+    labels = load_idx(find(f"{kind}-labels-idx1-ubyte"))
+    if images.ndim != 3 or labels.ndim != 1 or len(images) != len(labels):
+        raise DataError(f"MNIST files in {folder!r} disagree: images {images.shape}, labels "
+                        f"{labels.shape}.")
+    return images.reshape(len(images), -1).astype(np.float64) / 255.0, labels.astype(np.int64)

@@ -16,11 +16,11 @@ class DescentLabError(Exception):
 
 
 class ConfigError(DescentLabError, ValueError):
-    """An argument, name or setting is not valid (unknown activation, negative learning rate, ...)."""
+    """An argument, name or setting is not valid (unknown activation, negative learning rate)."""
 
 
 class DataError(DescentLabError, ValueError):
-    """The data cannot be used as given (mismatched lengths, NaN, wrong width, labels out of range)."""
+    """The data cannot be used (mismatched lengths, NaN, wrong width, labels out of range)."""
 
 
 class ModelFileError(DescentLabError, OSError):

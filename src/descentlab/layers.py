@@ -117,7 +117,8 @@ class Dense(Layer):
         if input_shape is not None:
             if len(tuple(input_shape)) != 1:
                 raise ConfigError(
-                    f"Dense takes flat inputs; input_shape must be (features,), got {input_shape!r}."
+                    "Dense takes flat inputs; input_shape must be (features,), got "
+                    f"{input_shape!r}."
                 )
             input_dim = tuple(input_shape)[0]
         super().__init__(name=name, input_dim=input_dim)
@@ -250,10 +251,101 @@ class Dropout(Layer):
         return config
 
 
+class BatchNormalization(Layer):
+    """Batch normalisation (Ioffe & Szegedy, 2015), with Keras' semantics and defaults.
+
+    Training (``fit``)::
+
+        μ = mean(x over the batch)      σ² = mean((x − μ)² over the batch)   (biased, as Keras)
+        x̂ = (x − μ) / √(σ² + ε)          y = γ·x̂ + β
+        moving_mean ← m·moving_mean + (1 − m)·μ        (likewise moving_variance with σ²)
+
+    Inference (``predict``, ``evaluate``): the moving statistics replace μ and σ².
+
+    Backward (training mode), with N the batch size::
+
+        ∂L/∂β = Σ ∂L/∂y     ∂L/∂γ = Σ ∂L/∂y ⊙ x̂
+        ∂L/∂x = γ/(N√(σ²+ε)) · (N·∂L/∂y − Σ∂L/∂y − x̂·Σ(∂L/∂y ⊙ x̂))
+
+    Why it helps with vanishing gradients: each layer's pre-activations are re-centred and
+    re-scaled, so sigmoid and tanh units stay out of their flat, saturated tails.
+
+    Weights (``get_weights`` order): gamma, beta, moving_mean, moving_variance; gamma and beta
+    are trainable.
+    """
+
+    def __init__(self, momentum: float = 0.99, epsilon: float = 1e-3, center: bool = True,
+                 scale: bool = True, name: str | None = None,
+                 input_dim: int | None = None) -> None:
+        super().__init__(name=name, input_dim=input_dim)
+        if isinstance(momentum, bool) or not isinstance(momentum, (int, float)) \
+                or not 0 <= momentum < 1:
+            raise ConfigError(f"BatchNormalization momentum must be in [0, 1); got {momentum!r}.")
+        if isinstance(epsilon, bool) or not isinstance(epsilon, (int, float)) or epsilon <= 0:
+            raise ConfigError(f"BatchNormalization epsilon must be positive; got {epsilon!r}.")
+        self.momentum = float(momentum)
+        self.epsilon = float(epsilon)
+        self.center = bool(center)
+        self.scale = bool(scale)
+
+    def build(self, input_dim: int) -> None:
+        dtype = backend.floatx()
+        self.input_dim = self.units = int(input_dim)
+        self.gamma = np.ones(self.units, dtype=dtype)
+        self.beta = np.zeros(self.units, dtype=dtype)
+        self.moving_mean = np.zeros(self.units, dtype=dtype)
+        self.moving_variance = np.ones(self.units, dtype=dtype)
+        self.trainable_weights = ([self.gamma] if self.scale else []) + \
+            ([self.beta] if self.center else [])
+        self.weights = self.trainable_weights + [self.moving_mean, self.moving_variance]
+        self.grads = [np.zeros_like(w) for w in self.trainable_weights]
+        self.built = True
+
+    def forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:
+        self.training = training
+        if training:
+            mean = x.mean(axis=0)
+            variance = x.var(axis=0)
+            m = self.momentum
+            self.moving_mean *= m
+            self.moving_mean += (1 - m) * mean
+            self.moving_variance *= m
+            self.moving_variance += (1 - m) * variance
+        else:
+            mean, variance = self.moving_mean, self.moving_variance
+        self.inv_std = 1.0 / np.sqrt(variance + self.epsilon)
+        self.x_hat = (x - mean) * self.inv_std
+        return self.x_hat * self.gamma + self.beta
+
+    def backward(self, grad: np.ndarray, preactivation: bool = False) -> np.ndarray | None:
+        k = 0
+        if self.scale:
+            np.sum(grad * self.x_hat, axis=0, out=self.grads[k])
+            k += 1
+        if self.center:
+            np.sum(grad, axis=0, out=self.grads[k])
+        if not self.needs_input_grad:
+            return None
+        dx_hat = grad * self.gamma
+        if not self.training:  # the statistics are constants at inference
+            return dx_hat * self.inv_std
+        n = grad.shape[0]
+        return (self.inv_std / n) * (
+            n * dx_hat - dx_hat.sum(axis=0) - self.x_hat * (dx_hat * self.x_hat).sum(axis=0)
+        )
+
+    def get_config(self) -> dict[str, Any]:
+        config = super().get_config()
+        config.update(momentum=self.momentum, epsilon=self.epsilon, center=self.center,
+                      scale=self.scale)
+        return config
+
+
 LAYER_CLASSES: dict[str, type[Layer]] = {
     "Dense": Dense,
     "Activation": Activation,
     "Dropout": Dropout,
+    "BatchNormalization": BatchNormalization,
 }
 
 

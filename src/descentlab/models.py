@@ -1,4 +1,4 @@
-"""``Sequential``: the textbook's model, with Keras' ``compile`` / ``fit`` / ``evaluate`` / ``predict``.
+"""``Sequential``: the textbook's model, with Keras' ``compile``/``fit``/``evaluate``/``predict``.
 
 One training step is the whole of chapter 9 in four lines (see ``_train_step``)::
 
@@ -21,8 +21,10 @@ from typing import Any
 
 import numpy as np
 
-from descentlab import backend, callbacks as callbacks_module, layers as layers_module
-from descentlab import losses, metrics as metrics_module, optimizers
+from descentlab import backend, losses, optimizers
+from descentlab import callbacks as callbacks_module
+from descentlab import layers as layers_module
+from descentlab import metrics as metrics_module
 from descentlab.errors import ConfigError, DataError, TrainingDiverged
 
 _DIVERGENCE_MODES = ("raise", "stop", "continue")
@@ -37,7 +39,7 @@ def as_float_array(data: Any, what: str, dtype: np.dtype | str) -> np.ndarray:
         raise DataError(f"{what} is missing (got None).")
     if hasattr(data, "to_numpy") and hasattr(data, "dtypes"):
         # pandas: the boolean one-hot frames of get_dummies convert cleanly; strings do not.
-        kinds = getattr(data, "dtypes")
+        kinds = data.dtypes
         kinds = [kinds] if not hasattr(kinds, "__iter__") else list(kinds)
         for column, kind in zip(getattr(data, "columns", [getattr(data, "name", what)]), kinds,
                                 strict=False):
@@ -517,7 +519,7 @@ class Sequential:
 
     # -- saving -------------------------------------------------------------------------------
     def save(self, filepath: str) -> None:
-        """Save architecture, weights, optimizer state and training stream to one file, atomically."""
+        """Save architecture, weights, optimizer and shuffling state to one file, atomically."""
         from descentlab import saving
 
         saving.save_model(self, filepath)
@@ -557,6 +559,7 @@ def summary_text(model: Sequential) -> str:
         return (f"│ {a:<{widths[0] - 2}} │ {b:<{widths[1] - 2}} │ {c:>{widths[2] - 2}} │")
 
     total = model.count_params()
+    trainable = int(sum(w.size for w in model.trainable_weights))
     itemsize = np.dtype(model.dtype).itemsize
     out = [f'Model: "{model.name}"', line("┏", "┳", "┓", "━"),
            "┃ " + " ┃ ".join(
@@ -569,8 +572,9 @@ def summary_text(model: Sequential) -> str:
             out.append(line("├", "┼", "┤", "─"))
     out.append(line("└", "┴", "┘", "─"))
     out.append(f" Total params: {total:,} ({_human_bytes(total * itemsize)})")
-    out.append(f" Trainable params: {total:,} ({_human_bytes(total * itemsize)})")
-    out.append(" Non-trainable params: 0 (0.00 B)")
+    out.append(f" Trainable params: {trainable:,} ({_human_bytes(trainable * itemsize)})")
+    out.append(f" Non-trainable params: {total - trainable:,} "
+               f"({_human_bytes((total - trainable) * itemsize)})")
     return "\n".join(out)
 
 

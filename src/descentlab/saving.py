@@ -79,7 +79,8 @@ def _collect(model: Any, include_optimizer: bool) -> tuple[dict[str, Any], list[
     return header, arrays
 
 
-def save_model(model: Any, filepath: str | os.PathLike[str], include_optimizer: bool = True) -> None:
+def save_model(model: Any, filepath: str | os.PathLike[str],
+               include_optimizer: bool = True) -> None:
     """Write ``model`` to ``filepath`` atomically (see the module docstring for the format)."""
     path = os.fspath(filepath)
     if os.path.isdir(path):
@@ -167,7 +168,8 @@ def _read(path: str) -> tuple[dict[str, Any], list[np.ndarray]]:
 
 def load_model(filepath: str | os.PathLike[str]) -> Any:
     """Rebuild the model saved at ``filepath``, ready to predict or to resume training exactly."""
-    from descentlab import layers as layers_module, losses, optimizers
+    from descentlab import layers as layers_module
+    from descentlab import losses, optimizers
     from descentlab.models import Sequential
 
     path = os.fspath(filepath)
@@ -215,7 +217,9 @@ def load_model(filepath: str | os.PathLike[str]) -> Any:
     except ModelFileError:
         raise
     except DescentLabError as exc:
-        raise ModelFileError(f"{path!r} describes a model descentlab cannot rebuild: {exc}") from None
+        raise ModelFileError(
+            f"{path!r} describes a model descentlab cannot rebuild: {exc}"
+        ) from None
     except (KeyError, TypeError, ValueError, IndexError) as exc:
         raise ModelFileError(
             f"{path!r} is not a valid descentlab model file ({type(exc).__name__}: {exc})."
