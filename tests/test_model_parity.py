@@ -154,9 +154,23 @@ KERAS_OPTIMIZERS = {
 }
 
 
+def keras_reference(keras, loss: str, initial: list[np.ndarray]):
+    units, out_act = LOSSES[loss]
+    reference = keras.Sequential(
+        [keras.Input((FEATURES,))]
+        + [keras.layers.Dense(w, activation=a) for w, a in HIDDEN]
+        + [keras.layers.Dense(units, activation=out_act)]
+    )
+    reference.set_weights(initial)
+    return reference
+
+
 @pytest.mark.parametrize("opt_name", sorted(KERAS_OPTIMIZERS))
 @pytest.mark.parametrize("loss", sorted(LOSSES))
-def test_fit_matches_keras(float64, keras64, loss: str, opt_name: str) -> None:
+def test_fit_matches_keras_optimizer(float64, keras64, loss: str, opt_name: str) -> None:
+    """flavor='keras' end to end in float64: the network's forward and backward pass replayed
+    in torch (Keras' layers cannot run in float64 on the torch backend, see below) and every
+    update made by Keras' own optimizer object on Keras variables."""
     keras = keras64
     make_dl, make_keras = KERAS_OPTIMIZERS[opt_name]
     x, y = make_data(loss)
@@ -166,26 +180,67 @@ def test_fit_matches_keras(float64, keras64, loss: str, opt_name: str) -> None:
     model._train_rng = np.random.default_rng(13)
     history = model.fit(x, y, batch_size=BATCH, epochs=EPOCHS, verbose=0)
 
-    units, out_act = LOSSES[loss]
-    reference = keras.Sequential(
-        [keras.Input((FEATURES,))]
-        + [keras.layers.Dense(w, activation=a) for w, a in HIDDEN]
-        + [keras.layers.Dense(units, activation=out_act)]
-    )
-    reference.compile(optimizer=make_keras(keras), loss=loss)
-    reference.set_weights(initial)
-    y_ref = y if y.ndim > 1 or loss.startswith("sparse") else y.reshape(-1, 1)
+    variables = [keras.Variable(w, dtype="float64") for w in initial]
+    optimizer = make_keras(keras)
+    acts = [a for _, a in HIDDEN] + [LOSSES[loss][1]]
+    xt = torch.tensor(x)
+    yt = torch.tensor(y if y.ndim > 1 or loss.startswith("sparse") else y.reshape(-1, 1))
+    epoch_losses = []
+    for order in batch_orders(13):
+        total = 0.0
+        for start in range(0, N, BATCH):
+            idx = torch.tensor(order[start:start + BATCH])
+            params = [v.value for v in variables]
+            h = xt[idx]
+            for k, act in enumerate(acts):
+                h = torch_activation(act)(h @ params[2 * k] + params[2 * k + 1])
+            value = torch_loss(loss, yt[idx], h)
+            grads = torch.autograd.grad(value, params)
+            optimizer.apply(list(grads), variables)
+            total += value.item() * len(idx)
+        epoch_losses.append(total / N)
+    np.testing.assert_allclose(history.history["loss"], epoch_losses, rtol=1e-9)
+    for got, want in zip(model.get_weights(), variables, strict=True):
+        np.testing.assert_allclose(got, np.asarray(want), rtol=1e-9, atol=1e-12)
+
+
+def test_keras_computes_float64_in_float32_on_torch() -> None:
+    """Why Keras' own layers are compared at float32 precision below: on every backend but
+    TensorFlow, Keras 3 promotes float64 with float64 to float32 (its matmul and its loss
+    reductions run in float32 even with floatx float64). If this starts failing, Keras changed
+    and the end-to-end Keras comparison can be tightened to float64 precision."""
+    from keras.src.backend.common import dtypes
+
+    assert dtypes.result_type("float64", "float64") == "float32"
+
+
+@pytest.mark.parametrize("loss", sorted(LOSSES))
+def test_fit_matches_keras_train_on_batch(loss: str) -> None:
+    """End to end through Keras' own model, loss and training step, in float32, from the same
+    initial weights and batch order: equal to float32 precision."""
+    import keras
+
+    x, y = make_data(loss)
+    dl.set_random_seed(5)
+    model = build_model(loss, optimizers.Adam(learning_rate=0.01))
+    initial = model.get_weights()
+    model._train_rng = np.random.default_rng(13)
+    history = model.fit(x, y, batch_size=BATCH, epochs=EPOCHS, verbose=0)
+    reference = keras_reference(keras, loss, initial)
+    reference.compile(optimizer=keras.optimizers.Adam(learning_rate=0.01), loss=loss)
+    xf = x.astype("float32")
+    y_ref = (y if y.ndim > 1 or loss.startswith("sparse") else y.reshape(-1, 1))
     epoch_losses = []
     for order in batch_orders(13):
         total = 0.0
         for start in range(0, N, BATCH):
             idx = order[start:start + BATCH]
             reference.reset_metrics()  # train_on_batch would otherwise report a running mean
-            total += float(reference.train_on_batch(x[idx], y_ref[idx])) * len(idx)
+            total += float(reference.train_on_batch(xf[idx], y_ref[idx])) * len(idx)
         epoch_losses.append(total / N)
-    np.testing.assert_allclose(history.history["loss"], epoch_losses, rtol=1e-9)
+    np.testing.assert_allclose(history.history["loss"], epoch_losses, rtol=2e-5)
     for got, want in zip(model.get_weights(), reference.get_weights(), strict=True):
-        np.testing.assert_allclose(got, np.asarray(want), rtol=1e-9, atol=1e-12)
+        np.testing.assert_allclose(got, np.asarray(want), rtol=1e-4, atol=1e-5)
 
 
 def test_full_batch_is_one_update_per_epoch(float64) -> None:

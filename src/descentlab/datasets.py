@@ -73,16 +73,38 @@ LOADERS: dict[str, Callable[[], tuple[np.ndarray, np.ndarray]]] = {
 
 
 def names() -> list[str]:
-    return list(LOADERS)
+    """Names of the built-in data sets: scikit-learn's bundled ones, then the generated ones."""
+    return [*LOADERS, *SYNTHETIC]
 
 
-def load(name: str) -> tuple[np.ndarray, np.ndarray]:
-    """A built-in data set by name (see :func:`names`)."""
-    try:
-        loader = LOADERS[name]
-    except (KeyError, TypeError):
-        raise ConfigError(f"Unknown data set {name!r}. {did_you_mean(name, names())}") from None
-    return loader()
+def load(name: str, seed: int = 0, noise: float = 0.0) -> tuple[np.ndarray, np.ndarray]:
+    """A built-in data set by name (see :func:`names`); ``seed``/``noise`` for generated ones."""
+    if name in LOADERS:
+        return LOADERS[name]()
+    if name in SYNTHETIC:
+        return SYNTHETIC[name](seed=seed, noise=noise)
+    raise ConfigError(f"Unknown data set {name!r}. {did_you_mean(name, names())}")
+
+
+def catalog() -> list[DatasetInfo]:
+    """Every built-in data set with its size (generated ones at their default size)."""
+    descriptions = {
+        "digits": "8x8 handwritten digit images, pixels scaled to [0, 1]",
+        "iris": "Fisher's iris flowers",
+        "wine": "wine recognition (chemical analysis)",
+        "breast_cancer": "breast cancer Wisconsin (diagnostic)",
+        "xor": "2-D XOR pattern (generated)",
+        "circles": "2-D disc inside a ring (generated)",
+        "moons": "2-D interleaving half moons (generated)",
+        "spirals": "2-D two spirals (generated)",
+        "blobs": "2-D Gaussian clusters (generated)",
+    }
+    infos = []
+    for name in names():
+        x, y = load(name)
+        infos.append(DatasetInfo(name=name, samples=len(x), features=x.shape[1],
+                                 classes=len(np.unique(y)), description=descriptions[name]))
+    return infos
 
 
 def one_hot(labels: np.ndarray, classes: int | None = None) -> np.ndarray:
