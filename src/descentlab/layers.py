@@ -149,7 +149,8 @@ class Dense(Layer):
         if self.use_bias:
             z += self.bias
         self.z = z
-        self.a = z if self._linear else self.activation(z)
+        # .f is the activation's array fast path (no input conversion): this runs every step.
+        self.a = z if self._linear else self.activation.f(z)
         return self.a
 
     def backward(self, grad: np.ndarray, preactivation: bool = False) -> np.ndarray | None:
@@ -160,7 +161,7 @@ class Dense(Layer):
             dz = self.activation.backward(self.z, self.a, grad)
         np.matmul(self.x.T, dz, out=self.grads[0])  # ∂L/∂W = xᵀ·∂L/∂z
         if self.use_bias:
-            np.sum(dz, axis=0, out=self.grads[1])  # ∂L/∂b = Σ over the batch
+            np.add.reduce(dz, axis=0, out=self.grads[1])  # ∂L/∂b = Σ over the batch
         if self.needs_input_grad:
             return dz @ self.kernel.T  # ∂L/∂x = ∂L/∂z·Wᵀ
         return None

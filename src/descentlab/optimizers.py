@@ -117,6 +117,7 @@ class Optimizer:
         self.iterations = 0
         self._slots: dict[str, list[np.ndarray]] = {}
         self._shapes: list[tuple[tuple[int, ...], np.dtype]] | None = None
+        self._checked: Sequence[np.ndarray] | None = None
 
     # -- learning rate --------------------------------------------------------------------
     def _learning_rate_at(self, step: int) -> float:
@@ -139,8 +140,11 @@ class Optimizer:
                        for name in self.slot_names}
 
     def _check_params(self, params: Sequence[np.ndarray]) -> None:
+        if params is self._checked:
+            return  # the training loop hands over the same list every step: checked already
         if self._shapes is None:
             self.build(params)
+            self._checked = params
             return
         shapes = [(p.shape, p.dtype) for p in params]
         if shapes != self._shapes:
@@ -149,6 +153,7 @@ class Optimizer:
                 f"{[s for s, _ in self._shapes]} and now got {[s for s, _ in shapes]}; "
                 "use a new optimizer for a different model."
             )
+        self._checked = params
 
     def get_state(self) -> dict[str, Any]:
         """Everything that evolves during training: the step count and the slots."""
