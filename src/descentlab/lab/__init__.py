@@ -1,0 +1,1 @@
+"""The labs: experiments built only on the engine's public API (they never reach inside it)."""
