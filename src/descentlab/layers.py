@@ -58,6 +58,21 @@ class Layer:
     def count_params(self) -> int:
         return int(sum(w.size for w in self.weights))
 
+    def adopt_storage(self, weights: list[np.ndarray], grads: list[np.ndarray]) -> None:
+        """Move the trainable weights (values copied) and their gradients into the given arrays,
+        views into the model's flat buffers, so the optimizer can update every parameter of
+        the model with a handful of NumPy calls instead of a handful per array."""
+        for new, old in zip(weights, self.trainable_weights, strict=True):
+            new[...] = old
+        moved = {id(old): new for old, new in zip(self.trainable_weights, weights, strict=True)}
+        self.weights = [moved.get(id(w), w) for w in self.weights]
+        self.trainable_weights = list(weights)
+        self.grads = list(grads)
+        self._bind_weights()
+
+    def _bind_weights(self) -> None:
+        """Point named attributes (``kernel``, ``bias``, ...) at the entries of ``weights``."""
+
     def get_config(self) -> dict[str, Any]:
         config: dict[str, Any] = {"name": self.name}
         if self.input_dim is not None:
@@ -142,6 +157,11 @@ class Dense(Layer):
         self.trainable_weights = list(self.weights)
         self.grads = [np.zeros_like(w) for w in self.trainable_weights]
         self.built = True
+
+    def _bind_weights(self) -> None:
+        self.kernel = self.weights[0]
+        if self.use_bias:
+            self.bias = self.weights[1]
 
     def forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:
         self.x = x
@@ -301,6 +321,14 @@ class BatchNormalization(Layer):
         self.weights = self.trainable_weights + [self.moving_mean, self.moving_variance]
         self.grads = [np.zeros_like(w) for w in self.trainable_weights]
         self.built = True
+
+    def _bind_weights(self) -> None:
+        k = 0
+        if self.scale:
+            self.gamma = self.trainable_weights[k]
+            k += 1
+        if self.center:
+            self.beta = self.trainable_weights[k]
 
     def forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:
         self.training = training

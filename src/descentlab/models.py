@@ -114,6 +114,7 @@ class Sequential:
         self.dtype = backend.floatx()
         self._train_rng: np.random.Generator | None = None
         self._metric_objects: list[Any] | None = None
+        self._flat: tuple[np.ndarray, np.ndarray] | None = None
         for layer in layers or []:
             self.add(layer)
 
@@ -309,6 +310,40 @@ class Sequential:
         for layer in reversed(self.layers[:-1]):
             grad = layer.backward(grad)
 
+    def _flat_storage(self) -> tuple[np.ndarray, np.ndarray]:
+        """All trainable weights, and all their gradients, as views into two flat arrays.
+
+        The optimizer's update rules are elementwise, so one call on the flat arrays updates
+        the whole model: on small networks this removes most of the per-step overhead. Done
+        once; redone only if the layers changed.
+        """
+        trainable = self.trainable_weights
+        if self._flat is not None and all(
+                np.shares_memory(w, self._flat[0]) for w in trainable):
+            return self._flat
+        dtype = trainable[0].dtype if trainable else np.dtype(self.dtype)
+        total = sum(w.size for w in trainable)
+        flat_w, flat_g = np.empty(total, dtype=dtype), np.zeros(total, dtype=dtype)
+        offset = 0
+        for layer in self.layers:
+            views_w, views_g = [], []
+            for w in layer.trainable_weights:
+                views_w.append(flat_w[offset:offset + w.size].reshape(w.shape))
+                views_g.append(flat_g[offset:offset + w.size].reshape(w.shape))
+                offset += w.size
+            if views_w:
+                layer.adopt_storage(views_w, views_g)
+        self._flat = (flat_w, flat_g)
+        return self._flat
+
+    def _optimizer_arrays(self) -> tuple[list[np.ndarray], list[np.ndarray]]:
+        """What the training loop hands the optimizer: the flat arrays, or per-weight views
+        where the rule is not elementwise (clipnorm rescales each weight's gradient apart)."""
+        flat_w, flat_g = self._flat_storage()
+        if self.optimizer.clipnorm is not None:
+            return self.trainable_weights, [g for layer in self.layers for g in layer.grads]
+        return [flat_w], [flat_g]
+
     def _train_step(self, x: np.ndarray, y: np.ndarray) -> tuple[float, np.ndarray]:
         output = self._forward(x, training=True)
         loss = self.loss(y, output)
@@ -393,10 +428,7 @@ class Sequential:
 
         metric_objects = self._resolved_metrics(y.shape)
         self._ensure_train_rng()
-        self._params_and_grads = (
-            [w for layer in self.layers for w in layer.trainable_weights],
-            [g for layer in self.layers for g in layer.grads],
-        )
+        self._params_and_grads = self._optimizer_arrays()
         history = callbacks_module.History()
         cbs = callbacks_module.CallbackList(
             list(callbacks or []), model=self, history=history, verbose=verbose,
