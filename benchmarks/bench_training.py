@@ -142,10 +142,12 @@ def time_both(widths, batch, kind, epochs, repeats) -> dict:
 
 
 def measure_memory(framework, widths, batch, kind, steps) -> dict:
+    """RSS after ``steps`` training steps of warm-up and after ``steps`` more: any growth
+    between the two is a leak (the warm-up lets the allocator reach its working set)."""
     run, n = BUILDERS[framework](widths, batch, kind)
-    run(1)
     steps_per_epoch = -(-n // batch)
     epochs = max(1, steps // steps_per_epoch)
+    run(epochs)
     before = rss_mb()
     run(epochs)
     return {"rss_before_mb": before, "rss_after_mb": rss_mb(), "steps": epochs * steps_per_epoch,
@@ -207,9 +209,10 @@ def worker_main(args) -> None:
             result["numpy_matmul_gflops"] = matmul_peak("numpy")
             result["torch_matmul_gflops"] = matmul_peak("torch")
         else:
-            import torch
+            if args.worker != "descentlab":  # descentlab's own worker never loads torch
+                import torch
 
-            torch.set_num_threads(args.threads)
+                torch.set_num_threads(args.threads)
             widths, batch, kind, _ = CONFIGS[args.config]
             if args.worker == "time":
                 result = time_both(widths, batch, kind, args.epochs, args.repeats)
@@ -286,7 +289,8 @@ def main() -> None:
     print(f"\nwide network: training reaches {wide['training_gflops']:.1f} GFLOP/s = "
           f"{100 * wide['fraction_of_numpy_peak']:.0f} % of NumPy's measured matmul peak "
           "(FLOPs/sample = 2·MACs forward + 2·MACs ∂W + 2·MACs ∂x, no ∂x for the first layer)")
-    print("\nmemory over training steps (RSS MB before → after; peak RSS of the process):")
+    print("\nmemory: RSS (MB) after a warm-up of N steps → after N more steps; peak RSS of the "
+          "process (each framework alone in its own process):")
     for name, entry in results["configs"].items():
         for framework, mem in entry["memory"].items():
             print(f"  {name:40} {framework:10} {mem['rss_before_mb']:7.1f} → "

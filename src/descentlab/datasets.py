@@ -113,8 +113,11 @@ def one_hot(labels: np.ndarray, classes: int | None = None) -> np.ndarray:
     if labels.ndim != 1 or not np.issubdtype(labels.dtype, np.integer):
         raise DataError(f"one_hot needs a 1-D array of integer labels; got {labels.dtype} "
                         f"of shape {labels.shape}.")
-    classes = int(labels.max()) + 1 if classes is None else classes
-    if labels.min() < 0 or labels.max() >= classes:
+    if classes is None:
+        if labels.size == 0:
+            raise DataError("one_hot of an empty array needs the number of classes (classes=).")
+        classes = int(labels.max()) + 1
+    if labels.size and (labels.min() < 0 or labels.max() >= classes):
         raise DataError(f"labels must lie in [0, {classes - 1}]; found {labels.min()} to "
                         f"{labels.max()}.")
     return np.eye(classes)[labels]
@@ -134,6 +137,9 @@ def train_test_split(x: np.ndarray, y: np.ndarray, test_size: float = 0.25,
     """Split into training and test sets, seeded (and stratified by class for integer labels)."""
     if not 0 < test_size < 1:
         raise ConfigError(f"test_size must be a fraction in (0, 1); got {test_size!r}.")
+    if len(x) != len(y):
+        raise DataError(f"x and y must have the same number of samples; got {len(x)} and "
+                        f"{len(y)}.")
     rng = np.random.default_rng(seed)
     n = len(x)
     if stratify and y.ndim == 1 and np.issubdtype(y.dtype, np.integer):
@@ -156,8 +162,9 @@ def train_test_split(x: np.ndarray, y: np.ndarray, test_size: float = 0.25,
 def _check_synthetic(n: int, noise: float) -> None:
     if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 2:
         raise ConfigError(f"n (number of samples) must be an integer ≥ 2; got {n!r}.")
-    if isinstance(noise, bool) or not isinstance(noise, (int, float)) or noise < 0:
-        raise ConfigError(f"noise must be a number ≥ 0; got {noise!r}.")
+    if (isinstance(noise, bool) or not isinstance(noise, (int, float))
+            or not np.isfinite(noise) or noise < 0):
+        raise ConfigError(f"noise must be a finite number ≥ 0; got {noise!r}.")
 
 
 def make_xor(n: int = 400, noise: float = 0.0, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
@@ -247,8 +254,10 @@ def load_csv(path: str | os.PathLike[str], target: str | int = -1, header: bool 
         path: the file.
         target: the label column, by name (needs a header) or by index (negative counts from
             the end; default: the last column).
-        header: whether the first row holds column names; ``None`` guesses (a first row that
-            is not all numbers is a header).
+        header: whether the first row holds column names; ``None`` guesses: it does when one
+            of its cells is text above a column of numbers (``sepal_length`` over ``5.1``) or
+            when all of its cells are text, so a header-less file with text labels
+            (``5.1,3.5,1.4,0.2,Iris-setosa``) keeps its first row.
         standardize_features: scale each feature to mean 0, std 1.
 
     String labels (``Iris-setosa``) become integer codes in sorted order (``info.class_names``);
@@ -261,12 +270,16 @@ def load_csv(path: str | os.PathLike[str], target: str | int = -1, header: bool 
         raise DataError(f"CSV file {path!r} does not exist (or is not a file).")
     try:
         if header is None:
-            first = pd.read_csv(path, header=None, nrows=1)
-            numeric = pd.to_numeric(first.iloc[0], errors="coerce").notna().all()
-            header = not numeric
+            head = pd.read_csv(path, header=None, nrows=100, dtype=str, keep_default_na=False)
+            numeric = head.apply(lambda column: pd.to_numeric(column, errors="coerce")).notna()
+            first, rest = ~numeric.iloc[0], numeric.iloc[1:]
+            header = bool(first.all() or (first & rest.all()).any())
         frame = pd.read_csv(path, header=0 if header else None)
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
         raise DataError(f"{path!r} cannot be read as CSV: {exc}".rstrip()) from None
+    if not frame.index.equals(pd.RangeIndex(len(frame))):  # pandas took column 0 as the index
+        raise DataError(f"{path!r} has more fields in its rows than names in its header; "
+                        "remove the extra (often trailing) commas.")
     columns = [str(c) for c in frame.columns]
     frame.columns = columns
     if len(frame) == 0:
@@ -288,7 +301,8 @@ def load_csv(path: str | os.PathLike[str], target: str | int = -1, header: bool 
     features = frame.drop(columns=[target_name])
     for name in features.columns:
         if not pd.api.types.is_numeric_dtype(features[name]):
-            sample = features[name][pd.to_numeric(features[name], errors="coerce").isna()]
+            column = features[name]
+            sample = column[column.notna() & pd.to_numeric(column, errors="coerce").isna()]
             raise DataError(f"feature column {name!r} of {path!r} is not numeric (e.g. "
                             f"{sample.iloc[0]!r} in row {sample.index[0] + 1}); encode it first.")
     missing = features.isna().to_numpy()

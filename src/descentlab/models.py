@@ -39,11 +39,13 @@ def as_float_array(data: Any, what: str, dtype: np.dtype | str) -> np.ndarray:
         raise DataError(f"{what} is missing (got None).")
     if hasattr(data, "to_numpy") and hasattr(data, "dtypes"):
         # pandas: the boolean one-hot frames of get_dummies convert cleanly; strings do not.
+        from pandas.api.types import is_bool_dtype, is_numeric_dtype
+
         kinds = data.dtypes
         kinds = [kinds] if not hasattr(kinds, "__iter__") else list(kinds)
         for column, kind in zip(getattr(data, "columns", [getattr(data, "name", what)]), kinds,
                                 strict=False):
-            if not (np.issubdtype(np.dtype(kind), np.number) or np.dtype(kind) == np.bool_):
+            if not (is_numeric_dtype(kind) or is_bool_dtype(kind)):
                 raise DataError(
                     f"{what} column {column!r} holds non-numeric values ({kind}); encode it "
                     "first (for labels: pandas.get_dummies or a category code)."
@@ -63,8 +65,9 @@ def _check_finite(array: np.ndarray, what: str) -> None:
     if not np.isfinite(array).all():
         bad = np.argwhere(~np.isfinite(array))[0]
         where = tuple(int(i) for i in bad)
+        index = where if len(where) > 1 else where[0]
         raise DataError(
-            f"{what} contains {array[where]!r} at index {where if len(where) > 1 else where[0]}; "
+            f"{what} contains {float(array[where])} at index {index}; "
             "NaN and infinite values cannot be trained on (drop or impute them first)."
         )
 
