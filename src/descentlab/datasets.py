@@ -315,9 +315,8 @@ def load_csv(path: str | os.PathLike[str], target: str | int = -1, header: bool 
         raise DataError(f"target column {target_name!r} of {path!r} has empty cells (row "
                         f"{int(np.flatnonzero(labels.isna().to_numpy())[0]) + 1}).")
     if pd.api.types.is_numeric_dtype(labels) and np.all(np.mod(labels.to_numpy(), 1) == 0):
-        values = labels.to_numpy()
-        class_names = [str(v) for v in np.unique(values)]
-        y = values.astype(np.int64)
+        y = labels.to_numpy().astype(np.int64)
+        class_names = [str(v) for v in np.unique(y)]  # '1', not '1.0', for a column of 1.0
     elif pd.api.types.is_numeric_dtype(labels):
         y = labels.to_numpy(dtype=np.float64)  # a regression target
         class_names = []
