@@ -441,13 +441,17 @@ class Sequential:
         self.stop_training = False
         self.history = history
         cbs.on_train_begin()
+        if shuffle:
+            # Shuffled copies live in buffers allocated once per fit, not once per epoch.
+            xs, ys = np.empty_like(x), np.empty_like(y)
+        else:
+            xs, ys = x, y
         for epoch in range(int(initial_epoch), int(epochs)):
             cbs.on_epoch_begin(epoch)
             if shuffle:
                 order = self._train_rng.permutation(n)
-                xs, ys = x[order], y[order]
-            else:
-                xs, ys = x, y
+                np.take(x, order, axis=0, out=xs)
+                np.take(y, order, axis=0, out=ys)
             loss_total = 0.0
             metric_totals = [0.0] * len(metric_objects)
             metric_counts = [0] * len(metric_objects)
