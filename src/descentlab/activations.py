@@ -34,7 +34,7 @@ from typing import Any
 import numpy as np
 
 from descentlab import backend
-from descentlab.errors import ConfigError, did_you_mean
+from descentlab.errors import ConfigError, did_you_mean, instantiate
 
 _SQRT_2PI = math.sqrt(2.0 * math.pi)
 
@@ -519,17 +519,7 @@ def _from_name(name: str, **params: Any) -> ActivationFunction:
     key = name.strip().lower()
     if key not in _CLASSES:
         raise ConfigError(f"Unknown activation {name!r}. {did_you_mean(name, names())}")
-    cls = _CLASSES[key]
-    try:
-        return cls(**params)
-    except TypeError as exc:
-        import inspect
-
-        valid = list(inspect.signature(cls).parameters)
-        raise ConfigError(
-            f"Activation {key!r} got parameters {sorted(params)}; it takes "
-            f"{', '.join(valid) if valid else 'no parameters'}."
-        ) from exc
+    return instantiate("Activation", key, _CLASSES[key], params)
 
 
 def get(identifier: Any) -> ActivationFunction:

@@ -53,3 +53,17 @@ def did_you_mean(value: str, valid: list[str]) -> str:
     close = difflib.get_close_matches(str(value), valid, n=1)
     hint = f" Did you mean {close[0]!r}?" if close else ""
     return f"Valid names: {', '.join(valid)}.{hint}"
+
+
+def instantiate(kind: str, key: str, cls: type, params: dict[str, Any]) -> Any:
+    """``cls(**params)``, or a ConfigError naming the parameters ``cls`` does take."""
+    try:
+        return cls(**params)
+    except TypeError as exc:
+        import inspect
+
+        valid = list(inspect.signature(cls).parameters)
+        raise ConfigError(
+            f"{kind} {key!r} got parameters {sorted(params)}; it takes "
+            f"{', '.join(valid) if valid else 'no parameters'}."
+        ) from exc

@@ -41,7 +41,7 @@ from typing import Any
 import numpy as np
 
 from descentlab import backend
-from descentlab.errors import ConfigError, did_you_mean
+from descentlab.errors import ConfigError, did_you_mean, instantiate
 
 #: Standard deviation of a standard normal truncated to (−2, 2), the constant Keras divides by.
 TRUNCATED_NORMAL_STD = 0.87962566103423978
@@ -422,17 +422,7 @@ def _from_name(name: str, params: dict[str, Any]) -> Initializer:
     key = _CLASS_NAMES.get(name, name)
     if key not in _CLASSES:
         raise ConfigError(f"Unknown initializer {name!r}. {did_you_mean(name, names())}")
-    cls = _CLASSES[key]
-    try:
-        return cls(**params)
-    except TypeError as exc:
-        import inspect
-
-        valid = list(inspect.signature(cls).parameters)
-        raise ConfigError(
-            f"Initializer {key!r} got parameters {sorted(params)}; it takes "
-            f"{', '.join(valid) if valid else 'no parameters'}."
-        ) from exc
+    return instantiate("Initializer", key, _CLASSES[key], params)
 
 
 def get(identifier: Any) -> Any:
