@@ -114,7 +114,6 @@ class Sequential:
         self.compiled = False
         self.stop_training = False
         self.history: callbacks_module.History | None = None
-        self.dtype = backend.floatx()
         self._train_rng: np.random.Generator | None = None
         self._metric_objects: list[Any] | None = None
         self._flat: tuple[np.ndarray, np.ndarray] | None = None
@@ -165,7 +164,13 @@ class Sequential:
         for layer in self.layers:
             self._build_layer(layer, width)
             width = layer.units
-        self.dtype = self.layers[0].weights[0].dtype.name if self.layers[0].weights else self.dtype
+
+    @property
+    def dtype(self) -> str:
+        """The float type of the model's weights (``floatx()`` at the time they were built)."""
+        for weight in self.weights:
+            return weight.dtype.name
+        return backend.floatx()
 
     @property
     def built(self) -> bool:
