@@ -68,6 +68,13 @@ def torch_activation(name: str):
             "softmax": lambda z: torch.softmax(z, dim=-1), "linear": lambda z: z}[name]
 
 
+def torch_forward(params: list[torch.Tensor], acts: list[str], h: torch.Tensor) -> torch.Tensor:
+    """The Dense stack in torch: h ← f(h·W + b) layer by layer."""
+    for k, act in enumerate(acts):
+        h = torch_activation(act)(h @ params[2 * k] + params[2 * k + 1])
+    return h
+
+
 def torch_loss(loss: str, y: torch.Tensor, p: torch.Tensor) -> torch.Tensor:
     """Keras' loss formulas (the ones descentlab implements), written in torch."""
     eps = 1e-7
@@ -96,10 +103,7 @@ def torch_run(loss: str, weights: list[np.ndarray], x: np.ndarray, y: np.ndarray
         total = 0.0
         for start in range(0, N, BATCH):
             idx = torch.tensor(order[start:start + BATCH])
-            h = xt[idx]
-            for k, act in enumerate(acts):
-                h = torch_activation(act)(h @ params[2 * k] + params[2 * k + 1])
-            value = torch_loss(loss, yt[idx], h)
+            value = torch_loss(loss, yt[idx], torch_forward(params, acts, xt[idx]))
             opt.zero_grad()
             value.backward()
             opt.step()
@@ -191,10 +195,7 @@ def test_fit_matches_keras_optimizer(float64, keras64, loss: str, opt_name: str)
         for start in range(0, N, BATCH):
             idx = torch.tensor(order[start:start + BATCH])
             params = [v.value for v in variables]
-            h = xt[idx]
-            for k, act in enumerate(acts):
-                h = torch_activation(act)(h @ params[2 * k] + params[2 * k + 1])
-            value = torch_loss(loss, yt[idx], h)
+            value = torch_loss(loss, yt[idx], torch_forward(params, acts, xt[idx]))
             grads = torch.autograd.grad(value, params)
             optimizer.apply(list(grads), variables)
             total += value.item() * len(idx)

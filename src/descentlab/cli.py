@@ -148,24 +148,22 @@ def _batch_size_arg(text: str) -> int | str:
             f"expected a positive integer or 'full'; got {text!r}") from None
 
 
-def _fraction(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number in [0, 1); got {text!r}") from None
-    if not 0 <= value < 1:
-        raise argparse.ArgumentTypeError(f"expected a number in [0, 1); got {text!r}")
-    return value
+def _float_in(valid, expectation: str):
+    """An argparse type: a float for which ``valid(value)`` holds, else one clear line."""
+    def parse(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            value = None
+        if value is None or not valid(value):
+            raise argparse.ArgumentTypeError(f"expected {expectation}; got {text!r}")
+        return value
+
+    return parse
 
 
-def _positive_float(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive number; got {text!r}") from None
-    if not value > 0:
-        raise argparse.ArgumentTypeError(f"expected a positive number; got {text!r}")
-    return value
+_fraction = _float_in(lambda v: 0 <= v < 1, "a number in [0, 1)")
+_positive_float = _float_in(lambda v: v > 0, "a positive number")
 
 
 def build_parser() -> argparse.ArgumentParser:
