@@ -1,0 +1,1 @@
+"""Figures: matplotlib drawings of results the labs hand over. Plotting never trains."""

@@ -1,0 +1,87 @@
+"""Figure style and fonts: Korean renders on a fresh machine with no system fonts.
+
+The NanumGothic font comes with the ``koreanize-matplotlib`` package (a dependency); it is
+registered with matplotlib here without importing that package, which would change matplotlib's
+global settings as a side effect. NanumGothic has no U+2212 minus glyph, so Korean figures draw
+the ASCII hyphen-minus (``axes.unicode_minus = False``): negative numbers keep their sign.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib.util
+import os
+import tempfile
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+import matplotlib
+
+from descentlab.plots.i18n import check_language
+
+KOREAN_FONT = "NanumGothic"
+_registered = False
+
+
+def font_dir() -> str:
+    spec = importlib.util.find_spec("koreanize_matplotlib")
+    if spec is None or not spec.submodule_search_locations:
+        raise RuntimeError("the koreanize-matplotlib package (a dependency) is not installed.")
+    return os.path.join(list(spec.submodule_search_locations)[0], "fonts")
+
+
+def register_fonts() -> None:
+    global _registered
+    if _registered:
+        return
+    from matplotlib import font_manager
+
+    folder = font_dir()
+    for name in sorted(os.listdir(folder)):
+        if name.lower().endswith(".ttf"):
+            font_manager.fontManager.addfont(os.path.join(folder, name))
+    _registered = True
+
+
+def rc(lang: str) -> dict[str, Any]:
+    """matplotlib settings for figures in ``lang``."""
+    check_language(lang)
+    params: dict[str, Any] = {
+        "figure.dpi": 100, "savefig.dpi": 110, "axes.grid": True, "grid.alpha": 0.3,
+        "axes.spines.top": False, "axes.spines.right": False, "legend.frameon": False,
+        "svg.fonttype": "path", "figure.constrained_layout.use": True,
+    }
+    if lang == "ko":
+        register_fonts()
+        params.update({"font.family": [KOREAN_FONT, "DejaVu Sans"],
+                       "axes.unicode_minus": False})
+    else:
+        params.update({"font.family": ["DejaVu Sans"]})
+    return params
+
+
+@contextlib.contextmanager
+def figure_style(lang: str = "en") -> Iterator[None]:
+    """Draw inside this block for the project's look in ``lang``."""
+    with matplotlib.rc_context(rc(lang)):
+        yield
+
+
+def save_figure(fig: Any, folder: str, name: str,
+                formats: Sequence[str] = ("png", "svg")) -> list[str]:
+    """Write ``fig`` as ``folder/name.<fmt>`` for each format, each file atomically."""
+    os.makedirs(folder, exist_ok=True)
+    paths = []
+    for fmt in formats:
+        path = os.path.join(folder, f"{name}.{fmt}")
+        handle, tmp = tempfile.mkstemp(prefix=f".{name}.", suffix=f".{fmt}", dir=folder)
+        try:
+            with os.fdopen(handle, "wb") as stream:
+                fig.savefig(stream, format=fmt)
+            os.replace(tmp, path)
+        except BaseException:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+            raise
+        paths.append(path)
+    return paths
