@@ -127,6 +127,110 @@ def _cmd_datasets(args: argparse.Namespace) -> None:
     print("\nAny CSV file works too: descentlab train --data path/to/file.csv --target COLUMN")
 
 
+def _print_table(heads: Sequence[str], rows: Sequence[Sequence[str]]) -> None:
+    widths = [max(len(str(r[i])) for r in [heads, *rows]) for i in range(len(heads))]
+    for row in [heads, *rows]:
+        print("  ".join(str(c).ljust(w) for c, w in zip(row, widths, strict=True)).rstrip())
+
+
+def _num(value: float | None, spec: str) -> str:
+    return "—" if value is None else format(value, spec)
+
+
+def _cmd_surfaces(args: argparse.Namespace) -> None:
+    import os
+
+    from descentlab.lab import optimizers as lab_optimizers
+    from descentlab.lab import surfaces
+    from descentlab.plots import optimizers as plots
+
+    names = args.optimizers or (list(surfaces.DLFS_RATES) if args.lr_mode == "dlfs"
+                                else list(surfaces.DEFAULT_OPTIMIZERS))
+    surface = (surfaces.ill_conditioned(args.kappa) if args.surface == "quadratic"
+               else surfaces.get(args.surface))
+    result = surfaces.compare(surface, names, steps=args.steps, lr_mode=args.lr_mode,
+                              learning_rate=args.learning_rate, flavor=args.flavor)
+    os.makedirs(args.out, exist_ok=True)
+    json_path = lab_optimizers.save_results(
+        result, os.path.join(args.out, f"surface_{surface.name}.json"))
+    figures = plots.write_surface_figures(result, args.out, args.lang)
+    print(f"{surface.formula}: {args.steps} steps from {tuple(result['surface']['start'])}, "
+          f"learning rates: {args.lr_mode}, no gradient clipping\n")
+    rows = []
+    for run in result["trajectories"]:
+        status = (f"diverged at step {run['diverged_at']}" if run["diverged_at"] is not None
+                  else "")
+        rows.append((run["optimizer"], f"{run['learning_rate']:.4g}",
+                     _num(run["final_value"], ".4g"), _num(run["final_distance"], ".4g"),
+                     str(run["sign_changes"]), status))
+    _print_table(("optimizer", "learning rate", "final f", "distance to minimum",
+                  f"sign changes ({run['steep_axis']})", ""), rows)
+    if "theory" in result:
+        th = result["theory"]
+        print(f"\ntheory (κ = {th['kappa']:g}): GD at α* = {th['gd_learning_rate']:.4g} "
+              f"predicted rate {th['gd_rate']:.4f}, measured {th['gd_measured_rate']:.4f}; "
+              f"momentum at α* = {th['momentum_learning_rate']:.4g}, β* = "
+              f"{th['momentum_beta']:.4g} predicted {th['momentum_rate']:.4f}, measured "
+              f"{th['momentum_measured_rate']:.4f}")
+    print(f"\nresults: {json_path}\nfigures: {', '.join(figures)}")
+
+
+def _cmd_optimizers(args: argparse.Namespace) -> None:
+    import os
+
+    from descentlab.lab import optimizers as lab
+    from descentlab.plots import optimizers as plots
+
+    results = lab.run(optimizers=args.optimizers or lab.DEFAULT_OPTIMIZERS, seeds=args.seeds,
+                      epochs=args.epochs, dataset=args.data, hidden=args.layers,
+                      batch_size=args.batch_size, lr_mode=args.lr_mode,
+                      learning_rate=args.learning_rate, target_loss=args.target_loss,
+                      workers=args.workers, progress=not args.quiet)
+    os.makedirs(args.out, exist_ok=True)
+    json_path = lab.save_results(results, os.path.join(args.out, "optimizers.json"))
+    figures = plots.write_data_figures(results, args.out, args.lang)
+    config = results["config"]
+    print(f"\n{config['dataset']}: {len(config['seeds'])} seeds x {config['epochs']} epochs, "
+          f"hidden {config['hidden']}, batch {config['batch_size']} (GD: full batch), "
+          f"learning rates: {config['lr_mode']}, target training loss {config['target_loss']:g}\n")
+    rows = []
+    for s in results["summary"].values():
+        rows.append((s["label"], f"{s['learning_rate']:.3g}", f"{s['final_train_loss']:.4f}",
+                     f"{s['final_val_accuracy']:.4f}", _num(s["updates_to_target"], ",.0f"),
+                     _num(s["evaluations_to_target"], ",.0f"),
+                     _num(s["seconds_to_target"], ".3f"), f"{s['uphill_fraction']:.1%}",
+                     f"{s['fluctuation']:.2e}"))
+    _print_table(("optimizer", "lr", "train loss", "val acc", "updates→target",
+                  "evaluations→target", "s→target", "uphill", "fluctuation"), rows)
+    print("\nThe chapter's claims, measured:")
+    for claim in results["claims"]:
+        mark = {True: "yes", False: "no ", None: "n/a"}[claim["holds"]]
+        print(f"  [{mark}] {claim['book_en']}\n        {claim['en']}")
+    zig = results["zigzag"]
+    print(f"\nzig-zag on {zig['surface']} ({zig['steps']} steps): sign changes of the update "
+          f"along y — SGD {zig['sgd_sign_changes']}, momentum {zig['momentum_sign_changes']}")
+    print(f"\n{results['timings']['total_seconds']:.1f} s on {results['timings']['workers']} "
+          f"workers\nresults: {json_path}\nfigures: {', '.join(figures)}")
+
+
+def _name_list(text: str) -> list[str]:
+    names = [part.strip().lower() for part in text.split(",") if part.strip()]
+    if not names:
+        raise argparse.ArgumentTypeError(f"expected comma-separated names; got {text!r}")
+    return names
+
+
+def _int_list(text: str) -> list[int]:
+    try:
+        values = [int(part) for part in text.split(",") if part.strip()]
+    except ValueError:
+        values = []
+    if not values or any(v < 0 for v in values):
+        raise argparse.ArgumentTypeError(
+            f"expected comma-separated non-negative integers such as 0,1,2; got {text!r}")
+    return values
+
+
 def _layer_list(text: str) -> list[int]:
     try:
         units = [int(part) for part in text.split(",") if part.strip()]
@@ -226,6 +330,81 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--verbose", type=int, choices=(0, 1, 2), default=2,
                        help="0 silent, 1 progress bar, 2 one line per epoch (default)")
     train.set_defaults(func=_cmd_train)
+
+    surf = commands.add_parser(
+        "surfaces", help="optimizers stepping on 2-D surfaces: trajectories, theory, zig-zag",
+        description="Run optimizers from the same start on a 2-D surface with the engine's own "
+                    "optimizer objects; write trajectories (JSON) and contour and loss figures "
+                    "(PNG, SVG). No gradient clipping; divergence is marked. Learning rates: "
+                    "'shared' (one rate for all), 'tuned' (each optimizer's best rate on a log "
+                    "grid 1e-4..10, thirds of a decade, lowest final value) or 'dlfs' (Deep "
+                    "Learning from Scratch, ch. 6: SGD 0.95, momentum 0.1, adagrad 1.5, adam "
+                    "0.3). On the quadratics the theory of GD and momentum is checked too.",
+        epilog="examples:\n  descentlab surfaces --surface dlfs --lr-mode dlfs\n"
+               "  descentlab surfaces --surface rosenbrock --lr-mode tuned --steps 500\n"
+               "  descentlab surfaces --surface quadratic --kappa 100 --learning-rate 0.01 "
+               "--steps 200 --lang ko",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    surf.add_argument("--surface", default="dlfs",
+                      help="dlfs, quadratic, rosenbrock, beale, saddle or rastrigin "
+                           "(default dlfs: x²/20 + y²)")
+    surf.add_argument("--kappa", type=_float_in(lambda v: v >= 1, "a number ≥ 1"),
+                      default=100.0, help="condition number of --surface quadratic (default 100)")
+    surf.add_argument("--optimizers", type=_name_list, default=None,
+                      help="comma-separated: sgd, momentum, nag, adagrad, rmsprop, adam, adamw, "
+                           "nadam (default: sgd to adam)")
+    surf.add_argument("--lr-mode", choices=("shared", "tuned", "dlfs"), default="shared",
+                      help="how learning rates are chosen (default shared)")
+    surf.add_argument("--learning-rate", type=_positive_float, default=None,
+                      help="the shared learning rate (default 0.1)")
+    surf.add_argument("--steps", type=_positive_int, default=30, help="steps (default 30)")
+    surf.add_argument("--flavor", choices=("keras", "pytorch"), default="keras",
+                      help="update equations (default keras)")
+    surf.add_argument("--lang", choices=("en", "ko"), default="en",
+                      help="language of the figures (default en)")
+    surf.add_argument("--out", default="descentlab-out/surfaces",
+                      help="output folder (default descentlab-out/surfaces)")
+    surf.set_defaults(func=_cmd_surfaces)
+
+    opt = commands.add_parser(
+        "optimizers", help="GD vs SGD vs momentum, NAG, Adagrad, RMSprop, Adam... on data",
+        description="Train the same network from the same initial weights with each optimizer "
+                    "and several seeds; measure loss against epochs, gradient evaluations and "
+                    "seconds, the cost to reach a target loss, and the fluctuation; judge the "
+                    "chapter's claims from the numbers. Writes optimizers.json and figures. "
+                    "Learning rates: 'book' (the textbook's table), 'shared' or 'tuned' "
+                    "(log grid 1e-4..1, half-decades, lowest training loss after 3 epochs).",
+        epilog="examples:\n  descentlab optimizers\n"
+               "  descentlab optimizers --optimizers gd,sgd,momentum --seeds 0,1,2,3,4\n"
+               "  descentlab optimizers --lr-mode tuned --epochs 10 --lang ko --out run1",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    opt.add_argument("--optimizers", type=_name_list, default=None,
+                     help="comma-separated: gd, sgd, momentum, nag, adagrad, rmsprop, adam, "
+                          "adamw, nadam (default: all nine)")
+    opt.add_argument("--seeds", type=_int_list, default=[0, 1, 2],
+                     help="comma-separated seeds (default 0,1,2)")
+    opt.add_argument("--epochs", type=_positive_int, default=20, help="epochs (default 20)")
+    opt.add_argument("--data", default="digits", help="built-in data set (default digits)")
+    opt.add_argument("--layers", type=_layer_list, default=[32],
+                     help="hidden layer widths (default 32)")
+    opt.add_argument("--batch-size", type=_positive_int, default=32,
+                     help="mini-batch size of the stochastic optimizers (default 32)")
+    opt.add_argument("--lr-mode", choices=("book", "shared", "tuned"), default="book",
+                     help="how learning rates are chosen (default book)")
+    opt.add_argument("--learning-rate", type=_positive_float, default=None,
+                     help="the shared learning rate (with --lr-mode shared)")
+    opt.add_argument("--target-loss", type=_positive_float, default=0.3,
+                     help="training loss whose cost is measured (default 0.3)")
+    opt.add_argument("--workers", type=_positive_int, default=None,
+                     help="parallel processes (default: one per CPU core)")
+    opt.add_argument("--lang", choices=("en", "ko"), default="en",
+                     help="language of the figures (default en)")
+    opt.add_argument("--out", default="descentlab-out/optimizers",
+                     help="output folder (default descentlab-out/optimizers)")
+    opt.add_argument("--quiet", action="store_true", help="no progress bar")
+    opt.set_defaults(func=_cmd_optimizers)
 
     listing = commands.add_parser(
         "datasets", help="list the built-in data sets with their sizes",

@@ -376,6 +376,38 @@ class Sequential:
         self._backward(y, output)
         return loss, [g.copy() for layer in self.layers for g in layer.grads]
 
+    def train_on_batch(self, x: Any, y: Any, return_dict: bool = False) -> Any:
+        """One gradient step on exactly this batch, as Keras' ``train_on_batch``.
+
+        Returns the batch's loss computed in the forward pass before the update (a float), or
+        ``[loss, metric, ...]`` when the model was compiled with metrics. A NaN/inf loss
+        raises :class:`TrainingDiverged`, as in ``fit``.
+        """
+        self._require_compiled("train_on_batch")
+        x, y = self._prepare_xy(x, y)
+        self._ensure_train_rng()
+        self._params_and_grads = self._optimizer_arrays()
+        loss, output = self._train_step(x, y)
+        if not math.isfinite(loss):
+            lr = self.optimizer.current_learning_rate
+            raise TrainingDiverged(
+                f"Training diverged: the loss became {loss} in train_on_batch with "
+                f"{type(self.optimizer).__name__} at learning rate {lr:g}. Try a learning rate "
+                f"about 10 times smaller ({lr / 10:g}) or gradient clipping (clipnorm=1.0).",
+                epoch=None, batch=None, learning_rate=lr, history=callbacks_module.History())
+        metric_objects = self._resolved_metrics(y.shape)
+        totals, counts = [], []
+        for metric in metric_objects:
+            total, count = metric.batch_values(y, output)
+            totals.append(total)
+            counts.append(count)
+        logs = self._logs(loss, metric_objects, totals, counts)
+        if return_dict:
+            return logs
+        if not self._metric_objects:
+            return logs["loss"]
+        return [logs["loss"]] + [logs[m.name] for m in self._metric_objects]
+
     def _ensure_train_rng(self) -> None:
         if self._train_rng is None:
             # The model's own stream for shuffling and dropout, drawn from the global seed and

@@ -197,3 +197,148 @@ def measured_rate(trajectory: Trajectory, minimum: tuple[float, float] = (0.0, 0
     distances = np.hypot(*(trajectory.points - np.array(minimum)).T)
     steps = len(distances) - 1
     return float((distances[-1] / distances[0]) ** (1.0 / steps))
+
+
+# -- comparisons: every optimizer on one surface, with shared, tuned or the book's rates --------
+
+SCHEMA = "descentlab.surfaces/1"
+
+#: Surface optimizers by name: the class and its settings apart from the learning rate.
+#: Adagrad's accumulator starts at 0 (as in torch.optim and *Deep Learning from Scratch*).
+OPTIMIZER_SPECS: dict[str, tuple[str, dict]] = {
+    "sgd": ("SGD", {}),
+    "momentum": ("SGD", {"momentum": 0.9}),
+    "nag": ("SGD", {"momentum": 0.9, "nesterov": True}),
+    "adagrad": ("Adagrad", {"initial_accumulator_value": 0.0}),
+    "rmsprop": ("RMSprop", {}),
+    "adam": ("Adam", {}),
+    "adamw": ("AdamW", {}),
+    "nadam": ("Nadam", {}),
+}
+DEFAULT_OPTIMIZERS = ("sgd", "momentum", "nag", "adagrad", "rmsprop", "adam")
+
+#: *Deep Learning from Scratch*, ch. 6 (its optimizer_compare_naive.py): per-optimizer rates.
+DLFS_RATES = {"sgd": 0.95, "momentum": 0.1, "adagrad": 1.5, "adam": 0.3}
+
+LR_MODES = ("shared", "tuned", "dlfs")
+#: The tuning grid: 1e-4 … 10 in thirds of a decade (16 values).
+TUNING_GRID = tuple(float(10 ** (e / 3)) for e in range(-12, 4))
+
+
+def make_optimizer(name: str, learning_rate: float, flavor: str = "keras") -> optimizers.Optimizer:
+    if name not in OPTIMIZER_SPECS:
+        raise ConfigError(f"Unknown optimizer {name!r} for the surfaces lab. "
+                          f"{did_you_mean(name, list(OPTIMIZER_SPECS))} "
+                          f"Valid: {', '.join(OPTIMIZER_SPECS)}.")
+    class_name, config = OPTIMIZER_SPECS[name]
+    return optimizers.deserialize({"class_name": class_name,
+                                   "config": dict(config, learning_rate=float(learning_rate),
+                                                  flavor=flavor)})
+
+
+def _score(trajectory: Trajectory, surface: Surface) -> float:
+    """What tuning minimises: the final value above the minimum's (inf once diverged)."""
+    if trajectory.diverged_at is not None or not np.isfinite(trajectory.values[-1]):
+        return float("inf")
+    return float(trajectory.values[-1] - surface.value(*surface.minimum))
+
+
+def tune_learning_rate(surface: Surface, name: str, steps: int, start=None,
+                       flavor: str = "keras", grid=TUNING_GRID) -> tuple[float, list[float]]:
+    """The grid rate whose run ends lowest on ``surface`` (ties: the smaller rate)."""
+    scores = [_score(descend(surface, make_optimizer(name, lr, flavor), steps, start), surface)
+              for lr in grid]
+    return float(grid[int(np.argmin(scores))]), scores
+
+
+def _trajectory_dict(t: Trajectory, name: str, surface: Surface) -> dict:
+    updates = np.diff(t.points, axis=0)
+    steep = 1 if surface.hessian_eigenvalues is None or \
+        surface.hessian_eigenvalues[1] >= surface.hessian_eigenvalues[0] else 0
+    return {"optimizer": name, "class_name": t.optimizer, "learning_rate": t.learning_rate,
+            "points": t.points.tolist(), "values": t.values.tolist(),
+            "diverged_at": t.diverged_at,
+            "final_distance": t.final_distance if np.isfinite(t.final_distance) else None,
+            "final_value": float(t.values[-1]) if np.isfinite(t.values[-1]) else None,
+            "steep_axis": "xy"[steep],
+            "sign_changes": sign_changes(updates[:, steep]) if len(updates) else 0,
+            "config": t.config}
+
+
+def compare(surface: str | Surface = "dlfs", names=DEFAULT_OPTIMIZERS, steps: int = 30,
+            lr_mode: str = "shared", learning_rate: float | None = None,
+            flavor: str = "keras", start=None) -> dict:
+    """Every optimizer in ``names`` from the same start on one surface; plain JSON.
+
+    ``lr_mode``: ``"shared"`` (one ``learning_rate`` for all, default 0.1), ``"tuned"`` (each
+    optimizer's best rate of :data:`TUNING_GRID`, lowest final value, documented in the
+    result) or ``"dlfs"`` (the per-optimizer rates of *Deep Learning from Scratch*, ch. 6).
+    No gradient clipping. On a quadratic the result also holds the theory of GD and momentum
+    at their optimal settings against the measured rates.
+    """
+    surf = get(surface) if isinstance(surface, str) else surface
+    names = [str(n).lower() for n in names]
+    if not names:
+        raise ConfigError(f"give at least one optimizer; valid: {', '.join(OPTIMIZER_SPECS)}.")
+    for name in names:
+        make_optimizer(name, 0.1, flavor)  # validates the name and the flavor
+    if lr_mode not in LR_MODES:
+        raise ConfigError(f"Unknown learning-rate mode {lr_mode!r}; valid modes are "
+                          f"{', '.join(LR_MODES)}.")
+    if learning_rate is not None and lr_mode != "shared":
+        raise ConfigError(f"a learning_rate is only used with lr_mode 'shared'; got "
+                          f"learning_rate={learning_rate!r} with lr_mode {lr_mode!r}.")
+    if lr_mode == "shared":
+        learning_rate = 0.1 if learning_rate is None else learning_rate
+        if isinstance(learning_rate, bool) or not isinstance(learning_rate, (int, float)) \
+                or not learning_rate > 0 or not math.isfinite(learning_rate):
+            raise ConfigError(f"learning_rate must be a positive number; got {learning_rate!r}.")
+    tuning = None
+    if lr_mode == "dlfs":
+        unknown = [n for n in names if n not in DLFS_RATES]
+        if unknown:
+            raise ConfigError(f"Deep Learning from Scratch gives rates only for "
+                              f"{', '.join(DLFS_RATES)}; not for {', '.join(unknown)}.")
+        rates = {n: DLFS_RATES[n] for n in names}
+    elif lr_mode == "tuned":
+        tuning = {"grid": list(TUNING_GRID), "criterion": "lowest final value after the steps",
+                  "scores": {}}
+        rates = {}
+        for n in names:
+            rates[n], scores = tune_learning_rate(surf, n, steps, start, flavor)
+            tuning["scores"][n] = [s if np.isfinite(s) else None for s in scores]
+    else:
+        rates = {n: float(learning_rate) for n in names}
+    runs = [_trajectory_dict(descend(surf, make_optimizer(n, rates[n], flavor), steps, start),
+                             n, surf) for n in names]
+    result = {"schema": SCHEMA, "surface": {
+        "name": surf.name, "formula": surf.formula, "minimum": list(surf.minimum),
+        "start": list(start if start is not None else surf.start), "box": list(surf.box),
+        "notes": surf.notes,
+        "hessian_eigenvalues": (list(surf.hessian_eigenvalues)
+                                if surf.hessian_eigenvalues else None)},
+        "config": {"optimizers": names, "steps": steps, "lr_mode": lr_mode, "flavor": flavor,
+                   "learning_rates": rates, "gradient_clipping": None},
+        "tuning": tuning, "trajectories": runs}
+    if surf.hessian_eigenvalues is not None:
+        result["theory"] = theory_check(surf, steps=max(steps, 200), flavor=flavor)
+    return result
+
+
+def theory_check(surface: Surface, steps: int = 200, flavor: str = "keras") -> dict:
+    """GD and heavy-ball momentum at their optimal settings: predicted vs measured rate."""
+    if surface.hessian_eigenvalues is None:
+        raise ConfigError(f"the theory needs a quadratic surface; {surface.name!r} is not one.")
+    theory = quadratic_theory(*surface.hessian_eigenvalues)
+    gd = descend(surface, optimizers.SGD(theory["gd_learning_rate"], flavor=flavor), steps)
+    momentum = descend(surface, optimizers.SGD(theory["momentum_learning_rate"],
+                                               momentum=theory["momentum_beta"], flavor=flavor),
+                       steps)
+
+    def distances(t: Trajectory) -> list[float]:
+        return np.hypot(*(t.points - np.array(surface.minimum)).T).tolist()
+
+    return {**theory, "steps": steps,
+            "gd_measured_rate": measured_rate(gd, surface.minimum),
+            "momentum_measured_rate": measured_rate(momentum, surface.minimum),
+            "gd_distances": distances(gd), "momentum_distances": distances(momentum)}

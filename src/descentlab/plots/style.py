@@ -2,8 +2,10 @@
 
 The NanumGothic font comes with the ``koreanize-matplotlib`` package (a dependency); it is
 registered with matplotlib here without importing that package, which would change matplotlib's
-global settings as a side effect. NanumGothic has no U+2212 minus glyph, so Korean figures draw
-the ASCII hyphen-minus (``axes.unicode_minus = False``): negative numbers keep their sign.
+global settings as a side effect. Korean figures list DejaVu Sans first and NanumGothic second:
+matplotlib falls back glyph by glyph, so Hangul comes from NanumGothic while digits, Latin letters
+and the true minus sign U+2212 (which NanumGothic lacks, and which the tick labels of log axes
+always use) come from DejaVu Sans. No glyph is ever missing, and negative numbers keep their sign.
 """
 
 from __future__ import annotations
@@ -53,8 +55,7 @@ def rc(lang: str) -> dict[str, Any]:
     }
     if lang == "ko":
         register_fonts()
-        params.update({"font.family": [KOREAN_FONT, "DejaVu Sans"],
-                       "axes.unicode_minus": False})
+        params.update({"font.family": ["DejaVu Sans", KOREAN_FONT]})
     else:
         params.update({"font.family": ["DejaVu Sans"]})
     return params

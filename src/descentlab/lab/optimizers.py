@@ -1,0 +1,527 @@
+"""The optimizer lab on data: gradient descent, its cost, and the fixes, measured (chapter 9.2).
+
+Every optimizer trains the same network from the same initial weights (one set per seed) on the
+same split; each trial is an independent, seeded function of its configuration
+(:func:`trial`), so that :func:`run` can spread trials over cores. After every update the
+*full* training loss is measured (a forward pass on all training samples, not counted as a
+gradient evaluation), so that costs can be read off at update granularity:
+
+* **updates** — optimizer steps taken;
+* **gradient evaluations** — samples whose gradient was computed (batch size per update: a
+  full-batch GD update costs the whole training set, an SGD update one mini-batch) — the
+  chapter's cost argument;
+* **seconds** — wall-clock time spent in training steps only (evaluation excluded).
+
+Learning rates (``lr_mode``):
+
+* ``"book"`` (default) — the settings of the textbook's table of optimizers (모두의 딥러닝,
+  chapter 9: SGD 0.1; momentum 0.9; NAG; Adagrad 0.01; RMSprop 0.001, ρ 0.9; Adam 0.001),
+  with AdamW and Nadam at Adam's settings and full-batch GD at SGD's;
+* ``"shared"`` — one learning rate for every optimizer;
+* ``"tuned"`` — per optimizer, the rate of a log grid (:data:`TUNING_GRID`, half-decades from
+  1e-4 to 1) with the lowest final training loss after ``tune_epochs`` epochs on the first seed;
+  the grid and the winners are written into the results.
+
+Results (``"schema": "descentlab.optimizers/1"``), all plain JSON::
+
+    {
+      "schema": "descentlab.optimizers/1",
+      "version": str,                        # descentlab version
+      "config": {dataset, hidden, activation, epochs, batch_size, seeds, optimizers,
+                 lr_mode, learning_rates: {name: lr}, target_loss, validation_fraction,
+                 split_seed, tuning: {grid, epochs, losses: {name: [loss per grid value]}}?},
+      "trials": [ {                          # one per optimizer × seed
+          "config": {...},                   # everything trial() needs, nothing else
+          "updates":      [int, ...],        # per update k = 1..K: updates so far
+          "evaluations":  [int, ...],        # gradient evaluations so far
+          "seconds":      [float, ...],      # training seconds so far
+          "train_loss":   [float, ...],      # full training loss after update k
+          "batch_loss":   [float, ...],      # the loss of the batch update k was computed on
+          "initial_loss": float,             # full training loss before any update
+          "epochs": {"train_loss", "train_accuracy", "val_loss", "val_accuracy",
+                     "updates", "evaluations", "seconds"}: lists, one entry per epoch,
+          "diverged": bool,
+          "seconds_total": float } ],
+      "summary": {name: {final_train_loss, final_val_accuracy, ... mean and std over seeds,
+                         updates_to_target, evaluations_to_target, seconds_to_target (mean; None
+                         if a seed never reached it), reached (seeds that did), fluctuation,
+                         uphill_fraction}},
+      "claims": [ {"id", "holds": bool | None, "evidence": {...}, "en": str, "ko": str} ],
+      "zigzag": {"surface", "sgd_sign_changes", "momentum_sign_changes", "steps", ...},
+      "timings": {"total_seconds": float, "workers": int}
+    }
+
+``fluctuation`` is the standard deviation of the step-to-step changes of the full training loss
+(the chapter's "SGD's amplitude is larger", as a number); ``uphill_fraction`` is the share of
+updates after which the full training loss was higher than before.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import tempfile
+import time
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from descentlab.errors import ConfigError, DataError, did_you_mean
+from descentlab.lab import runner
+
+SCHEMA = "descentlab.optimizers/1"
+
+#: The chapter's line-up, in the order of the book's table (GD first: the baseline of 9.2).
+DEFAULT_OPTIMIZERS = ("gd", "sgd", "momentum", "nag", "adagrad", "rmsprop", "adam", "adamw",
+                      "nadam")
+
+#: What each name builds, with the textbook's table's settings (lr_mode="book").
+SPECS: dict[str, dict[str, Any]] = {
+    "gd": {"class_name": "SGD", "config": {"learning_rate": 0.1}, "full_batch": True},
+    "sgd": {"class_name": "SGD", "config": {"learning_rate": 0.1}},
+    "momentum": {"class_name": "SGD", "config": {"learning_rate": 0.1, "momentum": 0.9}},
+    "nag": {"class_name": "SGD",
+            "config": {"learning_rate": 0.1, "momentum": 0.9, "nesterov": True}},
+    "adagrad": {"class_name": "Adagrad", "config": {"learning_rate": 0.01, "epsilon": 1e-6}},
+    "rmsprop": {"class_name": "RMSprop",
+                "config": {"learning_rate": 0.001, "rho": 0.9, "epsilon": 1e-8}},
+    "adam": {"class_name": "Adam", "config": {"learning_rate": 0.001, "beta_1": 0.9,
+                                              "beta_2": 0.999, "epsilon": 1e-8}},
+    "adamw": {"class_name": "AdamW", "config": {"learning_rate": 0.001, "beta_1": 0.9,
+                                                "beta_2": 0.999, "epsilon": 1e-8}},
+    "nadam": {"class_name": "Nadam", "config": {"learning_rate": 0.001, "beta_1": 0.9,
+                                                "beta_2": 0.999, "epsilon": 1e-8}},
+}
+
+LABELS = {"gd": "GD (full batch)", "sgd": "SGD", "momentum": "Momentum", "nag": "NAG",
+          "adagrad": "Adagrad", "rmsprop": "RMSprop", "adam": "Adam", "adamw": "AdamW",
+          "nadam": "Nadam"}
+
+LR_MODES = ("book", "shared", "tuned")
+#: The tuning grid: 1e-4 … 1 in half-decades (9 values).
+TUNING_GRID = tuple(float(10 ** (e / 2)) for e in range(-8, 1))
+
+
+def check_optimizers(names: Sequence[str]) -> list[str]:
+    names = [str(n).strip().lower() for n in names]
+    if not names:
+        raise ConfigError(f"give at least one optimizer; valid names are {', '.join(SPECS)}.")
+    for name in names:
+        if name not in SPECS:
+            raise ConfigError(f"Unknown optimizer {name!r} for the optimizer lab. "
+                              f"{did_you_mean(name, list(SPECS))} Valid: {', '.join(SPECS)}.")
+    if len(set(names)) != len(names):
+        raise ConfigError(f"optimizer list has duplicates: {', '.join(names)}.")
+    return names
+
+
+def _load(dataset: str, split_seed: int, validation_fraction: float):
+    from descentlab import datasets
+
+    if dataset not in datasets.names():
+        raise DataError(f"Unknown data set {dataset!r}. "
+                        f"{did_you_mean(dataset, datasets.names())}")
+    x, y = datasets.load(dataset, seed=split_seed)
+    return datasets.train_test_split(x, y, test_size=validation_fraction, seed=split_seed)
+
+
+def _build(config: dict, input_dim: int, classes: int):
+    import descentlab as dl
+    from descentlab import optimizers
+    from descentlab.layers import Dense
+    from descentlab.models import Sequential
+
+    dl.set_random_seed(int(config["seed"]))
+    model = Sequential()
+    width_in = input_dim
+    for width in config["hidden"]:
+        model.add(Dense(int(width), activation=config["activation"], input_dim=width_in))
+        width_in = None
+    model.add(Dense(classes, activation="softmax", input_dim=width_in))
+    spec = SPECS[config["optimizer"]]
+    opt_config = dict(spec["config"], learning_rate=float(config["learning_rate"]))
+    model.compile(optimizer=optimizers.deserialize({"class_name": spec["class_name"],
+                                                    "config": opt_config}),
+                  loss="sparse_categorical_crossentropy")
+    model.build(input_dim)
+    return model
+
+
+def trial(config: dict) -> dict:
+    """Train one optimizer from one seed; returns the measurements documented above.
+
+    ``config``: optimizer, learning_rate, seed, dataset, hidden, activation, epochs, batch_size,
+    validation_fraction, split_seed. Deterministic: the same config gives the same numbers
+    (the ``seconds`` aside).
+    """
+    x_train, x_val, y_train, y_val = _load(config["dataset"], int(config["split_seed"]),
+                                           float(config["validation_fraction"]))
+    classes = int(max(y_train.max(), y_val.max())) + 1
+    model = _build(config, x_train.shape[1], classes)
+    x_train = x_train.astype(model.dtype)
+    x_val = x_val.astype(model.dtype)
+    n = len(x_train)
+    full = SPECS[config["optimizer"]].get("full_batch", False)
+    size = n if full else int(config["batch_size"])
+    # The shuffling stream belongs to the seed, so every optimizer of a seed sees the same
+    # batches in the same order.
+    order_rng = np.random.default_rng([int(config["seed"]), 9])
+
+    # Compiled without metrics: the loss after every update is all the inner loop needs;
+    # accuracies are computed once per epoch from the predictions.
+    def full_loss() -> float:
+        return float(model.evaluate(x_train, y_train, batch_size=n, verbose=0))
+
+    def loss_and_accuracy(x: np.ndarray, y: np.ndarray) -> tuple[float, float]:
+        loss = float(model.evaluate(x, y, batch_size=len(x), verbose=0))
+        return loss, float(np.mean(np.argmax(model.predict(x, batch_size=len(x)), axis=1) == y))
+
+    out: dict[str, Any] = {"config": dict(config), "updates": [], "evaluations": [],
+                           "seconds": [], "train_loss": [], "batch_loss": [],
+                           "initial_loss": full_loss(), "diverged": False,
+                           "epochs": {k: [] for k in ("train_loss", "train_accuracy", "val_loss",
+                                                      "val_accuracy", "updates", "evaluations",
+                                                      "seconds")}}
+    updates = evaluations = 0
+    seconds = 0.0
+    started_all = time.perf_counter()
+    for _epoch in range(int(config["epochs"])):
+        order = order_rng.permutation(n) if not full else np.arange(n)
+        for start in range(0, n, size):
+            index = order[start:start + size]
+            xb, yb = x_train[index], y_train[index]
+            tick = time.perf_counter()
+            try:
+                batch_loss = float(model.train_on_batch(xb, yb))
+            except Exception as error:  # TrainingDiverged: record it, do not hide it
+                if type(error).__name__ != "TrainingDiverged":
+                    raise
+                out["diverged"] = True
+                break
+            seconds += time.perf_counter() - tick
+            updates += 1
+            evaluations += len(index)
+            loss = full_loss()
+            out["updates"].append(updates)
+            out["evaluations"].append(evaluations)
+            out["seconds"].append(seconds)
+            out["train_loss"].append(loss)
+            out["batch_loss"].append(batch_loss)
+            if not math.isfinite(loss):
+                out["diverged"] = True
+                break
+        if out["diverged"]:
+            break
+        train_loss, train_acc = loss_and_accuracy(x_train, y_train)
+        val_loss, val_acc = loss_and_accuracy(x_val, y_val)
+        for key, value in (("train_loss", train_loss), ("train_accuracy", train_acc),
+                           ("val_loss", val_loss), ("val_accuracy", val_acc),
+                           ("updates", updates), ("evaluations", evaluations),
+                           ("seconds", seconds)):
+            out["epochs"][key].append(value)
+    out["seconds_total"] = time.perf_counter() - started_all
+    return out
+
+
+def _first_reaching(losses: Sequence[float], counts: Sequence[float], target: float):
+    for loss, count in zip(losses, counts, strict=True):
+        if loss <= target:
+            return count
+    return None
+
+
+def fluctuation(losses: Sequence[float]) -> float:
+    """Standard deviation of the step-to-step changes of a loss curve."""
+    values = np.asarray(losses, dtype=np.float64)
+    if len(values) < 3:
+        return float("nan")
+    return float(np.std(np.diff(values)))
+
+
+def uphill_fraction(losses: Sequence[float], initial: float) -> float:
+    values = np.concatenate([[initial], np.asarray(losses, dtype=np.float64)])
+    if len(values) < 2:
+        return float("nan")
+    return float(np.mean(np.diff(values) > 0))
+
+
+def _mean_std(values: Sequence[float]) -> tuple[float, float]:
+    array = np.asarray(values, dtype=np.float64)
+    return float(array.mean()), float(array.std())
+
+
+def summarize(trials: Sequence[dict], names: Sequence[str], target: float) -> dict[str, dict]:
+    """Per optimizer, over its seeds: final numbers, costs to reach ``target``, fluctuation."""
+    summary: dict[str, dict] = {}
+    for name in names:
+        runs = [t for t in trials if t["config"]["optimizer"] == name]
+        finals = [t["train_loss"][-1] if t["train_loss"] else float("nan") for t in runs]
+        val_acc = [t["epochs"]["val_accuracy"][-1] if t["epochs"]["val_accuracy"]
+                   else float("nan") for t in runs]
+        train_acc = [t["epochs"]["train_accuracy"][-1] if t["epochs"]["train_accuracy"]
+                     else float("nan") for t in runs]
+        to_target = {key: [_first_reaching(t["train_loss"], t[key], target) for t in runs]
+                     for key in ("updates", "evaluations", "seconds")}
+        reached = sum(v is not None for v in to_target["updates"])
+        entry: dict[str, Any] = {
+            "label": LABELS[name],
+            "learning_rate": runs[0]["config"]["learning_rate"] if runs else None,
+            "final_train_loss": _mean_std(finals)[0], "final_train_loss_std": _mean_std(finals)[1],
+            "final_train_accuracy": _mean_std(train_acc)[0],
+            "final_val_accuracy": _mean_std(val_acc)[0],
+            "final_val_accuracy_std": _mean_std(val_acc)[1],
+            "updates_total": runs[0]["updates"][-1] if runs and runs[0]["updates"] else 0,
+            "evaluations_total": (runs[0]["evaluations"][-1]
+                                  if runs and runs[0]["evaluations"] else 0),
+            "seconds_total": _mean_std([t["seconds"][-1] if t["seconds"] else 0.0
+                                        for t in runs])[0],
+            "reached": reached, "seeds": len(runs),
+            "fluctuation": _mean_std([fluctuation(t["train_loss"]) for t in runs])[0],
+            "batch_fluctuation": _mean_std([fluctuation(t["batch_loss"]) for t in runs])[0],
+            "uphill_fraction": _mean_std([uphill_fraction(t["train_loss"], t["initial_loss"])
+                                          for t in runs])[0],
+            "diverged": sum(bool(t["diverged"]) for t in runs),
+        }
+        for key, values in to_target.items():
+            entry[f"{key}_to_target"] = (float(np.mean(values)) if reached == len(runs) and runs
+                                         else None)
+        summary[name] = entry
+    return summary
+
+
+def _fmt(value: float | None, digits: int = 0) -> str:
+    if value is None:
+        return "—"
+    return f"{value:,.{digits}f}"
+
+
+def evaluate_claims(trials: Sequence[dict], summary: dict[str, dict], target: float) -> list[dict]:
+    """The chapter's claims, each judged from this run's numbers (``holds`` None = not measured).
+
+    The sentences say what was measured, whichever way it came out.
+    """
+    claims: list[dict] = []
+    by = {name: [t for t in trials if t["config"]["optimizer"] == name] for name in summary}
+
+    if "gd" in summary and "sgd" in summary and by["gd"] and by["sgd"]:
+        # A loss level both reach: the target, or GD's final loss if GD never gets there.
+        gd_final = max(t["train_loss"][-1] for t in by["gd"])
+        level = max(target, gd_final)
+        gd_up = [_first_reaching(t["train_loss"], t["updates"], level) for t in by["gd"]]
+        gd_ev = [_first_reaching(t["train_loss"], t["evaluations"], level) for t in by["gd"]]
+        sgd_up = [_first_reaching(t["train_loss"], t["updates"], level) for t in by["sgd"]]
+        sgd_ev = [_first_reaching(t["train_loss"], t["evaluations"], level) for t in by["sgd"]]
+        if None in gd_up + sgd_up:
+            holds = None
+        else:
+            # "Fewer updates" must be a real difference, not a rounding: 5 % at least.
+            holds = bool(np.mean(gd_up) < 0.95 * np.mean(sgd_up)
+                         and np.mean(gd_ev) > np.mean(sgd_ev))
+        ev = {"loss_level": level, "gd_updates": _avg(gd_up), "sgd_updates": _avg(sgd_up),
+              "gd_evaluations": _avg(gd_ev), "sgd_evaluations": _avg(sgd_ev)}
+        claims.append(_claim(
+            "gd_cost", holds, ev,
+            en=(f"To reach a training loss of {level:.3f}, full-batch GD took "
+                f"{_fmt(ev['gd_updates'], 1)} updates and {_fmt(ev['gd_evaluations'])} gradient "
+                f"evaluations; mini-batch SGD took {_fmt(ev['sgd_updates'], 1)} updates and "
+                f"{_fmt(ev['sgd_evaluations'])} evaluations (means over seeds)."),
+            ko=(f"훈련 손실 {level:.3f}에 도달하는 데 전체 배치 GD는 업데이트 "
+                f"{_fmt(ev['gd_updates'], 1)}번, 기울기 계산 {_fmt(ev['gd_evaluations'])}회가, "
+                f"미니 배치 SGD는 업데이트 {_fmt(ev['sgd_updates'], 1)}번, 기울기 계산 "
+                f"{_fmt(ev['sgd_evaluations'])}회가 걸렸습니다 (시드 평균)."),
+            book_en="GD needs fewer updates but more gradient evaluations than SGD.",
+            book_ko="GD는 SGD보다 업데이트 횟수는 적지만 기울기 계산은 더 많이 필요하다."))
+
+    if "gd" in summary and "sgd" in summary:
+        gd_f, sgd_f = summary["gd"]["uphill_fraction"], summary["sgd"]["uphill_fraction"]
+        gd_s, sgd_s = summary["gd"]["fluctuation"], summary["sgd"]["fluctuation"]
+        holds = bool(sgd_f > gd_f) if math.isfinite(gd_f) and math.isfinite(sgd_f) else None
+        ev = {"gd_uphill_fraction": gd_f, "sgd_uphill_fraction": sgd_f,
+              "gd_fluctuation": gd_s, "sgd_fluctuation": sgd_s}
+        claims.append(_claim(
+            "sgd_fluctuates", holds, ev,
+            en=(f"The full training loss went up after {sgd_f:.1%} of SGD's updates and "
+                f"{gd_f:.1%} of GD's (standard deviation of the step-to-step change: SGD "
+                f"{sgd_s:.2e}, GD {gd_s:.2e})."),
+            ko=(f"전체 훈련 손실이 SGD 업데이트의 {sgd_f:.1%}, GD 업데이트의 {gd_f:.1%} 뒤에 "
+                f"올라갔습니다 (스텝 간 변화의 표준편차: SGD {sgd_s:.2e}, GD {gd_s:.2e})."),
+            book_en="SGD's loss fluctuates more than GD's.",
+            book_ko="SGD는 GD보다 손실의 진폭이 크다."))
+
+    if "sgd" in summary:
+        base = summary["sgd"]["evaluations_to_target"]
+        others = [n for n in ("momentum", "nag", "adagrad", "rmsprop", "adam", "adamw", "nadam")
+                  if n in summary]
+        for name in others:
+            mine = summary[name]["evaluations_to_target"]
+            if base is None and mine is None:
+                holds = None
+            elif mine is None:
+                holds = False
+            elif base is None:
+                holds = True
+            else:
+                holds = bool(mine < base)
+            label = LABELS[name]
+            ev = {"optimizer": name, "target": target, "evaluations": mine, "sgd": base}
+            sgd = summary["sgd"]
+            claims.append(_claim(
+                f"faster_than_sgd:{name}", holds, ev,
+                en=(f"Gradient evaluations to reach the training loss {target:g}: {label} "
+                    f"{_reach_en(mine, summary[name])}, plain SGD {_reach_en(base, sgd)}."),
+                ko=(f"훈련 손실 {target:g}까지의 기울기 계산 횟수: {label} "
+                    f"{_reach_ko(mine, summary[name])}, 기본 SGD {_reach_ko(base, sgd)}."),
+                book_en=f"{label} reaches the target in fewer evaluations than plain SGD.",
+                book_ko=f"{label}는 기본 SGD보다 적은 기울기 계산으로 목표에 도달한다."))
+    return claims
+
+
+def _reach_en(value: float | None, entry: dict) -> str:
+    if value is not None:
+        return _fmt(value)
+    return (f"not reached by {entry['seeds'] - entry['reached']} of {entry['seeds']} seeds "
+            f"within {entry['evaluations_total']:,}")
+
+
+def _reach_ko(value: float | None, entry: dict) -> str:
+    if value is not None:
+        return f"{_fmt(value)}회"
+    return (f"{entry['evaluations_total']:,}회 안에 도달 못 함 (시드 {entry['seeds']}개 중 "
+            f"{entry['seeds'] - entry['reached']}개)")
+
+
+def _avg(values: Sequence[float | None]) -> float | None:
+    return None if None in values or not values else float(np.mean(values))
+
+
+def _claim(cid: str, holds: bool | None, evidence: dict, *, en: str, ko: str, book_en: str,
+           book_ko: str) -> dict:
+    verdict_en = {True: "Holds here.", False: "Does not hold here.",
+                  None: "Not measurable in this run (a target was not reached)."}[holds]
+    verdict_ko = {True: "이번 측정에서 성립합니다.", False: "이번 측정에서는 성립하지 않습니다.",
+                  None: "이번 실행에서는 판단할 수 없습니다 (목표에 도달하지 못함)."}[holds]
+    return {"id": cid, "holds": holds, "evidence": evidence, "book_en": book_en,
+            "book_ko": book_ko, "en": f"{en} {verdict_en}", "ko": f"{ko} {verdict_ko}"}
+
+
+def zigzag(steps: int = 30) -> dict:
+    """Sign changes of the update along the steep direction (y) of x²/20 + y²: SGD vs momentum.
+
+    Same start (−7, 2) and the DLFS learning rates (SGD 0.95, momentum 0.1 with β = 0.9).
+    """
+    from descentlab import optimizers
+    from descentlab.lab import surfaces
+
+    surface = surfaces.dlfs_quadratic()
+    sgd = surfaces.descend(surface, optimizers.SGD(0.95), steps=steps)
+    mom = surfaces.descend(surface, optimizers.SGD(0.1, momentum=0.9), steps=steps)
+    sgd_changes = surfaces.sign_changes(np.diff(sgd.points[:, 1]))
+    mom_changes = surfaces.sign_changes(np.diff(mom.points[:, 1]))
+    return {"surface": surface.formula, "steps": steps, "start": list(surface.start),
+            "sgd_learning_rate": 0.95, "momentum_learning_rate": 0.1, "momentum": 0.9,
+            "sgd_sign_changes": sgd_changes, "momentum_sign_changes": mom_changes,
+            "sgd_final_distance": sgd.final_distance, "momentum_final_distance": mom.final_distance}
+
+
+def _check_positive_int(value: Any, what: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+        raise ConfigError(f"{what} must be a positive integer; got {value!r}.")
+    return int(value)
+
+
+def tune(names: Sequence[str], base: dict, epochs: int, workers: int | None,
+         progress: bool, grid: Sequence[float] = TUNING_GRID) -> dict:
+    """Per optimizer, the grid learning rate with the lowest final training loss (first seed).
+
+    A diverged run scores +inf; ties go to the smaller rate.
+    """
+    configs = [dict(base, optimizer=name, learning_rate=float(lr), epochs=epochs)
+               for name in names for lr in grid]
+    results = runner.run_trials(trial, configs, workers=workers, progress=progress,
+                                label="tuning learning rates")
+    losses: dict[str, list[float]] = {name: [] for name in names}
+    for result in results:
+        loss = result["train_loss"][-1] if result["train_loss"] else float("inf")
+        if result["diverged"] or not math.isfinite(loss):
+            loss = float("inf")
+        losses[result["config"]["optimizer"]].append(loss)
+    best = {name: float(grid[int(np.argmin(values))]) for name, values in losses.items()}
+    return {"grid": list(grid), "epochs": epochs, "losses": losses, "best": best}
+
+
+def run(optimizers: Sequence[str] = DEFAULT_OPTIMIZERS, seeds: Sequence[int] = (0, 1, 2),
+        epochs: int = 20, dataset: str = "digits", hidden: Sequence[int] = (32,),
+        activation: str = "relu", batch_size: int = 32, lr_mode: str = "book",
+        learning_rate: float | None = None, target_loss: float = 0.3,
+        validation_fraction: float = 0.25, split_seed: int = 0, tune_epochs: int = 3,
+        workers: int | None = None, progress: bool = True) -> dict:
+    """The whole comparison: every optimizer × every seed; summary, claims and the zig-zag."""
+    names = check_optimizers(optimizers)
+    seeds = [int(s) for s in seeds]
+    if not seeds:
+        raise ConfigError("give at least one seed.")
+    epochs = _check_positive_int(epochs, "epochs")
+    batch_size = _check_positive_int(batch_size, "batch_size")
+    if lr_mode not in LR_MODES:
+        raise ConfigError(f"Unknown learning-rate mode {lr_mode!r}; valid modes are "
+                          f"{', '.join(LR_MODES)}.")
+    if lr_mode == "shared":
+        if learning_rate is None or not learning_rate > 0 or not math.isfinite(learning_rate):
+            raise ConfigError("lr_mode 'shared' needs a positive learning_rate; got "
+                              f"{learning_rate!r}.")
+    elif learning_rate is not None:
+        raise ConfigError(f"a learning_rate is only used with lr_mode 'shared'; got "
+                          f"learning_rate={learning_rate!r} with lr_mode {lr_mode!r}.")
+    if not 0.0 < validation_fraction < 1.0:
+        raise ConfigError(f"validation_fraction must be in (0, 1); got {validation_fraction!r}.")
+    _load(dataset, split_seed, validation_fraction)  # a bad name fails before any work
+    started = time.perf_counter()
+    base = {"seed": seeds[0], "dataset": dataset, "hidden": [int(h) for h in hidden],
+            "activation": activation, "epochs": epochs, "batch_size": batch_size,
+            "validation_fraction": float(validation_fraction), "split_seed": int(split_seed)}
+    tuning = None
+    if lr_mode == "book":
+        rates = {n: SPECS[n]["config"]["learning_rate"] for n in names}
+    elif lr_mode == "shared":
+        rates = {n: float(learning_rate) for n in names}
+    else:
+        tuning = tune(names, base, _check_positive_int(tune_epochs, "tune_epochs"), workers,
+                      progress)
+        rates = tuning["best"]
+    configs = [dict(base, optimizer=name, learning_rate=rates[name], seed=seed)
+               for name in names for seed in seeds]
+    trials = runner.run_trials(trial, configs, workers=workers, progress=progress,
+                               label="optimizers")
+    summary = summarize(trials, names, target_loss)
+    config = {**{k: v for k, v in base.items() if k != "seed"}, "seeds": seeds,
+              "optimizers": names, "lr_mode": lr_mode, "learning_rates": rates,
+              "target_loss": float(target_loss)}
+    if tuning is not None:
+        config["tuning"] = tuning
+    from descentlab import __version__
+
+    return {"schema": SCHEMA, "version": __version__, "config": config, "trials": trials,
+            "summary": summary, "claims": evaluate_claims(trials, summary, target_loss),
+            "zigzag": zigzag(),
+            "timings": {"total_seconds": time.perf_counter() - started,
+                        "workers": workers or runner.default_workers()}}
+
+
+def save_results(results: dict, path: str) -> str:
+    """Write ``results`` as JSON, atomically (a reader never sees half a file)."""
+    folder = os.path.dirname(os.path.abspath(path))
+    os.makedirs(folder, exist_ok=True)
+    handle, tmp = tempfile.mkstemp(prefix=".results.", suffix=".json", dir=folder)
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8") as stream:
+            json.dump(results, stream, ensure_ascii=False, indent=1, allow_nan=True)
+            stream.flush()
+            os.fsync(stream.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+    return path
