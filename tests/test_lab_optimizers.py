@@ -280,3 +280,25 @@ def test_cli_user_errors_are_one_line(argv, message, capsys) -> None:
     assert code == 2
     assert message in err
     assert err.count("\n") == 1 and "Traceback" not in err
+
+
+@pytest.mark.parametrize("kind, at_end", [("constant", 0.1), ("step", 0.001),
+                                          ("exponential", 0.01), ("inverse_time", 0.01),
+                                          ("cosine", 0.0)])
+def test_schedules_fitted_to_the_run(kind: str, at_end: float) -> None:
+    rate = lab.make_schedule(kind, 0.1, total_updates=200)
+    value = rate if isinstance(rate, float) else rate(200)
+    assert value == pytest.approx(at_end, abs=1e-12)
+    if kind != "constant":
+        assert rate(0) == pytest.approx(0.1)
+        assert rate(100) < 0.1 + 1e-15
+
+
+def test_a_schedule_changes_the_training_and_is_recorded() -> None:
+    constant = lab.trial(dict(BASE, optimizer="sgd"))
+    cosine = lab.trial(dict(BASE, optimizer="sgd", schedule="cosine"))
+    assert constant["train_loss"][0] == cosine["train_loss"][0]  # lr(0) is the same
+    assert constant["train_loss"][-1] != cosine["train_loss"][-1]
+    assert cosine["config"]["schedule"] == "cosine"
+    with pytest.raises(ConfigError, match="Unknown schedule 'linear'; valid schedules are"):
+        lab.run(schedule="linear")

@@ -183,7 +183,7 @@ def _cmd_optimizers(args: argparse.Namespace) -> None:
 
     results = lab.run(optimizers=args.optimizers or lab.DEFAULT_OPTIMIZERS, seeds=args.seeds,
                       epochs=args.epochs, dataset=args.data, hidden=args.layers,
-                      batch_size=args.batch_size, lr_mode=args.lr_mode,
+                      batch_size=args.batch_size, lr_mode=args.lr_mode, schedule=args.schedule,
                       learning_rate=args.learning_rate, target_loss=args.target_loss,
                       workers=args.workers, progress=not args.quiet)
     os.makedirs(args.out, exist_ok=True)
@@ -192,7 +192,8 @@ def _cmd_optimizers(args: argparse.Namespace) -> None:
     config = results["config"]
     print(f"\n{config['dataset']}: {len(config['seeds'])} seeds x {config['epochs']} epochs, "
           f"hidden {config['hidden']}, batch {config['batch_size']} (GD: full batch), "
-          f"learning rates: {config['lr_mode']}, target training loss {config['target_loss']:g}\n")
+          f"learning rates: {config['lr_mode']}, schedule {config['schedule']}, "
+          f"target training loss {config['target_loss']:g}\n")
     rows = []
     for s in results["summary"].values():
         rows.append((s["label"], f"{s['learning_rate']:.3g}", f"{s['final_train_loss']:.4f}",
@@ -395,6 +396,11 @@ def build_parser() -> argparse.ArgumentParser:
                      help="how learning rates are chosen (default book)")
     opt.add_argument("--learning-rate", type=_positive_float, default=None,
                      help="the shared learning rate (with --lr-mode shared)")
+    opt.add_argument("--schedule", default="constant",
+                     choices=("constant", "step", "exponential", "inverse_time", "cosine"),
+                     help="learning-rate schedule over the run's updates (default constant): "
+                          "step ×0.1 at 50%% and 75%%; exponential and inverse_time end at "
+                          "a tenth; cosine ends at 0")
     opt.add_argument("--target-loss", type=_positive_float, default=0.3,
                      help="training loss whose cost is measured (default 0.3)")
     opt.add_argument("--workers", type=_positive_int, default=None,

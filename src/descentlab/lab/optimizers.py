@@ -28,7 +28,7 @@ Results (``"schema": "descentlab.optimizers/1"``), all plain JSON::
       "schema": "descentlab.optimizers/1",
       "version": str,                        # descentlab version
       "config": {dataset, hidden, activation, epochs, batch_size, seeds, optimizers,
-                 lr_mode, learning_rates: {name: lr}, target_loss, validation_fraction,
+                 lr_mode, schedule, learning_rates: {name: lr}, target_loss, validation_fraction,
                  split_seed, tuning: {grid, epochs, losses: {name: [loss per grid value]}}?},
       "trials": [ {                          # one per optimizer × seed
           "config": {...},                   # everything trial() needs, nothing else
@@ -100,6 +100,10 @@ LABELS = {"gd": "GD (full batch)", "sgd": "SGD", "momentum": "Momentum", "nag": 
           "nadam": "Nadam"}
 
 LR_MODES = ("book", "shared", "tuned")
+#: Learning-rate schedules, each fitted to the run's length T (its number of updates):
+#: step = ×0.1 after 50 % and again after 75 % of T; exponential and inverse-time (Keras 2's
+#: ``decay=``) both end at a tenth of the initial rate; cosine decays to 0 at T.
+SCHEDULES = ("constant", "step", "exponential", "inverse_time", "cosine")
 #: The tuning grid: 1e-4 … 1 in half-decades (9 values).
 TUNING_GRID = tuple(float(10 ** (e / 2)) for e in range(-8, 1))
 
@@ -127,7 +131,27 @@ def _load(dataset: str, split_seed: int, validation_fraction: float):
     return datasets.train_test_split(x, y, test_size=validation_fraction, seed=split_seed)
 
 
-def _build(config: dict, input_dim: int, classes: int):
+def make_schedule(kind: str, learning_rate: float, total_updates: int):
+    """The learning rate (a float for "constant") or a Keras-semantics schedule over T updates."""
+    from descentlab import schedules
+
+    t_total = max(int(total_updates), 1)
+    if kind == "constant":
+        return float(learning_rate)
+    if kind == "step":
+        return schedules.PiecewiseConstantDecay(
+            [t_total // 2, (3 * t_total) // 4],
+            [learning_rate, learning_rate / 10, learning_rate / 100])
+    if kind == "exponential":
+        return schedules.ExponentialDecay(learning_rate, decay_steps=t_total, decay_rate=0.1)
+    if kind == "inverse_time":
+        return schedules.InverseTimeDecay(learning_rate, decay_steps=1, decay_rate=9 / t_total)
+    if kind == "cosine":
+        return schedules.CosineDecay(learning_rate, decay_steps=t_total)
+    raise ConfigError(f"Unknown schedule {kind!r}; valid schedules are {', '.join(SCHEDULES)}.")
+
+
+def _build(config: dict, input_dim: int, classes: int, total_updates: int = 1):
     import descentlab as dl
     from descentlab import optimizers
     from descentlab.layers import Dense
@@ -141,7 +165,9 @@ def _build(config: dict, input_dim: int, classes: int):
         width_in = None
     model.add(Dense(classes, activation="softmax", input_dim=width_in))
     spec = SPECS[config["optimizer"]]
-    opt_config = dict(spec["config"], learning_rate=float(config["learning_rate"]))
+    rate = make_schedule(config.get("schedule", "constant"), float(config["learning_rate"]),
+                         total_updates)
+    opt_config = dict(spec["config"], learning_rate=rate)
     model.compile(optimizer=optimizers.deserialize({"class_name": spec["class_name"],
                                                     "config": opt_config}),
                   loss="sparse_categorical_crossentropy")
@@ -153,18 +179,20 @@ def trial(config: dict) -> dict:
     """Train one optimizer from one seed; returns the measurements documented above.
 
     ``config``: optimizer, learning_rate, seed, dataset, hidden, activation, epochs, batch_size,
-    validation_fraction, split_seed. Deterministic: the same config gives the same numbers
+    validation_fraction, split_seed, and optionally schedule (default "constant").
+    Deterministic: the same config gives the same numbers
     (the ``seconds`` aside).
     """
     x_train, x_val, y_train, y_val = _load(config["dataset"], int(config["split_seed"]),
                                            float(config["validation_fraction"]))
     classes = int(max(y_train.max(), y_val.max())) + 1
-    model = _build(config, x_train.shape[1], classes)
-    x_train = x_train.astype(model.dtype)
-    x_val = x_val.astype(model.dtype)
     n = len(x_train)
     full = SPECS[config["optimizer"]].get("full_batch", False)
     size = n if full else int(config["batch_size"])
+    model = _build(config, x_train.shape[1], classes,
+                   total_updates=int(config["epochs"]) * math.ceil(n / size))
+    x_train = x_train.astype(model.dtype)
+    x_val = x_val.astype(model.dtype)
     # The shuffling stream belongs to the seed, so every optimizer of a seed sees the same
     # batches in the same order.
     order_rng = np.random.default_rng([int(config["seed"]), 9])
@@ -454,6 +482,7 @@ def tune(names: Sequence[str], base: dict, epochs: int, workers: int | None,
 def run(optimizers: Sequence[str] = DEFAULT_OPTIMIZERS, seeds: Sequence[int] = (0, 1, 2),
         epochs: int = 20, dataset: str = "digits", hidden: Sequence[int] = (32,),
         activation: str = "relu", batch_size: int = 32, lr_mode: str = "book",
+        schedule: str = "constant",
         learning_rate: float | None = None, target_loss: float = 0.3,
         validation_fraction: float = 0.25, split_seed: int = 0, tune_epochs: int = 3,
         workers: int | None = None, progress: bool = True) -> dict:
@@ -474,13 +503,17 @@ def run(optimizers: Sequence[str] = DEFAULT_OPTIMIZERS, seeds: Sequence[int] = (
     elif learning_rate is not None:
         raise ConfigError(f"a learning_rate is only used with lr_mode 'shared'; got "
                           f"learning_rate={learning_rate!r} with lr_mode {lr_mode!r}.")
+    if schedule not in SCHEDULES:
+        raise ConfigError(f"Unknown schedule {schedule!r}; valid schedules are "
+                          f"{', '.join(SCHEDULES)}.")
     if not 0.0 < validation_fraction < 1.0:
         raise ConfigError(f"validation_fraction must be in (0, 1); got {validation_fraction!r}.")
     _load(dataset, split_seed, validation_fraction)  # a bad name fails before any work
     started = time.perf_counter()
     base = {"seed": seeds[0], "dataset": dataset, "hidden": [int(h) for h in hidden],
             "activation": activation, "epochs": epochs, "batch_size": batch_size,
-            "validation_fraction": float(validation_fraction), "split_seed": int(split_seed)}
+            "validation_fraction": float(validation_fraction), "split_seed": int(split_seed),
+            "schedule": schedule}
     tuning = None
     if lr_mode == "book":
         rates = {n: SPECS[n]["config"]["learning_rate"] for n in names}
