@@ -159,7 +159,7 @@ def test_bad_lab_arguments() -> None:
         lab.run(lr_mode="shared")
     with pytest.raises(ConfigError, match="Unknown learning-rate mode 'best'"):
         lab.run(lr_mode="best")
-    with pytest.raises(DataError, match="Unknown data set 'digit'"):
+    with pytest.raises(DataError, match="'digit' is neither a built-in data set nor a CSV file"):
         lab.run(dataset="digit")
     with pytest.raises(ConfigError, match="epochs must be a positive integer; got 0"):
         lab.run(epochs=0)

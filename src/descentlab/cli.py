@@ -214,6 +214,20 @@ def _cmd_optimizers(args: argparse.Namespace) -> None:
           f"workers\nresults: {json_path}\nfigures: {', '.join(figures)}")
 
 
+def _cmd_report(args: argparse.Namespace) -> None:
+    from descentlab.report import build
+
+    started = time.perf_counter()
+    if args.from_json:
+        results = build.load_results(args.from_json)
+        paths = build.write(results, args.out, args.lang)
+    else:
+        paths = build.build(args.out, lang=args.lang, quick=args.quick, data=args.data,
+                            workers=args.workers, progress=not args.quiet)
+    print(f"report: {paths['html']}\nnumbers: {paths['json']}\nfigures: {paths['figures']}"
+          f"\n({time.perf_counter() - started:.1f} s)")
+
+
 def _name_list(text: str) -> list[str]:
     names = [part.strip().lower() for part in text.split(",") if part.strip()]
     if not names:
@@ -331,6 +345,34 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--verbose", type=int, choices=(0, 1, 2), default=2,
                        help="0 silent, 1 progress bar, 2 one line per epoch (default)")
     train.set_defaults(func=_cmd_train)
+
+    report = commands.add_parser(
+        "report", help="run the chapter's experiments and write the chapter as an HTML report",
+        description="Run the activation, vanishing-gradient and optimizer experiments and "
+                    "write DIR/index.html (self-contained: opens with no server and no "
+                    "network), the figures as PNG and SVG, and every number in "
+                    "DIR/results.json. --from-json rewrites a report from saved numbers "
+                    "without training, e.g. in the other language.",
+        epilog="examples:\n  descentlab report\n  descentlab report --lang ko --out report-ko\n"
+               "  descentlab report --quick --data iris\n"
+               "  descentlab report --lang ko --from-json report/results.json --out report-ko",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    report.add_argument("--lang", choices=("en", "ko"), default="en",
+                        help="language of the report and its figures (default en)")
+    report.add_argument("--out", default="descentlab-report",
+                        help="output folder (default descentlab-report)")
+    report.add_argument("--quick", action="store_true",
+                        help="smaller experiments (fewer seeds, depths and epochs)")
+    report.add_argument("--data", default="digits",
+                        help="built-in data set or CSV path for the experiments on data "
+                             "(default digits)")
+    report.add_argument("--from-json", metavar="PATH", default=None,
+                        help="write the report from a results.json instead of measuring")
+    report.add_argument("--workers", type=_positive_int, default=None,
+                        help="parallel processes (default: one per CPU core)")
+    report.add_argument("--quiet", action="store_true", help="no progress output")
+    report.set_defaults(func=_cmd_report)
 
     surf = commands.add_parser(
         "surfaces", help="optimizers stepping on 2-D surfaces: trajectories, theory, zig-zag",

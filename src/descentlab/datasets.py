@@ -336,6 +336,32 @@ def load_csv(path: str | os.PathLike[str], target: str | int = -1, header: bool 
     return x, y, info
 
 
+def load_classification(spec: str, seed: int = 0, target: str | int = -1,
+                        ) -> tuple[np.ndarray, np.ndarray, str]:
+    """A built-in data set by name, or a CSV file by path, ready for a classifier:
+    ``(x, y, description)`` with ``y`` integer classes 0..K−1.
+
+    CSV features are standardised (the labs' networks expect features of unit scale; the
+    bundled sets are already scaled); class labels are renumbered 0..K−1 in sorted order.
+    """
+    if spec in names():
+        x, y = load(spec, seed=seed)
+        description = spec
+    elif os.path.splitext(spec)[1].lower() in (".csv", ".txt") or os.path.exists(spec):
+        x, y, info = load_csv(spec, target=target, standardize_features=True)
+        description = f"{info.name} ({info.samples} rows, {info.features} features)"
+    else:
+        raise DataError(f"{spec!r} is neither a built-in data set nor a CSV file. "
+                        f"{did_you_mean(spec, names())}")
+    if not np.issubdtype(np.asarray(y).dtype, np.integer):
+        raise DataError(f"{description} has a numeric (regression) target; the labs need "
+                        "class labels.")
+    classes, y = np.unique(y, return_inverse=True)
+    if len(classes) < 2:
+        raise DataError(f"{description} holds a single class; a classifier needs two or more.")
+    return np.asarray(x, dtype=np.float64), y.astype(np.int64), description
+
+
 _IDX_TYPES = {0x08: np.uint8, 0x09: np.int8, 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 0x0E: ">f8"}
 
 

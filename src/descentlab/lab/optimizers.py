@@ -68,7 +68,7 @@ from typing import Any
 
 import numpy as np
 
-from descentlab.errors import ConfigError, DataError, did_you_mean
+from descentlab.errors import ConfigError, did_you_mean
 from descentlab.lab import runner
 
 SCHEMA = "descentlab.optimizers/1"
@@ -122,12 +122,10 @@ def check_optimizers(names: Sequence[str]) -> list[str]:
 
 
 def _load(dataset: str, split_seed: int, validation_fraction: float):
+    """A built-in set by name or a CSV path, split into training and validation parts."""
     from descentlab import datasets
 
-    if dataset not in datasets.names():
-        raise DataError(f"Unknown data set {dataset!r}. "
-                        f"{did_you_mean(dataset, datasets.names())}")
-    x, y = datasets.load(dataset, seed=split_seed)
+    x, y, _ = datasets.load_classification(dataset, seed=split_seed)
     return datasets.train_test_split(x, y, test_size=validation_fraction, seed=split_seed)
 
 

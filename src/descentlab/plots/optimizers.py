@@ -76,9 +76,12 @@ def _color(name: str) -> str:
     return COLORS.get(name, "#7f7f7f")
 
 
-def _label(name: str) -> str:
+def label(name: str, lang: str = "en") -> str:
+    """The display name of an optimizer of the lab, in `lang`."""
     from descentlab.lab.optimizers import LABELS
 
+    if lang == "ko" and name == "gd":
+        return "GD (전체 배치)"
     return LABELS.get(name, name)
 
 
@@ -111,18 +114,18 @@ def surface_figure(result: dict[str, Any], lang: str = "en") -> Figure:
         for run in result["trajectories"]:
             name = run["optimizer"]
             points = np.asarray(run["points"], dtype=np.float64)
-            label = f"{_label(name)} (lr {run['learning_rate']:.3g})"
+            text = f"{label(name, lang)} (lr {run['learning_rate']:.3g})"
             if run["diverged_at"] is not None:
-                label = t("surf.diverged_at", lang, name=label, step=run["diverged_at"])
+                text = t("surf.diverged_at", lang, name=text, step=run["diverged_at"])
             ax.plot(points[:, 0], points[:, 1], "-o", ms=2.5, lw=1.2, color=_color(name),
-                    label=label)
+                    label=text)
             if run["diverged_at"] is not None:
                 finite = points[np.all(np.isfinite(points), axis=1)]
                 ax.plot(*finite[-1], marker="X", ms=12, color=_color(name), mec="black")
             values = np.asarray(run["values"], dtype=np.float64) - floor
             steps = np.arange(len(values))
             keep = np.isfinite(values) & (values > 0)
-            ax_loss.plot(steps[keep], values[keep], color=_color(name), label=_label(name))
+            ax_loss.plot(steps[keep], values[keep], color=_color(name), label=label(name, lang))
             if run["diverged_at"] is not None:
                 ax_loss.axvline(run["diverged_at"], color=_color(name), ls=":", lw=1)
         ax.plot(*info["start"], marker="s", color="black", ms=7, ls="none",
@@ -207,15 +210,15 @@ def data_figure(results: dict[str, Any], lang: str = "en") -> Figure:
         axes = fig.subplots(1, 3, sharey=True)
         for name in config["optimizers"]:
             runs = [r for r in results["trials"] if r["config"]["optimizer"] == name]
-            label = f"{_label(name)} (lr {runs[0]['config']['learning_rate']:.3g})"
+            text = f"{label(name, lang)} (lr {runs[0]['config']['learning_rate']:.3g})"
             epochs = [np.arange(0, len(r["epochs"]["train_loss"]) + 1, dtype=float) for r in runs]
             epoch_loss = [np.array([r["initial_loss"], *r["epochs"]["train_loss"]]) for r in runs]
-            _band(axes[0], epochs, epoch_loss, _color(name), label)
+            _band(axes[0], epochs, epoch_loss, _color(name), text)
             evals = [np.asarray(r["evaluations"], dtype=float) for r in runs]
             losses = [np.asarray(r["train_loss"], dtype=float) for r in runs]
-            _band(axes[1], evals, losses, _color(name), label, logx=True)
+            _band(axes[1], evals, losses, _color(name), text, logx=True)
             secs = [np.asarray(r["seconds"], dtype=float) for r in runs]
-            _band(axes[2], secs, losses, _color(name), label)
+            _band(axes[2], secs, losses, _color(name), text)
         target = config["target_loss"]
         for ax, key, xlabel in ((axes[0], "data.vs_epochs", t("epoch", lang)),
                                 (axes[1], "data.vs_evaluations", t("data.evaluations", lang)),
@@ -244,9 +247,9 @@ def validation_figure(results: dict[str, Any], lang: str = "en") -> Figure:
             epochs = [np.arange(1, len(r["epochs"]["val_accuracy"]) + 1, dtype=float)
                       for r in runs]
             _band(ax_acc, epochs, [np.asarray(r["epochs"]["val_accuracy"]) for r in runs],
-                  _color(name), _label(name))
+                  _color(name), label(name, lang))
             _band(ax_loss, epochs, [np.asarray(r["epochs"]["val_loss"]) for r in runs],
-                  _color(name), _label(name))
+                  _color(name), label(name, lang))
         ax_acc.set_ylabel(t("data.val_accuracy", lang))
         ax_loss.set_ylabel(t("data.val_loss", lang))
         ax_loss.set_yscale("log")
@@ -271,10 +274,10 @@ def gd_vs_sgd_figure(results: dict[str, Any], lang: str = "en", updates: int = 6
             run = runs[0]
             k = np.asarray(run["updates"][:updates])
             ax.plot(k, run["train_loss"][:updates], color=_color(name), lw=1.8,
-                    label=t("data.full_loss", lang, name=_label(name)))
+                    label=t("data.full_loss", lang, name=label(name, lang)))
             if name == "sgd":
                 ax.plot(k, run["batch_loss"][:updates], color=_color(name), lw=0.8, alpha=0.6,
-                        ls="--", label=t("data.batch_loss", lang, name=_label(name)))
+                        ls="--", label=t("data.batch_loss", lang, name=label(name, lang)))
         ax.set_xlabel(t("data.updates", lang))
         ax.set_ylabel(t("loss", lang))
         ax.set_title(t("data.gd_vs_sgd", lang, updates=updates))
