@@ -1,0 +1,508 @@
+"""The vanishing-gradient lab: activation × depth × initializer × seed, trained and measured.
+
+Backpropagation through a Dense network multiplies the gradient, once per hidden layer, by the
+activation's derivative f'(z) (and by a transposed kernel)::
+
+    ∂L/∂z_l = (∂L/∂z_{l+1} · W_{l+1}ᵀ) ⊙ f'(z_l)
+
+With the sigmoid, f'(z) ≤ 0.25, so between the output layer and the first hidden layer of a
+network with L hidden layers the derivative factors multiply to at most 0.25^L. The lab measures
+what that does: the L2 norm of every kernel's gradient ‖∂L/∂W_l‖ on a fixed probe batch, at
+initialisation and after every epoch, and the ratio first/last = ‖∂L/∂W_1‖ / ‖∂L/∂W_{L+1}‖
+(first hidden layer over the output layer: L derivative factors apart). Then it trains with
+plain SGD and records whether the network learns at all.
+
+:func:`trial` is one network, a pure function of its JSON-able configuration (same configuration
+→ bit-identical result, apart from the ``timings`` entry); :func:`run_grid` runs the whole grid
+in parallel with :func:`descentlab.lab.runner.run_trials` and summarises it.
+
+Results schema ``descentlab.vanishing/1`` (what :func:`run_grid` returns and :func:`save_results`
+writes; every number is a JSON number, non-finite values are ``null``)::
+
+    {
+      "schema": "descentlab.vanishing/1",
+      "library": {"name": "descentlab", "version": "0.1.0"},
+      "configuration": {                    # the grid
+        "activations": ["sigmoid", ...], "depths": [1, 3, 5, 10],
+        "initializers": ["glorot_uniform"], "seeds": [0, 1, 2],
+        "base": {<trial configuration shared by all trials, see below>},
+        "stuck_margin": 0.05, "workers": 2, "floatx": "float32"
+      },
+      "trials": [<trial result>, ...],      # in grid order: activation, initializer, depth, seed
+      "summary": [                          # one record per activation × initializer × depth
+        {"activation": "sigmoid", "initializer": "glorot_uniform", "depth": 5,
+         "seeds": [0, 1, 2], "chance": 0.1,
+         "final_test_accuracy": {"mean": .., "std": .., "min": .., "max": .., "values": [..]},
+         "best_test_accuracy": {"mean": .., "std": .., "min": .., "max": .., "values": [..]},
+         "final_train_loss_mean": ..,
+         "ratio_init_geomean": ..,          # geometric mean over seeds of first/last at init
+         "ratio_final_geomean": ..,         # the same after the last epoch
+         "sigmoid_bound": 0.25 ** depth,    # σ' ≤ 0.25, once per hidden layer
+         "stuck_fraction": ..,              # share of seeds whose final accuracy ≤ chance + margin
+         "stuck_at_chance": true,           # mean final accuracy ≤ chance + margin
+         "diverged": 0}                     # seeds whose loss became NaN/inf
+      ],
+      "trends": [                           # least-squares fit log10(ratio_init) ≈ a + b·depth
+        {"activation": "sigmoid", "initializer": "glorot_uniform",
+         "ratio_factor_per_layer": 10**b}   # sigmoid: about 0.25 (geometric decay)
+      ],
+      "timings": {"total_seconds": .., "trial_seconds_sum": ..}
+    }
+
+A trial configuration (all keys, with defaults from :data:`DEFAULT_CONFIG`)::
+
+    {"activation": "sigmoid", "depth": 5, "width": 32, "initializer": "glorot_uniform",
+     "seed": 0, "epochs": 30, "batch_size": 32, "learning_rate": 0.1, "optimizer": "sgd",
+     "dataset": "digits", "test_size": 0.25, "standardize": false, "probe_size": 256,
+     "floatx": "float32"}
+
+A trial result::
+
+    {"config": {...},                       # the configuration, defaults filled in
+     "library_version": "0.1.0",
+     "data": {"dataset": "digits", "train_samples": 1347, "test_samples": 450, "features": 64,
+              "classes": 10, "probe_samples": 256, "fingerprint": "sha256:..."},
+     "chance": 0.1,                         # 1 / classes
+     "majority_rate": ..,                   # share of the most frequent class in the test set
+     "layers": ["dense", "dense_1", ...],   # depth hidden layers, then the softmax output layer
+     "grad_norms": {"init": [‖∂L/∂W_l‖ per layer],
+                    "epochs": [[per layer] after epoch 1, ...]},
+     "ratio_first_last": {"init": .., "epochs": [..]},
+     "mean_derivative_init": [mean f'(z) over the probe batch, per hidden layer],
+     "history": {"loss": [..], "accuracy": [..],           # training, running mean over an epoch
+                 "test_loss": [..], "test_accuracy": [..]}, # after each epoch
+     "final": {"train_loss": .., "train_accuracy": .., "test_loss": .., "test_accuracy": ..,
+               "best_test_accuracy": ..},
+     "stuck_at_chance": bool, "diverged": bool, "epochs_run": 30,
+     "timings": {"total_seconds": .., "train_seconds": .., "measure_seconds": ..}}
+
+The probe batch is the first ``probe_size`` samples of the (seeded, shuffled) training set; the
+gradients on it are computed in inference mode and change no weight.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import json
+import math
+import os
+import tempfile
+import time
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import numpy as np
+
+import descentlab
+from descentlab import activations as activations_module
+from descentlab import datasets
+from descentlab.callbacks import Callback
+from descentlab.errors import ConfigError
+from descentlab.lab.runner import default_workers, run_trials
+from descentlab.layers import Dense
+from descentlab.models import Sequential
+from descentlab.optimizers import SGD
+
+SCHEMA = "descentlab.vanishing/1"
+
+#: Every key a trial configuration may have, with its default.
+DEFAULT_CONFIG: dict[str, Any] = {
+    "activation": "sigmoid",
+    "depth": 5,  # hidden layers
+    "width": 32,
+    "initializer": "glorot_uniform",
+    "seed": 0,
+    "epochs": 30,
+    "batch_size": 32,
+    "learning_rate": 0.1,
+    "optimizer": "sgd",  # plain SGD, no momentum: the chapter's setting
+    "dataset": "digits",
+    "test_size": 0.25,
+    "standardize": False,
+    "probe_size": 256,
+    "floatx": "float32",
+}
+
+#: The default grid. Depths 1, 3, 5, 10: sigmoid trains at 1, is in transition at 3 and stays at
+#: chance from 5 on, while tanh and relu still train at 10.
+DEFAULT_ACTIVATIONS = ("sigmoid", "tanh", "relu", "softplus")
+DEFAULT_DEPTHS = (1, 3, 5, 10)
+DEFAULT_INITIALIZERS = ("glorot_uniform",)
+DEFAULT_SEEDS = (0, 1, 2)
+
+#: A network counts as stuck at chance when its test accuracy is at most 1/classes + this.
+STUCK_MARGIN = 0.05
+
+#: σ'(z) ≤ 0.25: the most one sigmoid layer can multiply a gradient by.
+SIGMOID_MAX_DERIVATIVE = 0.25
+
+
+# ---------------------------------------------------------------------------------------------
+# JSON helpers
+# ---------------------------------------------------------------------------------------------
+def _number(value: Any) -> float | None:
+    """A float for JSON: NaN and ±inf become ``None`` (JSON has no such numbers)."""
+    value = float(value)
+    return value if math.isfinite(value) else None
+
+
+def _numbers(values: Iterable[Any]) -> list[float | None]:
+    return [_number(v) for v in values]
+
+
+def _ratio(first: float, last: float) -> float | None:
+    if not (math.isfinite(first) and math.isfinite(last)) or last == 0.0:
+        return None
+    return first / last
+
+
+# ---------------------------------------------------------------------------------------------
+# One trial
+# ---------------------------------------------------------------------------------------------
+def make_config(**overrides: Any) -> dict[str, Any]:
+    """A full trial configuration: :data:`DEFAULT_CONFIG` with ``overrides`` applied."""
+    unknown = sorted(set(overrides) - set(DEFAULT_CONFIG))
+    if unknown:
+        raise ConfigError(f"unknown trial setting(s) {unknown}; valid settings are "
+                          f"{', '.join(DEFAULT_CONFIG)}.")
+    config = dict(DEFAULT_CONFIG)
+    config.update(overrides)
+    for key in ("depth", "width", "epochs", "batch_size", "probe_size"):
+        value = config[key]
+        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+            raise ConfigError(f"{key} must be a positive integer; got {value!r}.")
+        config[key] = int(value)
+    if config["optimizer"] != "sgd":
+        raise ConfigError(f"the vanishing-gradient lab trains with plain SGD (optimizer 'sgd'); "
+                          f"got {config['optimizer']!r}.")
+    return config
+
+
+def _load(config: dict[str, Any], data: tuple[Any, Any] | None) -> tuple[np.ndarray, np.ndarray]:
+    if data is not None:
+        x, y = data
+        return np.asarray(x, dtype=np.float64), np.asarray(y)
+    return datasets.load(config["dataset"], seed=config["seed"])
+
+
+def _fingerprint(x: np.ndarray, y: np.ndarray) -> str:
+    digest = hashlib.sha256()
+    for array in (x, y):
+        array = np.ascontiguousarray(array)
+        digest.update(str((array.dtype.str, array.shape)).encode())
+        digest.update(array.tobytes())
+    return "sha256:" + digest.hexdigest()[:16]
+
+
+def build_model(config: dict[str, Any], features: int, classes: int) -> Sequential:
+    """``depth`` × Dense(width, activation, kernel_initializer), then Dense(classes, softmax),
+    compiled with plain SGD and sparse categorical cross-entropy."""
+    model = Sequential(name=f"{config['activation']}_{config['depth']}")
+    for i in range(config["depth"]):
+        model.add(Dense(config["width"], activation=config["activation"],
+                        kernel_initializer=config["initializer"],
+                        input_dim=features if i == 0 else None))
+    model.add(Dense(classes, activation="softmax"))
+    model.compile(optimizer=SGD(learning_rate=config["learning_rate"]),
+                  loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    return model
+
+
+def kernel_gradient_norms(model: Sequential, x: np.ndarray, y: np.ndarray) -> list[float]:
+    """‖∂L/∂W‖₂ (Frobenius norm) of every Dense kernel on the batch ``(x, y)``; no update."""
+    _, grads = model.compute_gradients(x, y)
+    norms, k = [], 0
+    for layer in model.layers:
+        count = len(layer.trainable_weights)
+        if isinstance(layer, Dense):
+            norms.append(float(np.linalg.norm(grads[k])))  # the kernel comes first
+        k += count
+    return norms
+
+
+class _EpochProbe(Callback):
+    """After every epoch: kernel gradient norms on the probe batch and test loss/accuracy."""
+
+    def __init__(self, probe: tuple[np.ndarray, np.ndarray],
+                 test: tuple[np.ndarray, np.ndarray]) -> None:
+        super().__init__()
+        self.probe, self.test = probe, test
+        self.grad_norms: list[list[float]] = []
+        self.test_loss: list[float] = []
+        self.test_accuracy: list[float] = []
+        self.seconds = 0.0
+
+    def on_epoch_end(self, epoch: int, logs: dict[str, float] | None = None) -> None:
+        started = time.perf_counter()
+        self.grad_norms.append(kernel_gradient_norms(self.model, *self.probe))
+        x_test, y_test = self.test
+        result = self.model.evaluate(x_test, y_test, batch_size=len(x_test), verbose=0,
+                                     return_dict=True)
+        self.test_loss.append(result["loss"])
+        self.test_accuracy.append(result["accuracy"])
+        self.seconds += time.perf_counter() - started
+
+
+def trial(config: dict[str, Any], data: tuple[Any, Any] | None = None) -> dict[str, Any]:
+    """Train and measure one network; see the module docstring for the result's keys.
+
+    ``config`` holds any keys of :data:`DEFAULT_CONFIG` (the rest take their defaults).
+    ``data=(x, y)`` trains on those arrays instead of the built-in set named by
+    ``config["dataset"]`` (which then only labels the result; a fingerprint of the arrays is
+    recorded). Everything random comes from ``config["seed"]`` (the trial calls
+    ``descentlab.set_random_seed(seed)``, so it reseeds the global generator): the same
+    configuration and data give a bit-identical result, ``timings`` aside.
+    """
+    started = time.perf_counter()
+    config = make_config(**config)
+    previous_floatx = descentlab.floatx()
+    descentlab.set_floatx(config["floatx"])
+    try:
+        return _trial(config, data, started)
+    finally:
+        descentlab.set_floatx(previous_floatx)
+
+
+def _trial(config: dict[str, Any], data: tuple[Any, Any] | None,
+           started: float) -> dict[str, Any]:
+    x, y = _load(config, data)
+    fingerprint = _fingerprint(x, y)
+    x_train, x_test, y_train, y_test = datasets.train_test_split(
+        x, y, test_size=config["test_size"], seed=config["seed"])
+    if config["standardize"]:
+        x_train, x_test = datasets.standardize(x_train, x_test)
+    classes = int(len(np.unique(y)))
+    descentlab.set_random_seed(config["seed"])
+    model = build_model(config, x.shape[1], classes)
+    probe = (x_train[:config["probe_size"]], y_train[:config["probe_size"]])
+
+    # Overflow in a diverging network is recorded (``diverged``), not printed as warnings.
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore", under="ignore"):
+        measure_started = time.perf_counter()
+        init_norms = kernel_gradient_norms(model, *probe)
+        mean_derivative = []
+        for layer in model.layers[:-1]:  # the probe's forward pass is still in the layers
+            derivative = activations_module.get(config["activation"]).derivative(
+                layer.preactivation)
+            mean_derivative.append(float(np.mean(derivative, dtype=np.float64)))
+        measure_seconds = time.perf_counter() - measure_started
+
+        epoch_probe = _EpochProbe(probe, (x_test, y_test))
+        fit_started = time.perf_counter()
+        history = model.fit(x_train, y_train, epochs=config["epochs"],
+                            batch_size=config["batch_size"], verbose=0, callbacks=[epoch_probe],
+                            on_divergence="stop")
+        fit_seconds = time.perf_counter() - fit_started
+
+    losses = history.history.get("loss", [])
+    diverged = any(not math.isfinite(v) for v in losses)
+    chance = 1.0 / classes
+    test_accuracy = epoch_probe.test_accuracy
+    final_test_accuracy = test_accuracy[-1] if test_accuracy else float("nan")
+    counts = np.bincount(np.asarray(y_test, dtype=np.int64))
+    epoch_norms = epoch_probe.grad_norms
+    return {
+        "config": config,
+        "library_version": descentlab.__version__,
+        "data": {"dataset": config["dataset"] if data is None else f"{config['dataset']} (arrays)",
+                 "train_samples": int(len(x_train)), "test_samples": int(len(x_test)),
+                 "features": int(x.shape[1]), "classes": classes,
+                 "probe_samples": int(len(probe[0])), "fingerprint": fingerprint},
+        "chance": chance,
+        "majority_rate": float(counts.max() / counts.sum()),
+        "layers": [layer.name for layer in model.layers],
+        "grad_norms": {"init": _numbers(init_norms),
+                       "epochs": [_numbers(norms) for norms in epoch_norms]},
+        "ratio_first_last": {"init": _ratio(init_norms[0], init_norms[-1]),
+                             "epochs": [_ratio(n[0], n[-1]) for n in epoch_norms]},
+        "mean_derivative_init": _numbers(mean_derivative),
+        "history": {"loss": _numbers(losses),
+                    "accuracy": _numbers(history.history.get("accuracy", [])),
+                    "test_loss": _numbers(epoch_probe.test_loss),
+                    "test_accuracy": _numbers(test_accuracy)},
+        "final": {"train_loss": _number(losses[-1]) if losses else None,
+                  "train_accuracy": _number(history.history["accuracy"][-1]) if losses else None,
+                  "test_loss": _number(epoch_probe.test_loss[-1]) if losses else None,
+                  "test_accuracy": _number(final_test_accuracy),
+                  "best_test_accuracy": _number(max(test_accuracy)) if test_accuracy else None},
+        "stuck_at_chance": bool(not final_test_accuracy > chance + STUCK_MARGIN),
+        "diverged": diverged,
+        "epochs_run": len(losses),
+        "timings": {"total_seconds": time.perf_counter() - started,
+                    "train_seconds": fit_seconds - epoch_probe.seconds,
+                    "measure_seconds": measure_seconds + epoch_probe.seconds},
+    }
+
+
+def without_timings(result: dict[str, Any]) -> dict[str, Any]:
+    """``result`` minus its ``timings`` (the only entry that differs between identical runs)."""
+    return {k: v for k, v in result.items() if k != "timings"}
+
+
+# ---------------------------------------------------------------------------------------------
+# The grid
+# ---------------------------------------------------------------------------------------------
+def grid_configs(activations: Sequence[str] = DEFAULT_ACTIVATIONS,
+                 depths: Sequence[int] = DEFAULT_DEPTHS,
+                 initializers: Sequence[str] = DEFAULT_INITIALIZERS,
+                 seeds: Sequence[int] = DEFAULT_SEEDS,
+                 **base: Any) -> list[dict[str, Any]]:
+    """One full trial configuration per activation × initializer × depth × seed (in that
+    nesting order); ``base`` sets the other keys of :data:`DEFAULT_CONFIG`."""
+    for key in ("activation", "depth", "initializer", "seed"):
+        if key in base:
+            raise ConfigError(f"{key!r} is a grid axis; pass {key}s=[...] instead.")
+    for name in activations:
+        activations_module.get(name)  # unknown names fail here, before any process starts
+    return [make_config(activation=a, initializer=i, depth=int(d), seed=int(s), **base)
+            for a in activations for i in initializers for d in depths for s in seeds]
+
+
+def _stats(values: list[float | None]) -> dict[str, Any]:
+    finite = np.array([v for v in values if v is not None], dtype=np.float64)
+    if finite.size == 0:
+        return {"mean": None, "std": None, "min": None, "max": None, "values": values}
+    return {"mean": float(finite.mean()), "std": float(finite.std()),
+            "min": float(finite.min()), "max": float(finite.max()), "values": values}
+
+
+def _geomean(values: list[float | None]) -> float | None:
+    positive = [v for v in values if v is not None and v > 0]
+    if not positive or len(positive) < len(values):
+        return None
+    return float(np.exp(np.mean(np.log(positive))))
+
+
+def summarize(trials: Sequence[dict[str, Any]],
+              stuck_margin: float = STUCK_MARGIN) -> tuple[list[dict], list[dict]]:
+    """The ``summary`` and ``trends`` entries of the results (see the module docstring)."""
+    groups: dict[tuple[str, str, int], list[dict[str, Any]]] = {}
+    for result in trials:
+        c = result["config"]
+        groups.setdefault((c["activation"], c["initializer"], c["depth"]), []).append(result)
+    summary = []
+    for (activation, initializer, depth), members in groups.items():
+        chance = members[0]["chance"]
+        final = [m["final"]["test_accuracy"] for m in members]
+        accuracy = _stats(final)
+        stuck = [v is None or v <= chance + stuck_margin for v in final]
+        summary.append({
+            "activation": activation, "initializer": initializer, "depth": depth,
+            "seeds": [m["config"]["seed"] for m in members],
+            "chance": chance,
+            "final_test_accuracy": accuracy,
+            "best_test_accuracy": _stats([m["final"]["best_test_accuracy"] for m in members]),
+            "final_train_loss_mean": _stats([m["final"]["train_loss"] for m in members])["mean"],
+            "ratio_init_geomean": _geomean([m["ratio_first_last"]["init"] for m in members]),
+            "ratio_final_geomean": _geomean([
+                (m["ratio_first_last"]["epochs"] or [None])[-1] for m in members]),
+            "sigmoid_bound": SIGMOID_MAX_DERIVATIVE ** depth,
+            "stuck_fraction": float(np.mean(stuck)),
+            "stuck_at_chance": bool(accuracy["mean"] is None
+                                    or accuracy["mean"] <= chance + stuck_margin),
+            "diverged": int(sum(m["diverged"] for m in members)),
+        })
+    trends = []
+    for activation, initializer in dict.fromkeys((s["activation"], s["initializer"])
+                                                 for s in summary):
+        rows = [s for s in summary if (s["activation"], s["initializer"]) == (activation,
+                                                                               initializer)]
+        points = [(s["depth"], math.log10(s["ratio_init_geomean"])) for s in rows
+                  if s["ratio_init_geomean"]]
+        factor = None
+        if len({d for d, _ in points}) >= 2:
+            slope = np.polyfit([d for d, _ in points], [r for _, r in points], 1)[0]
+            factor = float(10.0 ** slope)
+        trends.append({"activation": activation, "initializer": initializer,
+                       "ratio_factor_per_layer": factor})
+    return summary, trends
+
+
+def run_grid(activations: Sequence[str] = DEFAULT_ACTIVATIONS,
+             depths: Sequence[int] = DEFAULT_DEPTHS,
+             initializers: Sequence[str] = DEFAULT_INITIALIZERS,
+             seeds: Sequence[int] = DEFAULT_SEEDS,
+             epochs: int = 30, width: int = 32, batch_size: int = 32,
+             learning_rate: float = 0.1, dataset: str = "digits", test_size: float = 0.25,
+             standardize: bool = False, probe_size: int = 256, floatx: str = "float32",
+             data: tuple[Any, Any] | None = None, stuck_margin: float = STUCK_MARGIN,
+             workers: int | None = None, progress: bool = True) -> dict[str, Any]:
+    """Train every activation × initializer × depth × seed network and summarise.
+
+    ``dataset`` names a built-in set (``descentlab.datasets.names()``), or labels the arrays
+    given as ``data=(x, y)``. Trials run in parallel (``workers``, default one per core) and
+    come back in grid order. Returns the ``descentlab.vanishing/1`` dict of the module docstring.
+    """
+    started = time.perf_counter()
+    if workers is None:
+        workers = default_workers()
+    base = {"epochs": epochs, "width": width, "batch_size": batch_size,
+            "learning_rate": learning_rate, "dataset": dataset, "test_size": test_size,
+            "standardize": standardize, "probe_size": probe_size, "floatx": floatx}
+    configs = grid_configs(activations, depths, initializers, seeds, **base)
+    if data is None and dataset not in datasets.names():
+        datasets.load(dataset)  # raises the ConfigError with the list of valid names
+    function = trial if data is None else functools.partial(trial, data=data)
+    trials = run_trials(function, configs, workers=workers, progress=progress,
+                        label="vanishing gradients")
+    summary, trends = summarize(trials, stuck_margin)
+    return {
+        "schema": SCHEMA,
+        "library": {"name": "descentlab", "version": descentlab.__version__},
+        "configuration": {"activations": list(activations), "depths": [int(d) for d in depths],
+                          "initializers": list(initializers), "seeds": [int(s) for s in seeds],
+                          "base": make_config(**base), "stuck_margin": stuck_margin,
+                          "workers": workers, "floatx": floatx},
+        "trials": trials,
+        "summary": summary,
+        "trends": trends,
+        "timings": {"total_seconds": time.perf_counter() - started,
+                    "trial_seconds_sum": float(sum(r["timings"]["total_seconds"]
+                                                   for r in trials))},
+    }
+
+
+def find_summary(results: dict[str, Any], activation: str, depth: int,
+                 initializer: str | None = None) -> dict[str, Any]:
+    """The summary record of one activation × depth (× initializer, default: the first)."""
+    initializer = initializer or results["configuration"]["initializers"][0]
+    for record in results["summary"]:
+        if (record["activation"], record["depth"], record["initializer"]) == (
+                activation, depth, initializer):
+            return record
+    raise ConfigError(f"no summary for {activation} × depth {depth} × {initializer} in these "
+                      "results.")
+
+
+# ---------------------------------------------------------------------------------------------
+# Files
+# ---------------------------------------------------------------------------------------------
+def save_results(results: dict[str, Any], path: str | os.PathLike[str]) -> str:
+    """Write ``results`` as JSON to ``path`` atomically (a temporary file, then os.replace)."""
+    path = os.fspath(path)
+    folder = os.path.dirname(os.path.abspath(path))
+    os.makedirs(folder, exist_ok=True)
+    text = json.dumps(results, indent=1, allow_nan=False, ensure_ascii=False)
+    handle, tmp = tempfile.mkstemp(prefix=".vanishing.", suffix=".json", dir=folder)
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8") as stream:
+            stream.write(text)
+            stream.write("\n")
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
+    return path
+
+
+def load_results(path: str | os.PathLike[str]) -> dict[str, Any]:
+    """Results written by :func:`save_results` (any ``descentlab.*`` schema)."""
+    with open(os.fspath(path), encoding="utf-8") as stream:
+        results = json.load(stream)
+    if not str(results.get("schema", "")).startswith("descentlab."):
+        raise ConfigError(f"{os.fspath(path)!r} holds no descentlab results (no schema field).")
+    return results

@@ -1,0 +1,257 @@
+"""The vanishing-gradient lab: determinism, results schema, the measured effects, the figures."""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import os
+import warnings
+
+import numpy as np
+import pytest
+
+import descentlab as dl
+from descentlab import datasets
+from descentlab.errors import ConfigError
+from descentlab.lab import activations as lab_activations
+from descentlab.lab import vanishing
+from descentlab.plots import vanishing as plots
+
+SMALL = {"epochs": 2, "probe_size": 128}
+
+
+@pytest.fixture(scope="module")
+def small_grid() -> dict:
+    """sigmoid vs relu, He init, depths 2 and 8, one seed, two epochs: the effect, quickly."""
+    return vanishing.run_grid(activations=("sigmoid", "relu"), depths=(2, 8),
+                              initializers=("he_normal",), seeds=(0,), workers=1,
+                              progress=False, **SMALL)
+
+
+@pytest.fixture(scope="module")
+def weight_scale() -> dict:
+    return lab_activations.weight_scale_experiment()
+
+
+# ---------------------------------------------------------------------------------------------
+# One trial
+# ---------------------------------------------------------------------------------------------
+def test_trial_is_deterministic() -> None:
+    config = {"activation": "tanh", "depth": 3, "seed": 5, **SMALL}
+    first = vanishing.trial(config)
+    dl.set_random_seed(123)  # global state the trial must not depend on
+    second = vanishing.trial(config)
+    assert json.dumps(vanishing.without_timings(first), sort_keys=True) == json.dumps(
+        vanishing.without_timings(second), sort_keys=True)
+    other_seed = vanishing.trial({**config, "seed": 6})
+    assert other_seed["grad_norms"]["init"] != first["grad_norms"]["init"]
+
+
+def test_trial_result_keys_and_shapes() -> None:
+    result = vanishing.trial({"activation": "sigmoid", "depth": 3, "epochs": 2})
+    assert result["config"] == vanishing.make_config(activation="sigmoid", depth=3, epochs=2)
+    assert result["library_version"] == dl.__version__
+    assert result["data"]["classes"] == 10 and result["chance"] == pytest.approx(0.1)
+    assert result["data"]["train_samples"] + result["data"]["test_samples"] == 1797
+    assert len(result["layers"]) == 4  # 3 hidden + output
+    assert len(result["grad_norms"]["init"]) == 4
+    assert [len(row) for row in result["grad_norms"]["epochs"]] == [4, 4]
+    norms = result["grad_norms"]["init"]
+    assert result["ratio_first_last"]["init"] == pytest.approx(norms[0] / norms[-1])
+    for key in ("loss", "accuracy", "test_loss", "test_accuracy"):
+        assert len(result["history"][key]) == 2
+    # the sigmoid's mean derivative lies below its maximum 0.25 in every hidden layer
+    assert all(0 < d <= 0.25 for d in result["mean_derivative_init"])
+    assert set(result["timings"]) == {"total_seconds", "train_seconds", "measure_seconds"}
+    assert result["epochs_run"] == 2 and result["diverged"] is False
+    json.dumps(result, allow_nan=False)  # strictly JSON
+
+
+def test_trial_probe_norms_match_compute_gradients() -> None:
+    """The init norms are ‖∂L/∂W‖ of the kernels on the probe batch, as the engine computes."""
+    config = vanishing.make_config(activation="relu", depth=2, epochs=1, seed=3, probe_size=64)
+    result = vanishing.trial(config)
+    x, y = datasets.load_digits()
+    x_train, _, y_train, _ = datasets.train_test_split(x, y, test_size=0.25, seed=3)
+    dl.set_random_seed(3)
+    model = vanishing.build_model(config, 64, 10)
+    _, grads = model.compute_gradients(x_train[:64], y_train[:64])
+    expected = [float(np.linalg.norm(g)) for g in grads[::2]]
+    assert result["grad_norms"]["init"] == expected
+
+
+def test_trial_on_arrays() -> None:
+    x, y = datasets.load("iris")
+    result = vanishing.trial({"activation": "tanh", "depth": 2, "epochs": 3, "dataset": "iris",
+                              "standardize": True}, data=(x, y))
+    assert result["data"]["classes"] == 3
+    assert result["chance"] == pytest.approx(1 / 3)
+    assert result["data"]["fingerprint"].startswith("sha256:")
+    assert len(result["grad_norms"]["init"]) == 3
+
+
+def test_bad_settings_fail_before_training() -> None:
+    with pytest.raises(ConfigError, match="unknown trial setting"):
+        vanishing.trial({"activation": "relu", "dept": 3})
+    with pytest.raises(ConfigError, match="positive integer"):
+        vanishing.make_config(depth=0)
+    with pytest.raises(ConfigError):
+        vanishing.run_grid(activations=("sigmod",), progress=False)
+    with pytest.raises(ConfigError, match="grid axis"):
+        vanishing.grid_configs(depth=3)
+
+
+# ---------------------------------------------------------------------------------------------
+# The grid
+# ---------------------------------------------------------------------------------------------
+def test_grid_schema(small_grid: dict) -> None:
+    assert small_grid["schema"] == "descentlab.vanishing/1"
+    assert set(small_grid) == {"schema", "library", "configuration", "trials", "summary",
+                               "trends", "timings"}
+    assert small_grid["library"] == {"name": "descentlab", "version": dl.__version__}
+    config = small_grid["configuration"]
+    assert config["depths"] == [2, 8] and config["base"]["epochs"] == 2
+    assert len(small_grid["trials"]) == 4
+    order = [(r["config"]["activation"], r["config"]["depth"]) for r in small_grid["trials"]]
+    assert order == [("sigmoid", 2), ("sigmoid", 8), ("relu", 2), ("relu", 8)]
+    record = vanishing.find_summary(small_grid, "sigmoid", 8)
+    assert {"final_test_accuracy", "best_test_accuracy", "ratio_init_geomean",
+            "ratio_final_geomean", "sigmoid_bound", "stuck_fraction", "stuck_at_chance",
+            "chance", "diverged"} <= set(record)
+    assert record["sigmoid_bound"] == 0.25 ** 8
+    assert set(record["final_test_accuracy"]) == {"mean", "std", "min", "max", "values"}
+
+
+def test_sigmoid_gradient_vanishes_with_depth(small_grid: dict) -> None:
+    sigmoid_2 = vanishing.find_summary(small_grid, "sigmoid", 2)["ratio_init_geomean"]
+    sigmoid_8 = vanishing.find_summary(small_grid, "sigmoid", 8)["ratio_init_geomean"]
+    relu_2 = vanishing.find_summary(small_grid, "relu", 2)["ratio_init_geomean"]
+    relu_8 = vanishing.find_summary(small_grid, "relu", 8)["ratio_init_geomean"]
+    # six more sigmoid layers: six more factors σ' ≤ 0.25 (0.25⁶ ≈ 2.4e−4)
+    assert sigmoid_8 < 1e-2 * sigmoid_2
+    assert 0.1 < relu_8 / relu_2 < 10  # relu with He init keeps the gradient's scale
+    trend = {t["activation"]: t["ratio_factor_per_layer"] for t in small_grid["trends"]}
+    assert trend["sigmoid"] < 0.5 < trend["relu"]
+    # a deep sigmoid network learns nothing in two epochs; a shallow relu one does
+    assert vanishing.find_summary(small_grid, "sigmoid", 8)["stuck_at_chance"]
+    assert not vanishing.find_summary(small_grid, "relu", 2)["stuck_at_chance"]
+
+
+def test_parallel_run_equals_serial_run() -> None:
+    kwargs = {"activations": ("sigmoid", "relu"), "depths": (2,), "seeds": (1,),
+              "epochs": 1, "probe_size": 64, "progress": False}
+    serial = vanishing.run_grid(workers=1, **kwargs)
+    parallel = vanishing.run_grid(workers=2, **kwargs)
+    assert [vanishing.without_timings(r) for r in serial["trials"]] == [
+        vanishing.without_timings(r) for r in parallel["trials"]]
+
+
+def test_json_round_trip(small_grid: dict, tmp_path) -> None:
+    path = vanishing.save_results(small_grid, tmp_path / "sub" / "vanishing.json")
+    assert os.path.isfile(path)
+    assert [p.name for p in (tmp_path / "sub").iterdir()] == ["vanishing.json"]  # no temp left
+    assert vanishing.load_results(path) == small_grid
+    (tmp_path / "other.json").write_text('{"a": 1}', encoding="utf-8")
+    with pytest.raises(ConfigError, match="no descentlab results"):
+        vanishing.load_results(tmp_path / "other.json")
+
+
+# ---------------------------------------------------------------------------------------------
+# Activation functions and the weight-scale experiment
+# ---------------------------------------------------------------------------------------------
+def test_derivative_maxima() -> None:
+    curves = lab_activations.activation_curves()
+    peaks = {name: f["max_derivative"] for name, f in curves["functions"].items()}
+    assert peaks["sigmoid"]["measured"] == pytest.approx(0.25, abs=1e-6)
+    assert peaks["sigmoid"]["at"] == 0.0
+    assert peaks["tanh"]["measured"] == pytest.approx(1.0, abs=1e-6) and peaks["tanh"]["at"] == 0
+    assert peaks["relu"]["measured"] == 1.0 and peaks["relu"]["at"] > 0
+    # softplus' derivative is the sigmoid: → 1 as x → ∞, reached nowhere on the grid
+    assert not peaks["softplus"]["reached"]
+    assert 1 - 1e-8 < peaks["softplus"]["measured"] < 1.0
+    assert peaks["gelu"]["at"] == pytest.approx(math.sqrt(2), abs=1e-3)
+    for name, peak in peaks.items():
+        assert peak["abs_difference"] < 1e-6, name
+    bound = curves["sigmoid_product_bound"]
+    assert bound["bound"][4] == pytest.approx(0.25 ** 5)
+    x = np.asarray(curves["x"])
+    sigmoid = curves["functions"]["sigmoid"]
+    np.testing.assert_allclose(sigmoid["dy"], np.asarray(sigmoid["y"]) * (1 - np.asarray(
+        sigmoid["y"])), rtol=1e-12)
+    assert curves["functions"]["softplus"]["dy"][np.argmin(np.abs(x))] == pytest.approx(0.5)
+
+
+def _layers(results: dict, activation: str, scale: str) -> list[dict]:
+    return lab_activations.find_run(results, activation, scale)["layers"]
+
+
+def test_weight_scale_sigmoid(weight_scale: dict) -> None:
+    for layer in _layers(weight_scale, "sigmoid", "1"):  # saturated: a U-shape
+        assert layer["near_0"] + layer["near_1"] > 0.6
+        counts = layer["counts"]
+        assert min(counts[0], counts[-1]) > 5 * max(counts[5:-5])
+    for layer in _layers(weight_scale, "sigmoid", "0.01")[1:]:  # collapsed to ½
+        assert layer["near_half"] > 0.99 and abs(layer["mean"] - 0.5) < 0.01
+    for layer in _layers(weight_scale, "sigmoid", "xavier"):  # a spread, neither extreme
+        assert layer["std"] > 0.08 and layer["near_0"] + layer["near_1"] < 0.05
+
+
+def test_weight_scale_relu_and_tanh(weight_scale: dict) -> None:
+    he = [layer["std"] for layer in _layers(weight_scale, "relu", "he")]
+    assert 0.5 < he[-1] / he[0] < 2  # He keeps relu's scale through the layers
+    small = [layer["std"] for layer in _layers(weight_scale, "relu", "0.01")]
+    assert small[-1] < 1e-3 * small[0]  # 0.01 shrinks it layer after layer
+    for layer in _layers(weight_scale, "relu", "he"):
+        assert 0.4 < layer["zero"] < 0.6  # half the units are off: why He uses 2/n
+    tanh = lab_activations.find_run(weight_scale, "tanh", "xavier")
+    assert tanh["edges"][0] == -1.0 and tanh["edges"][-1] == 1.0  # negative half not clipped
+    assert all(layer["min"] < -0.5 for layer in tanh["layers"])
+    total = weight_scale["configuration"]["samples"] * weight_scale["configuration"]["units"]
+    for run in weight_scale["runs"]:
+        assert all(sum(layer["counts"]) == total for layer in run["layers"])
+
+
+# ---------------------------------------------------------------------------------------------
+# Figures
+# ---------------------------------------------------------------------------------------------
+def test_figures_in_korean_and_english(small_grid: dict, weight_scale: dict, tmp_path,
+                                       caplog) -> None:
+    curves = lab_activations.activation_curves(names=("sigmoid", "tanh", "relu", "softplus"))
+    relu_only = {**weight_scale,
+                 "configuration": {**weight_scale["configuration"], "activations": ["relu"]}}
+    parts = [small_grid, curves, relu_only]
+    with caplog.at_level(logging.WARNING, logger="matplotlib"), warnings.catch_warnings():
+        warnings.simplefilter("error")  # "Glyph ... missing from font(s)" becomes an error
+        paths = plots.write_figures(parts, str(tmp_path), "ko")
+    assert not [r for r in caplog.records if "glyph" in r.getMessage().lower()]
+    names = {os.path.basename(p) for p in paths}
+    assert {"vanishing_gradient_norms_ko.png", "vanishing_gradient_heatmap_ko.svg",
+            "vanishing_accuracy_ko.png", "activation_functions_ko.svg",
+            "weight_scale_relu_ko.png"} <= names
+    assert len(paths) == 10 and all(os.path.getsize(p) > 1000 for p in paths)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        figures = {**plots.figures_for(small_grid, "en"), **plots.figures_for(curves, "en")}
+    titles = " ".join(fig.get_suptitle() or fig.axes[0].get_title() for fig in figures.values())
+    assert "Gradient norm" in titles and "Test accuracy" in titles
+    accuracy_axes = figures["vanishing_accuracy"].axes[0]
+    assert "test accuracy" in accuracy_axes.get_ylabel()
+    assert "0.25" in " ".join(t.get_text() for ax in figures["activation_functions"].axes
+                              for t in ax.texts)
+
+
+def test_every_figure_text_has_both_languages() -> None:
+    from descentlab.plots.i18n import TEXT
+
+    keys = [key for key in TEXT if key.startswith("vanishing.")]
+    assert len(keys) > 30
+    for key in keys:
+        assert TEXT[key]["en"] and TEXT[key]["ko"], key
+
+
+def test_figure_refuses_the_wrong_results(weight_scale: dict) -> None:
+    with pytest.raises(ConfigError, match="descentlab.vanishing/1"):
+        plots.accuracy_figure(weight_scale)
+    with pytest.raises(ConfigError, match="no figures"):
+        plots.write_figures({"schema": "other"}, "unused", "en")
