@@ -228,11 +228,90 @@ def _cmd_report(args: argparse.Namespace) -> None:
           f"\n({time.perf_counter() - started:.1f} s)")
 
 
+def _cmd_vanishing(args: argparse.Namespace) -> None:
+    import os
+
+    from descentlab import datasets
+    from descentlab.lab import vanishing
+    from descentlab.plots import vanishing as plots
+
+    builtin = args.data in datasets.names()
+    data = None
+    if not builtin:
+        x, y, _ = datasets.load_classification(args.data, target=args.target)
+        data = (x, y)
+    results = vanishing.run_grid(
+        activations=args.activations, depths=args.depths, initializers=args.initializers,
+        seeds=args.seeds, epochs=args.epochs, width=args.width, batch_size=args.batch_size,
+        learning_rate=args.learning_rate,
+        dataset=args.data if builtin else os.path.basename(args.data), data=data,
+        workers=args.workers, progress=not args.quiet)
+    os.makedirs(args.out, exist_ok=True)
+    json_path = vanishing.save_results(results, os.path.join(args.out, "vanishing.json"))
+    figures = plots.write_figures(results, args.out, args.lang)
+    base = results["configuration"]["base"]
+    print(f"\n{base['dataset']}: SGD lr {base['learning_rate']:g}, batch {base['batch_size']}, "
+          f"{base['epochs']} epochs, width {base['width']}, seeds "
+          f"{','.join(map(str, results['configuration']['seeds']))}\n")
+    rows = []
+    for record in results["summary"]:
+        acc = record["final_test_accuracy"]
+        rows.append((record["activation"], record["initializer"], str(record["depth"]),
+                     _num(record["ratio_init_geomean"], ".2e"), f"{record['sigmoid_bound']:.2e}",
+                     f"{_num(acc['mean'], '.3f')} ± {_num(acc['std'], '.3f')}",
+                     "stuck at chance" if record["stuck_at_chance"] else ""))
+    _print_table(("activation", "initializer", "hidden layers", "first/last at init", "0.25^L",
+                  "test accuracy", ""), rows)
+    for trend in results["trends"]:
+        if trend["ratio_factor_per_layer"] is not None:
+            print(f"  {trend['activation']} ({trend['initializer']}): the first/last ratio is "
+                  f"multiplied by {trend['ratio_factor_per_layer']:.3f} per added layer")
+    print(f"\n{results['timings']['total_seconds']:.1f} s on "
+          f"{results['configuration']['workers']} workers\nresults: {json_path}\n"
+          f"figures: {', '.join(figures)}")
+
+
+def _cmd_activations(args: argparse.Namespace) -> None:
+    import os
+
+    from descentlab.lab import activations
+    from descentlab.plots import vanishing as plots
+
+    curves = activations.activation_curves(names=args.names) if args.names else \
+        activations.activation_curves()
+    scales = activations.weight_scale_experiment(seed=args.seed)
+    os.makedirs(args.out, exist_ok=True)
+    from descentlab.lab.optimizers import save_results
+
+    paths = [save_results(curves, os.path.join(args.out, "activation_curves.json")),
+             save_results(scales, os.path.join(args.out, "weight_scale.json"))]
+    figures = plots.write_figures([curves, scales], args.out, args.lang)
+    rows = []
+    for name, entry in curves["functions"].items():
+        m = entry["max_derivative"]
+        rows.append((name, f"{m['documented']:g}", f"{m['measured']:.6f}", f"{m['at']:g}",
+                     "yes" if m["reached"] else "no (approached as x → ∞)"))
+    _print_table(("activation", "max f' (formula)", "max f' (measured)", "at x", "reached"),
+                 rows)
+    print("\nthrough L sigmoid layers the derivative factor is at most 0.25^L: "
+          + ", ".join(f"L={d}: {b:.2e}" for d, b in zip(
+              curves["sigmoid_product_bound"]["depths"], curves["sigmoid_product_bound"]["bound"],
+              strict=True) if d in (1, 3, 5, 10)))
+    print(f"\nresults: {', '.join(paths)}\nfigures: {', '.join(figures)}")
+
+
 def _name_list(text: str) -> list[str]:
     names = [part.strip().lower() for part in text.split(",") if part.strip()]
     if not names:
         raise argparse.ArgumentTypeError(f"expected comma-separated names; got {text!r}")
     return names
+
+
+def _positive_int_list(text: str) -> list[int]:
+    values = _int_list(text)
+    if 0 in values:
+        raise argparse.ArgumentTypeError(f"expected positive integers; got {text!r}")
+    return values
 
 
 def _int_list(text: str) -> list[int]:
@@ -373,6 +452,64 @@ def build_parser() -> argparse.ArgumentParser:
                         help="parallel processes (default: one per CPU core)")
     report.add_argument("--quiet", action="store_true", help="no progress output")
     report.set_defaults(func=_cmd_report)
+
+    van = commands.add_parser(
+        "vanishing", help="the vanishing-gradient grid: activation x depth x init x seed",
+        description="Train Dense networks of several depths with each activation and "
+                    "initializer (plain SGD), measure every layer's gradient norm at "
+                    "initialisation and after each epoch, and write vanishing.json (schema "
+                    "descentlab.vanishing/1) with figures. Trials run in parallel.",
+        epilog="examples:\n  descentlab vanishing\n"
+               "  descentlab vanishing --activations sigmoid,relu --depths 2,4,8,16 "
+               "--initializers glorot_uniform,he_normal\n"
+               "  descentlab vanishing --data iris --epochs 50 --lang ko --out iris-run",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    van.add_argument("--activations", type=_name_list,
+                     default=["sigmoid", "tanh", "relu", "softplus"],
+                     help="comma-separated (default sigmoid,tanh,relu,softplus)")
+    van.add_argument("--depths", type=_positive_int_list, default=[1, 3, 5, 10],
+                     help="hidden-layer counts (default 1,3,5,10)")
+    van.add_argument("--initializers", type=_name_list, default=["glorot_uniform"],
+                     help="kernel initializers (default glorot_uniform)")
+    van.add_argument("--seeds", type=_int_list, default=[0, 1, 2],
+                     help="seeds (default 0,1,2)")
+    van.add_argument("--epochs", type=_positive_int, default=30, help="epochs (default 30)")
+    van.add_argument("--width", type=_positive_int, default=32, help="units per layer (32)")
+    van.add_argument("--batch-size", type=_positive_int, default=32, help="batch size (32)")
+    van.add_argument("--learning-rate", type=_positive_float, default=0.1,
+                     help="SGD learning rate (default 0.1)")
+    van.add_argument("--data", default="digits",
+                     help="built-in data set or CSV path (default digits)")
+    van.add_argument("--target", default="-1", help="CSV target column (default: the last)")
+    van.add_argument("--workers", type=_positive_int, default=None,
+                     help="parallel processes (default: one per CPU core)")
+    van.add_argument("--lang", choices=("en", "ko"), default="en",
+                     help="language of the figures (default en)")
+    van.add_argument("--out", default="descentlab-out/vanishing",
+                     help="output folder (default descentlab-out/vanishing)")
+    van.add_argument("--quiet", action="store_true", help="no progress bar")
+    van.set_defaults(func=_cmd_vanishing)
+
+    act = commands.add_parser(
+        "activations", help="activation functions, their derivatives and the weight-scale test",
+        description="Measure each activation's derivative maximum (sigmoid 0.25, not 0.3) and "
+                    "run the weight-scale experiment of Deep Learning from Scratch (ch. 6); "
+                    "write JSON and figures.",
+        epilog="examples:\n  descentlab activations\n"
+               "  descentlab activations --names sigmoid,tanh,relu,softplus --lang ko",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    act.add_argument("--names", type=_name_list, default=None,
+                     help="activations to draw (default: sigmoid, tanh, relu, softplus, "
+                          "leaky_relu, elu, gelu, silu)")
+    act.add_argument("--seed", type=_non_negative_int, default=0,
+                     help="seed of the weight-scale experiment (default 0)")
+    act.add_argument("--lang", choices=("en", "ko"), default="en",
+                     help="language of the figures (default en)")
+    act.add_argument("--out", default="descentlab-out/activations",
+                     help="output folder (default descentlab-out/activations)")
+    act.set_defaults(func=_cmd_activations)
 
     surf = commands.add_parser(
         "surfaces", help="optimizers stepping on 2-D surfaces: trajectories, theory, zig-zag",

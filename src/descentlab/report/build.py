@@ -47,35 +47,75 @@ def plan(quick: bool) -> dict[str, Any]:
     """The experiments' settings: the default run, or a smaller ``--quick`` one."""
     if quick:
         return {"optimizers": {"seeds": [0], "epochs": 6},
-                "vanishing": {"depths": [1, 5, 10], "seeds": [0], "epochs": 8}}
+                "vanishing": {"depths": [1, 5, 10], "seeds": [0], "epochs": 8},
+                "diagnosis": {"samples": 256}}
     return {"optimizers": {"seeds": [0, 1, 2], "epochs": 20},
-            "vanishing": {"depths": [1, 3, 5, 10], "seeds": [0, 1, 2], "epochs": 30}}
+            "vanishing": {"depths": [1, 3, 5, 10], "seeds": [0, 1, 2], "epochs": 30},
+            "diagnosis": {"samples": 256}}
+
+
+#: The networks the diagnosis section examines at initialisation.
+DIAGNOSED = {"sigmoid_deep": {"activation": "sigmoid", "depth": 10,
+                              "initializer": "glorot_uniform"},
+             "relu_he": {"activation": "relu", "depth": 3, "initializer": "he_normal"}}
+
+
+def diagnose_networks(x: Any, y: Any, samples: int = 256, seed: int = 0) -> dict[str, Any]:
+    """:func:`descentlab.diagnostics.diagnose` on the networks of :data:`DIAGNOSED`, built
+    with the vanishing lab's recipe (width 32, SGD 0.1) and examined on ``samples`` samples."""
+    import numpy as np
+
+    import descentlab as dl
+    from descentlab import diagnostics
+    from descentlab.lab import vanishing
+
+    out = {}
+    x, y = np.asarray(x)[:samples], np.asarray(y)[:samples]
+    for name, spec in DIAGNOSED.items():
+        dl.set_random_seed(seed)
+        config = vanishing.make_config(**spec, seed=seed)
+        model = vanishing.build_model(config, x.shape[1], int(y.max()) + 1)
+        out[name] = {"network": spec, "diagnosis": diagnostics.diagnose(model, x, y).to_dict()}
+    return out
 
 
 def measure(quick: bool = False, data: str = "digits", workers: int | None = None,
             progress: bool = True) -> dict[str, Any]:
     """Run every experiment of the chapter; returns the results (plain JSON)."""
+    from descentlab import datasets
+    from descentlab.lab import activations, surfaces, vanishing
     from descentlab.lab import optimizers as lab_optimizers
-    from descentlab.lab import surfaces
 
+    x, y, description = datasets.load_classification(data)  # a bad name fails now
     settings = plan(quick)
     timings: dict[str, float] = {}
     results: dict[str, Any] = {"schema": SCHEMA, "quick": bool(quick), "data": data,
-                               "settings": settings, "versions": _versions()}
+                               "data_description": description, "settings": settings,
+                               "versions": _versions()}
     started = time.perf_counter()
+    stages = 6
 
     def stage(name: str, label: str, fn: Callable[[], Any]) -> None:
-        _say(progress, f"[{len(timings) + 1}/{len(STAGES)}] {label}")
+        _say(progress, f"[{len(timings) + 1}/{stages}] {label}")
         tick = time.perf_counter()
         results[name] = fn()
         timings[name] = time.perf_counter() - tick
 
-    STAGES = ["surfaces", "optimizers"]
+    stage("activations", "activation functions and their derivatives",
+          activations.activation_curves)
+    stage("weight_scale", "weight scale and activation histograms",
+          activations.weight_scale_experiment)
+    builtin = data in datasets.names()
+    stage("vanishing", f"vanishing gradients on {description}", lambda: vanishing.run_grid(
+        dataset=data if builtin else os.path.basename(data), data=None if builtin else (x, y),
+        standardize=False, workers=workers, progress=progress, **settings["vanishing"]))
+    stage("diagnosis", "diagnosing a deep sigmoid and a ReLU network",
+          lambda: diagnose_networks(x, y, **settings["diagnosis"]))
     stage("surfaces", "optimizers on 2-D surfaces", lambda: {
         "dlfs": surfaces.compare("dlfs", list(surfaces.DLFS_RATES), steps=30, lr_mode="dlfs"),
         "quadratic": surfaces.compare(surfaces.ill_conditioned(100), ["sgd", "momentum"],
                                       steps=200, lr_mode="shared", learning_rate=0.01)})
-    stage("optimizers", f"optimizers on {data}", lambda: lab_optimizers.run(
+    stage("optimizers", f"optimizers on {description}", lambda: lab_optimizers.run(
         dataset=data, workers=workers, progress=progress, **settings["optimizers"]))
     timings["total"] = time.perf_counter() - started
     results["timings"] = timings
@@ -92,13 +132,54 @@ def _h(level: int, anchor: str, lang: str, en: str, ko: str) -> str:
     return f'<h{level} id="{anchor}">{H.escape(tr(lang, en, ko))}</h{level}>'
 
 
-def _render(fig: Any, folder: str, name: str) -> bytes:
-    """Save ``fig`` as PNG and SVG in ``folder`` and return the PNG's bytes for embedding."""
-    from descentlab.plots.style import save_figure
+def figure_jobs(results: dict, lang: str, folder: str) -> list[dict]:
+    """Every figure of the report: which plotting function draws it from which results."""
+    jobs = [("activation_functions", "vanishing", "activation_figure", ["activations"], {}),
+            ("vanishing_gradient_norms", "vanishing", "gradient_norm_figure", ["vanishing"], {}),
+            ("vanishing_gradient_heatmap", "vanishing", "gradient_heatmap_figure",
+             ["vanishing"], {}),
+            ("vanishing_accuracy", "vanishing", "accuracy_figure", ["vanishing"], {}),
+            ("gd_vs_sgd", "optimizers", "gd_vs_sgd_figure", ["optimizers"], {}),
+            ("optimizers_loss", "optimizers", "data_figure", ["optimizers"], {}),
+            ("optimizers_validation", "optimizers", "validation_figure", ["optimizers"], {}),
+            ("surface_dlfs", "optimizers", "surface_figure", ["surfaces.dlfs"], {}),
+            ("quadratic_theory", "optimizers", "theory_figure", ["surfaces.quadratic.theory"],
+             {})]
+    for activation in results["weight_scale"]["configuration"]["activations"]:
+        jobs.append((f"weight_scale_{activation}", "vanishing", "weight_scale_figure",
+                     ["weight_scale"], {"activation": activation}))
+    return [{"name": name, "module": f"descentlab.plots.{module}", "function": function,
+             "args": [H.lookup(results, key) for key in keys], "kwargs": kwargs, "lang": lang,
+             "folder": folder} for name, module, function, keys, kwargs in jobs]
 
-    save_figure(fig, folder, name)
-    with open(os.path.join(folder, f"{name}.png"), "rb") as stream:
-        return stream.read()
+
+def draw_figure(job: dict) -> dict:
+    """Draw one figure job and save it as PNG and SVG (a top-level function: runs in a worker)."""
+    import importlib
+
+    from descentlab.plots.style import figure_style, save_figure
+
+    if not job["module"].startswith("descentlab.plots."):
+        raise ConfigError(f"figure jobs draw with descentlab.plots only; got {job['module']!r}.")
+    draw = getattr(importlib.import_module(job["module"]), job["function"])
+    with figure_style(job["lang"]):  # fonts and minus signs are chosen when text is drawn
+        fig = draw(*job["args"], lang=job["lang"], **job["kwargs"])
+        paths = save_figure(fig, job["folder"], job["name"])
+    return {"name": job["name"], "paths": paths}
+
+
+def render_figures(results: dict, lang: str, folder: str,
+                   workers: int | None = None) -> dict[str, bytes]:
+    """All figures, drawn in parallel; returns each one's PNG bytes for embedding."""
+    from descentlab.lab import runner
+
+    jobs = figure_jobs(results, lang, folder)
+    runner.run_trials(draw_figure, jobs, workers=workers, progress=False)
+    pngs = {}
+    for job in jobs:
+        with open(os.path.join(folder, f"{job['name']}.png"), "rb") as stream:
+            pngs[job["name"]] = stream.read()
+    return pngs
 
 
 def _claim_html(claim: dict, lang: str) -> str:
@@ -109,7 +190,7 @@ def _claim_html(claim: dict, lang: str) -> str:
             f'<div>{H.escape(claim[lang])}</div></div>')
 
 
-def _section_92(results: dict, lang: str, folder: str, num: H.Numbers) -> str:
+def _section_92(results: dict, lang: str, figs: dict[str, bytes], num: H.Numbers) -> str:
     from descentlab.lab.optimizers import SPECS
     from descentlab.plots import optimizers as plots
 
@@ -120,7 +201,7 @@ def _section_92(results: dict, lang: str, folder: str, num: H.Numbers) -> str:
            "9.2 경사 하강법의 비용과 해결책")]
 
     # GD's cost and SGD
-    png = _render(plots.gd_vs_sgd_figure(opt, lang), folder, "gd_vs_sgd")
+    png = figs["gd_vs_sgd"]
     out.append(_h(3, "gd-cost", lang,
                   "Full-batch gradient descent costs a pass over all data per update",
            "전체 배치 경사 하강법은 업데이트마다 데이터 전체를 계산한다"))
@@ -150,7 +231,7 @@ def _section_92(results: dict, lang: str, folder: str, num: H.Numbers) -> str:
            "확률적 경사 하강법: 더 싸고, 더 요동친다"))
     if "sgd_fluctuates" in claims:
         out.append(_claim_html(claims["sgd_fluctuates"], lang))
-    png = _render(plots.data_figure(opt, lang), folder, "optimizers_loss")
+    png = figs["optimizers_loss"]
     out.append(H.figure(png, "loss curves", tr(
         lang, "Training loss against epochs, against gradient evaluations (the cost) and "
               "against seconds; mean over seeds with the min–max band.",
@@ -176,7 +257,7 @@ def _section_92(results: dict, lang: str, folder: str, num: H.Numbers) -> str:
         f"모멘텀(0.1, β = 0.9)은 {num(f'surfaces.dlfs.trajectories.{mom_i}.sign_changes', 'd')}"
         "번 바뀌었습니다. 학습률은 『밑바닥부터 시작하는 딥러닝』 6장의 옵티마이저별 값이며 "
         "그림에도 적혀 있습니다. 기울기 클리핑은 쓰지 않았습니다.") + "</p>")
-    png = _render(plots.surface_figure(dlfs, lang), folder, "surface_dlfs")
+    png = figs["surface_dlfs"]
     out.append(H.figure(png, "trajectories", tr(
         lang, "Trajectories of SGD, momentum, Adagrad and Adam on x²/20 + y².",
         "x²/20 + y² 위에서 SGD, 모멘텀, Adagrad, Adam의 궤적."), "surface_dlfs.svg"))
@@ -196,7 +277,7 @@ def _section_92(results: dict, lang: str, folder: str, num: H.Numbers) -> str:
         f"예측합니다. 최적 설정으로 {theory['steps']} 스텝 측정한 값은 "
         f"{num('surfaces.quadratic.theory.gd_measured_rate', '.4f')}와 "
         f"{num('surfaces.quadratic.theory.momentum_measured_rate', '.4f')}입니다.") + "</p>")
-    png = _render(plots.theory_figure(theory, lang), folder, "quadratic_theory")
+    png = figs["quadratic_theory"]
     out.append(H.figure(png, "theory", tr(
         lang, "Distance to the minimum: measured (solid) against the predicted rate (dashed).",
         "최솟값까지의 거리: 측정값(실선)과 예측 수렴률(점선)."), "quadratic_theory.svg"))
@@ -237,7 +318,7 @@ def _section_92(results: dict, lang: str, folder: str, num: H.Numbers) -> str:
     for claim in opt["claims"]:
         if claim["id"].startswith("faster_than_sgd:"):
             out.append(_claim_html(claim, lang))
-    png = _render(plots.validation_figure(opt, lang), folder, "optimizers_validation")
+    png = figs["optimizers_validation"]
     out.append(H.figure(png, "validation", tr(
         lang, "Validation accuracy and loss per epoch.", "에포크별 검증 정확도와 손실."),
         "optimizers_validation.svg"))
@@ -264,11 +345,257 @@ def _section_meta(results: dict, lang: str, num: H.Numbers) -> str:
 SECTIONS = ("s92", "config")
 
 
-def write(results: dict, out: str, lang: str = "en") -> dict[str, str]:
+def _summary_index(vanishing: dict, activation: str, depth: int) -> int | None:
+    for i, record in enumerate(vanishing["summary"]):
+        if record["activation"] == activation and record["depth"] == depth:
+            return i
+    return None
+
+
+def _run_index(weight_scale: dict, activation: str, scale: str) -> int | None:
+    for i, run in enumerate(weight_scale["runs"]):
+        if run["activation"] == activation and run["scale"] == scale:
+            return i
+    return None
+
+
+def _activation_name(name: str, lang: str) -> str:
+    from descentlab.plots.vanishing import activation_label
+
+    return activation_label(name, lang)
+
+
+def _section_91(results: dict, lang: str, figs: dict[str, bytes], num: H.Numbers) -> str:
+    out = [_h(2, "s91", lang, "9.1 Vanishing gradients", "9.1 기울기 소실 문제")]
+
+    # -- the activations and their derivatives --------------------------------------------
+    out.append(_h(3, "activations", lang, "The activations and their derivatives",
+                  "활성화 함수와 그 도함수"))
+    curves = results["activations"]["functions"]
+    out.append("<p>" + tr(
+        lang,
+        "Backpropagation multiplies the gradient by the activation's derivative once per "
+        "layer. The largest value of each derivative, measured on a grid of step 10⁻⁴ over "
+        "[−20, 20]: the sigmoid's is "
+        f"{num('activations.functions.sigmoid.max_derivative.measured', '.6f')} at x = "
+        f"{num('activations.functions.sigmoid.max_derivative.at', 'g')} (exactly 0.25, not the "
+        "“about 0.3” of many study notes), so through L sigmoid layers the factor is at "
+        "most 0.25ᴸ: 0.25¹⁰ = "
+        f"{num('activations.sigmoid_product_bound.bound.9', '.2e')}.",
+        "역전파는 층마다 활성화 함수의 도함수를 기울기에 한 번씩 곱합니다. [−20, 20] 구간을 "
+        "10⁻⁴ 간격으로 측정한 각 도함수의 최댓값: 시그모이드는 x = "
+        f"{num('activations.functions.sigmoid.max_derivative.at', 'g')}에서 "
+        f"{num('activations.functions.sigmoid.max_derivative.measured', '.6f')}입니다(흔히 "
+        "말하는 ‘약 0.3’이 아니라 정확히 0.25). 그래서 시그모이드 층 L개를 지나면 곱은 많아야 "
+        f"0.25ᴸ, 예컨대 0.25¹⁰ = {num('activations.sigmoid_product_bound.bound.9', '.2e')}입니다."
+    ) + "</p>")
+    rows = []
+    for name in curves:
+        key = f"activations.functions.{name}.max_derivative"
+        reached = curves[name]["max_derivative"]["reached"]
+        rows.append((H.escape(_activation_name(name, lang)), num(f"{key}.documented", "g"),
+                     num(f"{key}.measured", ".6f"), num(f"{key}.at", "g"),
+                     tr(lang, "yes", "예") if reached else
+                     tr(lang, "no: approached as x → ∞", "아니오: x → ∞에서 다가감")))
+    out.append(H.table([tr(lang, "activation", "활성화 함수"),
+                        tr(lang, "max f′ (formula)", "f′ 최댓값 (공식)"),
+                        tr(lang, "max f′ (measured)", "f′ 최댓값 (측정)"),
+                        tr(lang, "at x", "위치 x"), tr(lang, "reached", "도달 여부")], rows))
+    out.append(H.figure(figs["activation_functions"], "activations", tr(
+        lang, "Each activation (solid) and its derivative (dashed), maxima marked.",
+        "각 활성화 함수(실선)와 도함수(점선), 최댓값 표시."), "activation_functions.svg"))
+
+    # -- the problem, measured -------------------------------------------------------------
+    van = results["vanishing"]
+    cfg = van["configuration"]
+    base = cfg["base"]
+    out.append(_h(3, "vanishing", lang, "The problem, measured: gradients that vanish with depth",
+                  "문제를 측정하다: 깊이에 따라 사라지는 기울기"))
+    out.append("<p>" + tr(
+        lang,
+        f"Dense networks of {', '.join(map(str, cfg['depths']))} hidden layers × "
+        f"{base['width']} units on {H.escape(results['data_description'])}, "
+        f"{H.escape(', '.join(cfg['initializers']))} initialisation, plain SGD (learning rate "
+        f"{base['learning_rate']:g}, batch {base['batch_size']}), {base['epochs']} epochs, seeds "
+        f"{', '.join(map(str, cfg['seeds']))}. The gradient norm of every layer's kernel is "
+        f"measured on a fixed batch of {base['probe_size']} training samples; the ratio "
+        "first/last compares the first hidden layer with the output layer.",
+        f"은닉층 {', '.join(map(str, cfg['depths']))}개 × 유닛 {base['width']}개의 Dense "
+        f"신경망을 {H.escape(results['data_description'])} 데이터로, "
+        f"{H.escape(', '.join(cfg['initializers']))} 초기화와 기본 SGD(학습률 "
+        f"{base['learning_rate']:g}, 배치 {base['batch_size']})로 {base['epochs']} 에포크 "
+        f"훈련했습니다(시드 {', '.join(map(str, cfg['seeds']))}). 각 층 커널의 기울기 노름을 "
+        f"고정된 훈련 샘플 {base['probe_size']}개로 측정하고, 첫 번째 은닉층과 출력층의 "
+        "비율(first/last)을 비교합니다.") + "</p>")
+    rows = []
+    for depth in cfg["depths"]:
+        cells = [str(depth)]
+        for activation in cfg["activations"]:
+            i = _summary_index(van, activation, depth)
+            cells.append("—" if i is None else num(f"vanishing.summary.{i}.ratio_init_geomean",
+                                                   ".2e"))
+        i = _summary_index(van, cfg["activations"][0], depth)
+        cells.append(num(f"vanishing.summary.{i}.sigmoid_bound", ".2e"))
+        rows.append(cells)
+    out.append(H.table([tr(lang, "hidden layers", "은닉층 수")]
+                       + [_activation_name(a, lang) for a in cfg["activations"]]
+                       + ["0.25ᴸ"], rows))
+    trends = {t["activation"]: i for i, t in enumerate(van["trends"])}
+    if "sigmoid" in trends and van["trends"][trends["sigmoid"]]["ratio_factor_per_layer"]:
+        factor = van["trends"][trends["sigmoid"]]["ratio_factor_per_layer"]
+        key = f"vanishing.trends.{trends['sigmoid']}.ratio_factor_per_layer"
+        geometric = factor < 0.5
+        out.append("<p>" + tr(
+            lang,
+            f"Fitted over depth, the sigmoid network's first/last ratio at initialisation is "
+            f"multiplied by {num(key, '.3f')} per added layer: "
+            + ("it falls geometrically, as the 0.25 bound predicts."
+               if geometric else "it does not fall geometrically in this run."),
+            f"깊이에 대해 맞춰 보면 시그모이드 신경망의 초기 first/last 비율은 층이 하나 늘 때마다 "
+            f"{num(key, '.3f')}배가 됩니다: "
+            + ("0.25라는 상한이 예측하듯 기하급수적으로 줄어듭니다."
+               if geometric else "이번 실행에서는 기하급수적으로 줄지 않았습니다.")) + "</p>")
+    stuck_depths = [d for d in cfg["depths"]
+                    if (i := _summary_index(van, "sigmoid", d)) is not None
+                    and van["summary"][i]["stuck_at_chance"]]
+    if "sigmoid" in cfg["activations"]:
+        if stuck_depths:
+            i = _summary_index(van, "sigmoid", stuck_depths[0])
+            out.append("<p>" + tr(
+                lang,
+                f"From {stuck_depths[0]} hidden layers on, the sigmoid network stays at chance: "
+                f"mean test accuracy "
+                f"{num(f'vanishing.summary.{i}.final_test_accuracy.mean', '.3f')} against a "
+                f"chance level of {num(f'vanishing.summary.{i}.chance', '.3f')}.",
+                f"은닉층이 {stuck_depths[0]}개 이상이면 시그모이드 신경망은 우연 수준에 머뭅니다: "
+                f"평균 테스트 정확도 "
+                f"{num(f'vanishing.summary.{i}.final_test_accuracy.mean', '.3f')}, 우연 수준 "
+                f"{num(f'vanishing.summary.{i}.chance', '.3f')}.") + "</p>")
+        else:
+            out.append("<p>" + tr(
+                lang, "In this run the sigmoid network learned at every depth measured.",
+                "이번 실행에서는 측정한 모든 깊이에서 시그모이드 신경망이 학습했습니다.") + "</p>")
+    out.append(H.figure(figs["vanishing_gradient_norms"], "gradient norms", tr(
+        lang, "Kernel gradient norm per layer at initialisation (log scale), with the 0.25ᴸ "
+              "sigmoid bound.", "초기화 직후 층별 커널 기울기 노름(로그 축)과 시그모이드 상한 "
+              "0.25ᴸ."), "vanishing_gradient_norms.svg"))
+    out.append(H.figure(figs["vanishing_gradient_heatmap"], "heatmap", tr(
+        lang, "log₁₀ of the gradient norm, layer by epoch, in the deepest networks.",
+        "가장 깊은 신경망의 층 × 에포크별 기울기 노름(log₁₀)."),
+        "vanishing_gradient_heatmap.svg"))
+
+    # -- the fixes, measured -----------------------------------------------------------------
+    out.append(_h(3, "fixes", lang, "The fixes, measured: tanh, ReLU, softplus and the init",
+                  "해결책을 측정하다: tanh, ReLU, 소프트플러스와 초기화"))
+    deepest = max(cfg["depths"])
+    rows = []
+    for activation in cfg["activations"]:
+        cells = [H.escape(_activation_name(activation, lang))]
+        for depth in cfg["depths"]:
+            i = _summary_index(van, activation, depth)
+            cells.append(num(f"vanishing.summary.{i}.final_test_accuracy.mean", ".3f") + " ± "
+                         + num(f"vanishing.summary.{i}.final_test_accuracy.std", ".3f"))
+        rows.append(cells)
+    out.append(H.table([tr(lang, "test accuracy (mean ± std)", "테스트 정확도 (평균 ± 표준편차)")]
+                       + [tr(lang, f"{d} hidden", f"은닉층 {d}") for d in cfg["depths"]], rows))
+    for activation in [a for a in cfg["activations"] if a != "sigmoid"]:
+        i = _summary_index(van, activation, deepest)
+        record = van["summary"][i]
+        acc = f"vanishing.summary.{i}.final_test_accuracy"
+        name = H.escape(_activation_name(activation, lang))
+        values = ", ".join(num(f"{acc}.values.{k}", ".3f")
+                           for k in range(len(record["final_test_accuracy"]["values"])))
+        if record["stuck_at_chance"]:
+            verdict = tr(lang, "stays at chance: this is not a fix here.",
+                         "우연 수준에 머뭅니다: 여기서는 해결책이 되지 못합니다.")
+        elif record["stuck_fraction"] > 0 or (record["final_test_accuracy"]["std"] or 0) > 0.1:
+            verdict = tr(lang, "trains on some seeds but not reliably (per seed: ",
+                         "일부 시드에서만 학습합니다(시드별: ") + values + tr(
+                lang, "); a smaller learning rate or another initialiser is needed for "
+                      "reliable training at this depth.",
+                ") 이 깊이에서 안정적으로 학습하려면 더 작은 학습률이나 다른 초기화가 필요합니다.")
+        else:
+            verdict = tr(lang, "trains.", "학습합니다.")
+        out.append("<p>" + tr(
+            lang, f"{name} at {deepest} hidden layers: mean test accuracy "
+                  f"{num(f'{acc}.mean', '.3f')}; it ",
+            f"{name}, 은닉층 {deepest}개: 평균 테스트 정확도 {num(f'{acc}.mean', '.3f')}, ")
+            + verdict + "</p>")
+    out.append(H.figure(figs["vanishing_accuracy"], "accuracy vs depth", tr(
+        lang, "Final test accuracy against depth for each activation (mean and spread over "
+              "seeds; dotted: chance).",
+        "활성화 함수별 깊이에 따른 최종 테스트 정확도(시드 평균과 범위, 점선: 우연 수준)."),
+        "vanishing_accuracy.svg"))
+    ws = results["weight_scale"]
+    i1, i2 = _run_index(ws, "sigmoid", "1"), _run_index(ws, "sigmoid", "0.01")
+    i3, i4 = _run_index(ws, "relu", "he"), _run_index(ws, "relu", "0.01")
+    last = ws["configuration"]["layers"] - 1
+    if None not in (i1, i2, i3, i4):
+        out.append("<p>" + tr(
+            lang,
+            "The initial weights decide whether activations stay in the useful range "
+            "(<i>Deep Learning from Scratch</i>, ch. 6; 5 layers of 100 units, no bias). With "
+            f"N(0, 1) weights, {num(f'weight_scale.runs.{i1}.layers.{last}.near_0', '%')} + "
+            f"{num(f'weight_scale.runs.{i1}.layers.{last}.near_1', '%')} of the last sigmoid "
+            "layer's outputs sit within 0.05 of 0 or 1 (saturated, derivative ≈ 0); with "
+            f"N(0, 0.01²), {num(f'weight_scale.runs.{i2}.layers.{last}.near_half', '%')} sit "
+            "within 0.05 of 0.5 (every unit says the same). For ReLU, He initialisation keeps "
+            f"the standard deviation from {num(f'weight_scale.runs.{i3}.layers.0.std', '.3f')} "
+            f"to {num(f'weight_scale.runs.{i3}.layers.{last}.std', '.3f')} across the layers, "
+            "while s = 0.01 shrinks it to "
+            f"{num(f'weight_scale.runs.{i4}.layers.{last}.std', '.1e')}.",
+            "초기 가중치가 활성화 값이 쓸모 있는 범위에 머무는지를 결정합니다"
+            "(『밑바닥부터 시작하는 딥러닝』 6장: 유닛 100개 층 5개, 편향 없음). "
+            "N(0, 1) 가중치에서는 마지막 시그모이드 "
+            f"층 출력의 {num(f'weight_scale.runs.{i1}.layers.{last}.near_0', '%')} + "
+            f"{num(f'weight_scale.runs.{i1}.layers.{last}.near_1', '%')}가 0이나 1에서 0.05 "
+            "이내에 있고(포화, 도함수 ≈ 0), N(0, 0.01²)에서는 "
+            f"{num(f'weight_scale.runs.{i2}.layers.{last}.near_half', '%')}가 0.5에서 0.05 이내에 "
+            "있습니다(모든 유닛이 같은 값). ReLU에서 He 초기화는 표준편차를 층을 지나며 "
+            f"{num(f'weight_scale.runs.{i3}.layers.0.std', '.3f')}에서 "
+            f"{num(f'weight_scale.runs.{i3}.layers.{last}.std', '.3f')}로 유지하지만, "
+            f"s = 0.01은 {num(f'weight_scale.runs.{i4}.layers.{last}.std', '.1e')}까지 줄입니다."
+        ) + "</p>")
+    for activation in ws["configuration"]["activations"]:
+        out.append(H.figure(figs[f"weight_scale_{activation}"], f"weight scale {activation}", tr(
+            lang, f"Activation histograms per layer, {activation}: weight scales 1, 0.01, "
+                  "Xavier, He.",
+            f"{_activation_name(activation, lang)}의 층별 활성화 값 히스토그램: 가중치 스케일 "
+            "1, 0.01, Xavier, He."), f"weight_scale_{activation}.svg"))
+
+    # -- the diagnosis -------------------------------------------------------------------------
+    out.append(_h(3, "diagnosis", lang, "The diagnosis: what descentlab finds, and what to try",
+                  "진단: descentlab이 찾은 문제와 해볼 일"))
+    for name, entry in results["diagnosis"].items():
+        spec = entry["network"]
+        title = tr(lang, f"{spec['depth']} hidden layers of {spec['activation']}, "
+                         f"{spec['initializer']} initialisation, at initialisation:",
+                   f"{_activation_name(spec['activation'], lang)} 은닉층 {spec['depth']}개, "
+                   f"{spec['initializer']} 초기화, 초기화 직후:")
+        out.append(f"<p><b>{H.escape(title)}</b></p>")
+        findings = entry["diagnosis"]["findings"]
+        if not findings:
+            out.append("<p>" + tr(lang, "No problem found.", "문제를 찾지 못했습니다.") + "</p>")
+        for k, finding in enumerate(findings):
+            sev = finding["severity"]
+            label = {"critical": tr(lang, "critical", "심각"),
+                     "warning": tr(lang, "warning", "경고"),
+                     "info": tr(lang, "note", "참고")}[sev]
+            message = finding[f"message_{lang}"]
+            remedy = finding[f"remedy_{lang}"]
+            out.append(f'<div class="finding {H.escape(sev)}" data-finding="{name}.{k}">'
+                       f"<b>{H.escape(label)}</b> — {H.escape(message)}<br>"
+                       f"{tr(lang, 'Try:', '해볼 일:')} {H.escape(remedy)}</div>")
+    return "\n".join(out)
+
+
+def write(results: dict, out: str, lang: str = "en", workers: int | None = None
+          ) -> dict[str, str]:
     """Write ``index.html``, ``results.json`` and ``figures/`` into ``out``; returns paths."""
     check_language(lang)
     folder = os.path.join(out, "figures")
     os.makedirs(folder, exist_ok=True)
+    figs = render_figures(results, lang, folder, workers)
     num = H.Numbers(results)
     title = tr(lang, "Chapter 9, measured: why deep networks fail to train, and the fixes",
                "9장 직접 측정하기: 딥러닝이 학습하지 못하는 이유와 해결책")
@@ -278,7 +605,8 @@ def write(results: dict, out: str, lang: str = "en") -> dict[str, str]:
         "아래의 모든 수치와 결론은 이 페이지를 만든 실행에서 descentlab이 직접 측정한 "
         "것입니다. 책에서 옮겨 온 숫자는 없습니다.") + "</p>"
     body = (f"<h1>{H.escape(title)}</h1>{intro}"
-            + _section_92(results, lang, folder, num)
+            + _section_91(results, lang, figs, num)
+            + _section_92(results, lang, figs, num)
             + _section_meta(results, lang, num))
     json_path = os.path.join(out, "results.json")
     _atomic_write(json_path, json.dumps(results, ensure_ascii=False, indent=1))
@@ -329,5 +657,5 @@ def build(out: str = "descentlab-report", lang: str = "en", quick: bool = False,
     results = measure(quick=quick, data=data, workers=workers, progress=progress)
     _say(progress, "writing the report")
     with contextlib.redirect_stdout(io.StringIO()):
-        paths = write(results, out, lang)
+        paths = write(results, out, lang, workers)
     return {**paths, "results": results}

@@ -1,0 +1,189 @@
+"""Wall-clock time of the labs' default runs, and of the same vanishing grid in PyTorch.
+
+What is timed (each a separate measurement, in this order)::
+
+    descentlab vanishing grid   lab.vanishing.run_grid() with its defaults: 4 activations ×
+                                4 depths × 3 seeds, 30 epochs of SGD (lr 0.1, batch 32) on
+                                digits, per-epoch gradient norms, 2 worker processes
+    PyTorch, the same grid      the same 48 trials written in torch (nn.Linear + activation,
+                                xavier_uniform_ = glorot_uniform, zero biases, optim.SGD 0.1,
+                                CrossEntropyLoss on logits, batch 32 from a fresh permutation,
+                                per-epoch gradient norms on the same 256-sample probe, test
+                                accuracy per epoch), on the same 2 worker processes, 1 thread each
+    descentlab optimizers       lab.optimizers.run() with its defaults (9 optimizers × 3 seeds,
+                                20 epochs on digits, the full training loss after every update)
+    descentlab report --quick   report.build.measure(quick=True) + write (English)
+    descentlab report           the default report
+
+Usage::
+
+    python benchmarks/bench_labs.py            # everything (about two minutes)
+    python benchmarks/bench_labs.py --only vanishing
+    python benchmarks/bench_labs.py --json out.json
+
+OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE, where set, are removed for this script's own process
+(which re-executes itself without them before NumPy is imported); the BLAS kernel that ran is
+printed either way.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import tempfile
+import time
+
+BLAS_ENV = ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")
+MARKER = "DESCENTLAB_BENCH_LABS_UNSET"
+
+
+def _reexec_without_blas_env() -> list[str]:
+    removed = [k for k in BLAS_ENV if k in os.environ]
+    if removed and MARKER not in os.environ and "--keep-blas-env" not in sys.argv:
+        env = {k: v for k, v in os.environ.items() if k not in BLAS_ENV}
+        env[MARKER] = ",".join(removed)
+        os.execve(sys.executable, [sys.executable, *sys.argv], env)
+    return os.environ.get(MARKER, "").split(",") if os.environ.get(MARKER) else []
+
+
+def torch_trial(config: dict) -> dict:
+    """One grid point of the vanishing lab, in PyTorch (float32, one thread)."""
+    import numpy as np
+    import torch
+
+    from descentlab import datasets
+
+    torch.set_num_threads(1)
+    torch.manual_seed(config["seed"])
+    x, y = datasets.load_digits()
+    x_train, x_test, y_train, y_test = datasets.train_test_split(
+        x, y, test_size=config["test_size"], seed=config["seed"])
+    xt = torch.tensor(x_train, dtype=torch.float32)
+    yt = torch.tensor(y_train, dtype=torch.long)
+    xv = torch.tensor(x_test, dtype=torch.float32)
+    yv = torch.tensor(y_test, dtype=torch.long)
+    act = {"sigmoid": torch.nn.Sigmoid, "tanh": torch.nn.Tanh, "relu": torch.nn.ReLU,
+           "softplus": torch.nn.Softplus}[config["activation"]]
+    layers, width_in = [], 64
+    for _ in range(config["depth"]):
+        linear = torch.nn.Linear(width_in, config["width"])
+        torch.nn.init.xavier_uniform_(linear.weight)
+        torch.nn.init.zeros_(linear.bias)
+        layers += [linear, act()]
+        width_in = config["width"]
+    out = torch.nn.Linear(width_in, 10)
+    torch.nn.init.xavier_uniform_(out.weight)
+    torch.nn.init.zeros_(out.bias)
+    model = torch.nn.Sequential(*layers, out)
+    loss_fn = torch.nn.CrossEntropyLoss()
+    opt = torch.optim.SGD(model.parameters(), lr=config["learning_rate"])
+    probe_x, probe_y = xt[:256], yt[:256]
+    kernels = [m.weight for m in model if isinstance(m, torch.nn.Linear)]
+
+    def grad_norms() -> list[float]:
+        model.zero_grad()
+        loss_fn(model(probe_x), probe_y).backward()
+        return [float(k.grad.norm()) for k in kernels]
+
+    started = time.perf_counter()
+    norms = [grad_norms()]
+    accuracy = []
+    n = len(xt)
+    for _ in range(config["epochs"]):
+        order = torch.randperm(n)
+        for start in range(0, n, config["batch_size"]):
+            index = order[start:start + config["batch_size"]]
+            opt.zero_grad()
+            loss_fn(model(xt[index]), yt[index]).backward()
+            opt.step()
+        norms.append(grad_norms())
+        with torch.no_grad():
+            accuracy.append(float((model(xv).argmax(1) == yv).float().mean()))
+    return {"seconds": time.perf_counter() - started, "final_accuracy": accuracy[-1],
+            "ratio_init": norms[0][0] / norms[0][-1], "np": np.__version__}
+
+
+def time_vanishing(workers: int) -> dict:
+    from descentlab.lab import runner, vanishing
+
+    started = time.perf_counter()
+    results = vanishing.run_grid(workers=workers, progress=False)
+    ours = time.perf_counter() - started
+    configs = [t["config"] for t in results["trials"]]
+    started = time.perf_counter()
+    theirs_results = runner.run_trials(torch_trial, configs, workers=workers, progress=False)
+    theirs = time.perf_counter() - started
+    return {"trials": len(configs), "descentlab_seconds": ours, "pytorch_seconds": theirs,
+            "ratio": theirs / ours,
+            "pytorch_sigmoid_depth10_ratio_init": [
+                r["ratio_init"] for c, r in zip(configs, theirs_results, strict=True)
+                if c["activation"] == "sigmoid" and c["depth"] == 10]}
+
+
+def time_optimizers(workers: int) -> dict:
+    from descentlab.lab import optimizers
+
+    started = time.perf_counter()
+    optimizers.run(workers=workers, progress=False)
+    return {"seconds": time.perf_counter() - started}
+
+
+def time_report(quick: bool, workers: int) -> dict:
+    import contextlib
+    import io
+
+    from descentlab.report import build
+
+    with tempfile.TemporaryDirectory() as folder:
+        started = time.perf_counter()
+        with contextlib.redirect_stderr(io.StringIO()):
+            result = build.build(folder, quick=quick, workers=workers, progress=False)
+        seconds = time.perf_counter() - started
+    return {"seconds": seconds, "stages": result["results"]["timings"]}
+
+
+def blas_report() -> list[dict]:
+    import numpy  # noqa: F401  (load NumPy's BLAS before asking about it)
+    import threadpoolctl
+
+    return [{k: info.get(k) for k in ("internal_api", "version", "architecture", "num_threads")}
+            for info in threadpoolctl.threadpool_info() if info.get("user_api") == "blas"]
+
+
+def main() -> None:
+    removed = _reexec_without_blas_env()
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--only", choices=("vanishing", "optimizers", "report"), default=None)
+    parser.add_argument("--workers", type=int, default=None)
+    parser.add_argument("--json", default=None)
+    parser.add_argument("--keep-blas-env", action="store_true")
+    args = parser.parse_args()
+    from descentlab.lab import runner
+
+    workers = args.workers or runner.default_workers()
+    out: dict = {"workers": workers, "blas": blas_report(), "blas_env_removed": removed}
+    print(f"workers: {workers}; BLAS: {out['blas']}; removed from the environment: "
+          f"{removed or 'nothing'}")
+    if args.only in (None, "vanishing"):
+        out["vanishing"] = v = time_vanishing(workers)
+        print(f"vanishing grid ({v['trials']} trials): descentlab {v['descentlab_seconds']:.1f} s,"
+              f" PyTorch {v['pytorch_seconds']:.1f} s -> descentlab is {v['ratio']:.1f}x "
+              "as fast")
+    if args.only in (None, "optimizers"):
+        out["optimizers"] = o = time_optimizers(workers)
+        print(f"optimizers default run (27 trials): {o['seconds']:.1f} s")
+    if args.only in (None, "report"):
+        out["report_quick"] = q = time_report(True, workers)
+        print(f"report --quick: {q['seconds']:.1f} s")
+        out["report"] = r = time_report(False, workers)
+        print(f"report (default): {r['seconds']:.1f} s  stages: "
+              + ", ".join(f"{k} {v:.1f} s" for k, v in r["stages"].items()))
+    if args.json:
+        with open(args.json, "w", encoding="utf-8") as stream:
+            json.dump(out, stream, indent=1)
+
+
+if __name__ == "__main__":
+    main()
