@@ -18,7 +18,7 @@ What is timed (each a separate measurement, in this order)::
 Usage::
 
     python benchmarks/bench_labs.py            # everything (about two minutes)
-    python benchmarks/bench_labs.py --only vanishing
+    python benchmarks/bench_labs.py --only vanishing   # + GradientMonitor's overhead
     python benchmarks/bench_labs.py --json out.json
 
 OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE, where set, are removed for this script's own process
@@ -122,6 +122,37 @@ def time_vanishing(workers: int) -> dict:
                 if c["activation"] == "sigmoid" and c["depth"] == 10]}
 
 
+def monitor_overhead(repeats: int = 5) -> dict:
+    """GradientMonitor's cost at the digits scale (64 → 32 → 10, batch 32, one record per
+    epoch): training seconds with the monitor over those without, best of ``repeats``."""
+    import descentlab as dl
+    from descentlab import datasets
+    from descentlab.diagnostics import GradientMonitor
+    from descentlab.layers import Dense
+    from descentlab.models import Sequential
+
+    x, y = datasets.load_digits()
+
+    def run(monitored: bool) -> float:
+        dl.set_random_seed(0)
+        model = Sequential([Dense(32, activation="relu", input_dim=64),
+                            Dense(10, activation="softmax")])
+        model.compile(optimizer="sgd", loss="sparse_categorical_crossentropy",
+                      metrics=["accuracy"])
+        callbacks = [GradientMonitor(x, y)] if monitored else []
+        started = time.perf_counter()
+        model.fit(x, y, batch_size=32, epochs=10, verbose=0, callbacks=callbacks)
+        return time.perf_counter() - started
+
+    run(True)  # warm-up
+    plain, monitored = [], []
+    for _ in range(repeats):  # alternate, so a slow moment of the machine hits both
+        plain.append(run(False))
+        monitored.append(run(True))
+    return {"plain_seconds": min(plain), "monitored_seconds": min(monitored),
+            "overhead": min(monitored) / min(plain) - 1.0}
+
+
 def time_optimizers(workers: int) -> dict:
     from descentlab.lab import optimizers
 
@@ -171,6 +202,10 @@ def main() -> None:
         print(f"vanishing grid ({v['trials']} trials): descentlab {v['descentlab_seconds']:.1f} s,"
               f" PyTorch {v['pytorch_seconds']:.1f} s -> descentlab is {v['ratio']:.1f}x "
               "as fast")
+    if args.only in (None, "vanishing"):
+        out["monitor"] = m = monitor_overhead()
+        print(f"GradientMonitor per epoch at digits scale: {m['overhead']:+.1%} training time "
+              f"({m['plain_seconds']:.3f} s -> {m['monitored_seconds']:.3f} s for 10 epochs)")
     if args.only in (None, "optimizers"):
         out["optimizers"] = o = time_optimizers(workers)
         print(f"optimizers default run (27 trials): {o['seconds']:.1f} s")

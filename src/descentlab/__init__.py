@@ -16,14 +16,17 @@ __version__ = "0.1.0"
 
 _SUBMODULES = (
     "activations", "initializers", "losses", "metrics", "optimizers", "schedules",
-    "layers", "models", "callbacks", "saving", "datasets",
+    "layers", "models", "callbacks", "saving", "datasets", "diagnostics",
 )
 
-__all__ = ["errors", "floatx", "set_floatx", "set_random_seed", "__version__", *_SUBMODULES]
+__all__ = ["errors", "floatx", "set_floatx", "set_random_seed", "diagnose", "__version__",
+           *_SUBMODULES]
 
 
 def __getattr__(name: str):
     # Submodules load on first use, so `import descentlab` stays fast and the CLI starts quickly.
     if name in _SUBMODULES:
         return importlib.import_module(f"descentlab.{name}")
+    if name == "diagnose":  # dl.diagnose(model, x, y): the vanishing lab's front door
+        return importlib.import_module("descentlab.diagnostics").diagnose
     raise AttributeError(f"module 'descentlab' has no attribute {name!r}")

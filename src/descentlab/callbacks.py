@@ -357,3 +357,13 @@ class ModelCheckpoint(_MonitorCallback):
         from descentlab import saving
 
         saving.save_model(self.model, path, include_optimizer=not self.save_weights_only)
+
+
+def __getattr__(name: str):
+    # GradientMonitor lives with the other measurements in descentlab.diagnostics, which is
+    # built on this module; it is importable from here too, as the textbook's callbacks are.
+    if name == "GradientMonitor":
+        from descentlab.diagnostics import GradientMonitor
+
+        return GradientMonitor
+    raise AttributeError(f"module 'descentlab.callbacks' has no attribute {name!r}")
