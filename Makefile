@@ -5,7 +5,7 @@ PYTHON ?= python3
 VENV := .venv
 TVENV := .venv-test
 
-.PHONY: demo test lint bench clean
+.PHONY: demo test browser lint bench clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -22,9 +22,22 @@ $(TVENV)/.installed: pyproject.toml
 demo: $(VENV)/.installed
 	$(VENV)/bin/descentlab demo
 
-test: $(TVENV)/.installed
+test: $(TVENV)/.installed browser
 	$(TVENV)/bin/ruff check src tests benchmarks
 	$(TVENV)/bin/python -m pytest -q
+
+# The report test opens the HTML in a real headless browser: Debian's Chromium. Installed here
+# when missing and we are root (as in CI); otherwise say how, and the browser test is skipped
+# outside CI (in CI it fails instead).
+browser:
+	@command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    echo "installing Debian's chromium for the report's browser test"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+	      --no-install-recommends chromium >/dev/null; \
+	  else \
+	    echo "note: no chromium; install it (sudo apt-get install chromium) for the browser test"; \
+	  fi; }
 
 bench: $(TVENV)/.installed
 	$(TVENV)/bin/python benchmarks/bench_training.py

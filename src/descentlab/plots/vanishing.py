@@ -475,8 +475,9 @@ def weight_scale_figure(weight_scale: dict[str, Any], lang: str = "en",
                     counts[0] -= round(zeros * total)
                     ax.text(0.97, 0.95, t("vanishing.ws_zeros", lang, share=f"{zeros:.0%}"),
                             transform=ax.transAxes, ha="right", va="top", fontsize=7)
-                ax.bar(edges[:-1], 100.0 * counts / total, width=np.diff(edges), align="edge",
-                       color=color, alpha=0.85, lw=0)
+                # One filled step artist per panel, not one rectangle per bin: the same
+                # picture, drawn several times faster.
+                ax.stairs(100.0 * counts / total, edges, fill=True, color=color, alpha=0.85)
                 ax.set_xlim(edges[0], edges[-1])
                 ax.text(0.97, 0.80, t("vanishing.ws_std", lang, value=f"{layer['std']:.3g}"),
                         transform=ax.transAxes, ha="right", va="top", fontsize=7,

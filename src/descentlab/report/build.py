@@ -145,12 +145,25 @@ def figure_jobs(results: dict, lang: str, folder: str) -> list[dict]:
             ("surface_dlfs", "optimizers", "surface_figure", ["surfaces.dlfs"], {}),
             ("quadratic_theory", "optimizers", "theory_figure", ["surfaces.quadratic.theory"],
              {})]
-    for activation in results["weight_scale"]["configuration"]["activations"]:
+    for activation in weight_scale_activations(results):
         jobs.append((f"weight_scale_{activation}", "vanishing", "weight_scale_figure",
                      ["weight_scale"], {"activation": activation}))
+    # The many-panel figures first, so that the two workers finish at about the same time.
+    jobs.sort(key=lambda job: not job[0].startswith(("weight_scale", "activation", "vanishing")))
+    formats = ["png"] if results.get("quick") else ["png", "svg"]
     return [{"name": name, "module": f"descentlab.plots.{module}", "function": function,
              "args": [H.lookup(results, key) for key in keys], "kwargs": kwargs, "lang": lang,
-             "folder": folder} for name, module, function, keys, kwargs in jobs]
+             "folder": folder, "formats": formats}
+            for name, module, function, keys, kwargs in jobs]
+
+
+def weight_scale_activations(results: dict) -> list[str]:
+    """The activations whose weight-scale histograms the report shows (--quick: the two
+    extremes, sigmoid and ReLU; otherwise all that were measured)."""
+    measured = results["weight_scale"]["configuration"]["activations"]
+    if results.get("quick"):
+        return [a for a in measured if a in ("sigmoid", "relu")]
+    return list(measured)
 
 
 def draw_figure(job: dict) -> dict:
@@ -164,13 +177,13 @@ def draw_figure(job: dict) -> dict:
     draw = getattr(importlib.import_module(job["module"]), job["function"])
     with figure_style(job["lang"]):  # fonts and minus signs are chosen when text is drawn
         fig = draw(*job["args"], lang=job["lang"], **job["kwargs"])
-        paths = save_figure(fig, job["folder"], job["name"])
+        paths = save_figure(fig, job["folder"], job["name"], job.get("formats", ("png", "svg")))
     return {"name": job["name"], "paths": paths}
 
 
 def render_figures(results: dict, lang: str, folder: str,
-                   workers: int | None = None) -> dict[str, bytes]:
-    """All figures, drawn in parallel; returns each one's PNG bytes for embedding."""
+                   workers: int | None = None) -> dict[str, Any]:
+    """All figures, drawn in parallel: ``{"png": {name: bytes}, "svg": {names}}``."""
     from descentlab.lab import runner
 
     jobs = figure_jobs(results, lang, folder)
@@ -179,7 +192,13 @@ def render_figures(results: dict, lang: str, folder: str,
     for job in jobs:
         with open(os.path.join(folder, f"{job['name']}.png"), "rb") as stream:
             pngs[job["name"]] = stream.read()
-    return pngs
+    return {"png": pngs, "svg": {job["name"] for job in jobs if "svg" in job["formats"]}}
+
+
+def _figure(figs: dict, name: str, alt: str, caption: str) -> str:
+    """An embedded figure, linked to its SVG when one was written."""
+    return H.figure(figs["png"][name], alt, caption,
+                    f"{name}.svg" if name in figs["svg"] else None)
 
 
 def _claim_html(claim: dict, lang: str) -> str:
@@ -190,7 +209,7 @@ def _claim_html(claim: dict, lang: str) -> str:
             f'<div>{H.escape(claim[lang])}</div></div>')
 
 
-def _section_92(results: dict, lang: str, figs: dict[str, bytes], num: H.Numbers) -> str:
+def _section_92(results: dict, lang: str, figs: dict, num: H.Numbers) -> str:
     from descentlab.lab.optimizers import SPECS
     from descentlab.plots import optimizers as plots
 
@@ -201,7 +220,6 @@ def _section_92(results: dict, lang: str, figs: dict[str, bytes], num: H.Numbers
            "9.2 경사 하강법의 비용과 해결책")]
 
     # GD's cost and SGD
-    png = figs["gd_vs_sgd"]
     out.append(_h(3, "gd-cost", lang,
                   "Full-batch gradient descent costs a pass over all data per update",
            "전체 배치 경사 하강법은 업데이트마다 데이터 전체를 계산한다"))
@@ -222,21 +240,19 @@ def _section_92(results: dict, lang: str, figs: dict[str, bytes], num: H.Numbers
         f"{num('optimizers.summary.sgd.updates_total', ',')}번 업데이트합니다.") + "</p>")
     if "gd_cost" in claims:
         out.append(_claim_html(claims["gd_cost"], lang))
-    out.append(H.figure(png, "GD vs SGD", tr(
+    out.append(_figure(figs, "gd_vs_sgd", "GD vs SGD", tr(
         lang, "Full training loss after each update for GD and SGD (first seed); the dashed "
               "line is the loss of the batch SGD's update was computed on.",
         "업데이트마다 측정한 GD와 SGD의 전체 훈련 손실(첫 번째 시드). 점선은 SGD가 업데이트에 "
-        "사용한 배치의 손실입니다."), "gd_vs_sgd.svg"))
+        "사용한 배치의 손실입니다.")))
     out.append(_h(3, "sgd", lang, "Stochastic gradient descent: cheaper, and noisier",
            "확률적 경사 하강법: 더 싸고, 더 요동친다"))
     if "sgd_fluctuates" in claims:
         out.append(_claim_html(claims["sgd_fluctuates"], lang))
-    png = figs["optimizers_loss"]
-    out.append(H.figure(png, "loss curves", tr(
+    out.append(_figure(figs, "optimizers_loss", "loss curves", tr(
         lang, "Training loss against epochs, against gradient evaluations (the cost) and "
               "against seconds; mean over seeds with the min–max band.",
-        "에포크, 기울기 계산 횟수(비용), 경과 시간에 따른 훈련 손실. 시드 평균과 최소–최대 띠."),
-        "optimizers_loss.svg"))
+        "에포크, 기울기 계산 횟수(비용), 경과 시간에 따른 훈련 손실. 시드 평균과 최소–최대 띠.")))
 
     # Momentum and the zig-zag
     dlfs = results["surfaces"]["dlfs"]
@@ -257,10 +273,9 @@ def _section_92(results: dict, lang: str, figs: dict[str, bytes], num: H.Numbers
         f"모멘텀(0.1, β = 0.9)은 {num(f'surfaces.dlfs.trajectories.{mom_i}.sign_changes', 'd')}"
         "번 바뀌었습니다. 학습률은 『밑바닥부터 시작하는 딥러닝』 6장의 옵티마이저별 값이며 "
         "그림에도 적혀 있습니다. 기울기 클리핑은 쓰지 않았습니다.") + "</p>")
-    png = figs["surface_dlfs"]
-    out.append(H.figure(png, "trajectories", tr(
+    out.append(_figure(figs, "surface_dlfs", "trajectories", tr(
         lang, "Trajectories of SGD, momentum, Adagrad and Adam on x²/20 + y².",
-        "x²/20 + y² 위에서 SGD, 모멘텀, Adagrad, Adam의 궤적."), "surface_dlfs.svg"))
+        "x²/20 + y² 위에서 SGD, 모멘텀, Adagrad, Adam의 궤적.")))
     theory = results["surfaces"]["quadratic"]["theory"]
     out.append("<p>" + tr(
         lang,
@@ -277,10 +292,9 @@ def _section_92(results: dict, lang: str, figs: dict[str, bytes], num: H.Numbers
         f"예측합니다. 최적 설정으로 {theory['steps']} 스텝 측정한 값은 "
         f"{num('surfaces.quadratic.theory.gd_measured_rate', '.4f')}와 "
         f"{num('surfaces.quadratic.theory.momentum_measured_rate', '.4f')}입니다.") + "</p>")
-    png = figs["quadratic_theory"]
-    out.append(H.figure(png, "theory", tr(
+    out.append(_figure(figs, "quadratic_theory", "theory", tr(
         lang, "Distance to the minimum: measured (solid) against the predicted rate (dashed).",
-        "최솟값까지의 거리: 측정값(실선)과 예측 수렴률(점선)."), "quadratic_theory.svg"))
+        "최솟값까지의 거리: 측정값(실선)과 예측 수렴률(점선).")))
 
     # The book's table
     out.append(_h(3, "table", lang, "The book’s table of optimizers, measured",
@@ -318,10 +332,8 @@ def _section_92(results: dict, lang: str, figs: dict[str, bytes], num: H.Numbers
     for claim in opt["claims"]:
         if claim["id"].startswith("faster_than_sgd:"):
             out.append(_claim_html(claim, lang))
-    png = figs["optimizers_validation"]
-    out.append(H.figure(png, "validation", tr(
-        lang, "Validation accuracy and loss per epoch.", "에포크별 검증 정확도와 손실."),
-        "optimizers_validation.svg"))
+    out.append(_figure(figs, "optimizers_validation", "validation", tr(
+        lang, "Validation accuracy and loss per epoch.", "에포크별 검증 정확도와 손실.")))
     return "\n".join(out)
 
 
@@ -365,7 +377,7 @@ def _activation_name(name: str, lang: str) -> str:
     return activation_label(name, lang)
 
 
-def _section_91(results: dict, lang: str, figs: dict[str, bytes], num: H.Numbers) -> str:
+def _section_91(results: dict, lang: str, figs: dict, num: H.Numbers) -> str:
     out = [_h(2, "s91", lang, "9.1 Vanishing gradients", "9.1 기울기 소실 문제")]
 
     # -- the activations and their derivatives --------------------------------------------
@@ -401,9 +413,9 @@ def _section_91(results: dict, lang: str, figs: dict[str, bytes], num: H.Numbers
                         tr(lang, "max f′ (formula)", "f′ 최댓값 (공식)"),
                         tr(lang, "max f′ (measured)", "f′ 최댓값 (측정)"),
                         tr(lang, "at x", "위치 x"), tr(lang, "reached", "도달 여부")], rows))
-    out.append(H.figure(figs["activation_functions"], "activations", tr(
+    out.append(_figure(figs, "activation_functions", "activations", tr(
         lang, "Each activation (solid) and its derivative (dashed), maxima marked.",
-        "각 활성화 함수(실선)와 도함수(점선), 최댓값 표시."), "activation_functions.svg"))
+        "각 활성화 함수(실선)와 도함수(점선), 최댓값 표시.")))
 
     # -- the problem, measured -------------------------------------------------------------
     van = results["vanishing"]
@@ -475,14 +487,13 @@ def _section_91(results: dict, lang: str, figs: dict[str, bytes], num: H.Numbers
             out.append("<p>" + tr(
                 lang, "In this run the sigmoid network learned at every depth measured.",
                 "이번 실행에서는 측정한 모든 깊이에서 시그모이드 신경망이 학습했습니다.") + "</p>")
-    out.append(H.figure(figs["vanishing_gradient_norms"], "gradient norms", tr(
+    out.append(_figure(figs, "vanishing_gradient_norms", "gradient norms", tr(
         lang, "Kernel gradient norm per layer at initialisation (log scale), with the 0.25ᴸ "
               "sigmoid bound.", "초기화 직후 층별 커널 기울기 노름(로그 축)과 시그모이드 상한 "
-              "0.25ᴸ."), "vanishing_gradient_norms.svg"))
-    out.append(H.figure(figs["vanishing_gradient_heatmap"], "heatmap", tr(
+              "0.25ᴸ.")))
+    out.append(_figure(figs, "vanishing_gradient_heatmap", "heatmap", tr(
         lang, "log₁₀ of the gradient norm, layer by epoch, in the deepest networks.",
-        "가장 깊은 신경망의 층 × 에포크별 기울기 노름(log₁₀)."),
-        "vanishing_gradient_heatmap.svg"))
+        "가장 깊은 신경망의 층 × 에포크별 기울기 노름(log₁₀).")))
 
     # -- the fixes, measured -----------------------------------------------------------------
     out.append(_h(3, "fixes", lang, "The fixes, measured: tanh, ReLU, softplus and the init",
@@ -521,11 +532,10 @@ def _section_91(results: dict, lang: str, figs: dict[str, bytes], num: H.Numbers
                   f"{num(f'{acc}.mean', '.3f')}; it ",
             f"{name}, 은닉층 {deepest}개: 평균 테스트 정확도 {num(f'{acc}.mean', '.3f')}, ")
             + verdict + "</p>")
-    out.append(H.figure(figs["vanishing_accuracy"], "accuracy vs depth", tr(
+    out.append(_figure(figs, "vanishing_accuracy", "accuracy vs depth", tr(
         lang, "Final test accuracy against depth for each activation (mean and spread over "
               "seeds; dotted: chance).",
-        "활성화 함수별 깊이에 따른 최종 테스트 정확도(시드 평균과 범위, 점선: 우연 수준)."),
-        "vanishing_accuracy.svg"))
+        "활성화 함수별 깊이에 따른 최종 테스트 정확도(시드 평균과 범위, 점선: 우연 수준).")))
     ws = results["weight_scale"]
     i1, i2 = _run_index(ws, "sigmoid", "1"), _run_index(ws, "sigmoid", "0.01")
     i3, i4 = _run_index(ws, "relu", "he"), _run_index(ws, "relu", "0.01")
@@ -556,12 +566,12 @@ def _section_91(results: dict, lang: str, figs: dict[str, bytes], num: H.Numbers
             f"{num(f'weight_scale.runs.{i3}.layers.{last}.std', '.3f')}로 유지하지만, "
             f"s = 0.01은 {num(f'weight_scale.runs.{i4}.layers.{last}.std', '.1e')}까지 줄입니다."
         ) + "</p>")
-    for activation in ws["configuration"]["activations"]:
-        out.append(H.figure(figs[f"weight_scale_{activation}"], f"weight scale {activation}", tr(
+    for activation in weight_scale_activations(results):
+        out.append(_figure(figs, f"weight_scale_{activation}", f"weight scale {activation}", tr(
             lang, f"Activation histograms per layer, {activation}: weight scales 1, 0.01, "
                   "Xavier, He.",
             f"{_activation_name(activation, lang)}의 층별 활성화 값 히스토그램: 가중치 스케일 "
-            "1, 0.01, Xavier, He."), f"weight_scale_{activation}.svg"))
+            "1, 0.01, Xavier, He.")))
 
     # -- the diagnosis -------------------------------------------------------------------------
     out.append(_h(3, "diagnosis", lang, "The diagnosis: what descentlab finds, and what to try",
