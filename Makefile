@@ -1,11 +1,14 @@
 # Two commands do all the set-up on a fresh machine with Python 3.11+:
-#   make demo   - creates .venv with the runtime dependencies and runs the main job
+#   make report - creates .venv with the runtime dependencies and runs the main job: the chapter
+#                 report, measured once and written in English and in Korean
 #   make test   - creates .venv-test with the test oracles (PyTorch, Keras) and runs the suite
 PYTHON ?= python3
 VENV := .venv
 TVENV := .venv-test
 
-.PHONY: demo test browser lint bench clean
+REPORT := descentlab-report
+
+.PHONY: report demo test browser lint bench clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -18,6 +21,11 @@ $(TVENV)/.installed: pyproject.toml
 	$(TVENV)/bin/pip install --quiet --upgrade pip
 	$(TVENV)/bin/pip install --quiet -e '.[test]'
 	touch $@
+
+report: $(VENV)/.installed
+	$(VENV)/bin/descentlab report --out $(REPORT)/en
+	$(VENV)/bin/descentlab report --lang ko --from-json $(REPORT)/en/results.json --out $(REPORT)/ko
+	@echo "open $(REPORT)/en/index.html (English) or $(REPORT)/ko/index.html (Korean)"
 
 demo: $(VENV)/.installed
 	$(VENV)/bin/descentlab demo
@@ -41,6 +49,7 @@ browser:
 
 bench: $(TVENV)/.installed
 	$(TVENV)/bin/python benchmarks/bench_training.py
+	$(TVENV)/bin/python benchmarks/bench_labs.py
 
 clean:
-	rm -rf $(VENV) $(TVENV) build src/*.egg-info
+	rm -rf $(VENV) $(TVENV) build src/*.egg-info $(REPORT) descentlab-out
