@@ -122,9 +122,11 @@ def time_vanishing(workers: int) -> dict:
                 if c["activation"] == "sigmoid" and c["depth"] == 10]}
 
 
-def monitor_overhead(repeats: int = 5) -> dict:
+def monitor_overhead(repeats: int = 15) -> dict:
     """GradientMonitor's cost at the digits scale (64 → 32 → 10, batch 32, one record per
-    epoch): training seconds with the monitor over those without, best of ``repeats``."""
+    epoch): the median over ``repeats`` back-to-back pairs of (monitored / plain − 1)."""
+    import statistics
+
     import descentlab as dl
     from descentlab import datasets
     from descentlab.diagnostics import GradientMonitor
@@ -149,8 +151,10 @@ def monitor_overhead(repeats: int = 5) -> dict:
     for _ in range(repeats):  # alternate, so a slow moment of the machine hits both
         plain.append(run(False))
         monitored.append(run(True))
-    return {"plain_seconds": min(plain), "monitored_seconds": min(monitored),
-            "overhead": min(monitored) / min(plain) - 1.0}
+    ratios = [m / p - 1.0 for m, p in zip(monitored, plain, strict=True)]
+    return {"plain_seconds": statistics.median(plain),
+            "monitored_seconds": statistics.median(monitored),
+            "overhead": statistics.median(ratios)}
 
 
 def time_optimizers(workers: int) -> dict:

@@ -37,3 +37,15 @@ def float64():
 @pytest.fixture
 def rng():
     return np.random.default_rng(1234)
+
+
+@pytest.fixture
+def keras64():
+    """Keras with floatx float64 for the test (its optimizers keep the learning rate in floatx),
+    restored afterwards."""
+    import keras
+
+    previous = keras.config.floatx()
+    keras.config.set_floatx("float64")
+    yield keras
+    keras.config.set_floatx(previous)

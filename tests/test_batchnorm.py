@@ -25,16 +25,6 @@ SETTINGS = [(0.99, 1e-3, True, True), (0.9, 1e-5, True, True), (0.5, 0.1, False,
             (0.99, 1e-3, True, False)]
 
 
-@pytest.fixture
-def keras64():
-    import keras
-
-    previous = keras.config.floatx()
-    keras.config.set_floatx("float64")
-    yield keras
-    keras.config.set_floatx(previous)
-
-
 def batches(count: int, size: int = 16, seed: int = 0) -> list[np.ndarray]:
     """Inputs far from N(0, 1) (mean 3, per-feature scales 0.5..4), so normalising matters."""
     gen = np.random.default_rng(seed)

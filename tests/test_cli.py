@@ -17,7 +17,8 @@ from descentlab import cli, datasets
 from descentlab.errors import ConfigError, DataError
 from descentlab.models import load_model
 
-COMMANDS = ["demo", "train", "datasets"]
+COMMANDS = ["demo", "report", "vanishing", "optimizers", "surfaces", "activations", "train",
+            "datasets"]
 FAST = ["--epochs", "2", "--verbose", "0"]
 ACCURACY = re.compile(r"test accuracy (\d\.\d{4})")
 

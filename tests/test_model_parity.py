@@ -140,16 +140,6 @@ def test_fit_matches_pytorch(float64, loss: str, opt_name: str) -> None:
 # --------------------------------------------------------------------------------------------
 # Keras reference (flavor="keras", the default)
 # --------------------------------------------------------------------------------------------
-@pytest.fixture
-def keras64():
-    import keras
-
-    previous = keras.config.floatx()
-    keras.config.set_floatx("float64")
-    yield keras
-    keras.config.set_floatx(previous)
-
-
 KERAS_OPTIMIZERS = {
     "adam": (lambda: optimizers.Adam(learning_rate=0.01),
              lambda k: k.optimizers.Adam(learning_rate=0.01)),

@@ -30,16 +30,6 @@ def run_descentlab(opt: optimizers.Optimizer, params, grads) -> list[np.ndarray]
     return params
 
 
-@pytest.fixture
-def keras64():
-    import keras
-
-    previous = keras.config.floatx()
-    keras.config.set_floatx("float64")
-    yield keras
-    keras.config.set_floatx(previous)
-
-
 def run_keras(keras, make, params, grads, dtype: str) -> list[np.ndarray]:
     variables = [keras.Variable(p.copy(), dtype=dtype) for p in params]
     opt = make(keras)

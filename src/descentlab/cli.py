@@ -484,10 +484,7 @@ def build_parser() -> argparse.ArgumentParser:
     van.add_argument("--target", default="-1", help="CSV target column (default: the last)")
     van.add_argument("--workers", type=_positive_int, default=None,
                      help="parallel processes (default: one per CPU core)")
-    van.add_argument("--lang", choices=("en", "ko"), default="en",
-                     help="language of the figures (default en)")
-    van.add_argument("--out", default="descentlab-out/vanishing",
-                     help="output folder (default descentlab-out/vanishing)")
+    _output_arguments(van, "descentlab-out/vanishing")
     van.add_argument("--quiet", action="store_true", help="no progress bar")
     van.set_defaults(func=_cmd_vanishing)
 
@@ -505,10 +502,7 @@ def build_parser() -> argparse.ArgumentParser:
                           "leaky_relu, elu, gelu, silu)")
     act.add_argument("--seed", type=_non_negative_int, default=0,
                      help="seed of the weight-scale experiment (default 0)")
-    act.add_argument("--lang", choices=("en", "ko"), default="en",
-                     help="language of the figures (default en)")
-    act.add_argument("--out", default="descentlab-out/activations",
-                     help="output folder (default descentlab-out/activations)")
+    _output_arguments(act, "descentlab-out/activations")
     act.set_defaults(func=_cmd_activations)
 
     surf = commands.add_parser(
@@ -541,10 +535,7 @@ def build_parser() -> argparse.ArgumentParser:
     surf.add_argument("--steps", type=_positive_int, default=30, help="steps (default 30)")
     surf.add_argument("--flavor", choices=("keras", "pytorch"), default="keras",
                       help="update equations (default keras)")
-    surf.add_argument("--lang", choices=("en", "ko"), default="en",
-                      help="language of the figures (default en)")
-    surf.add_argument("--out", default="descentlab-out/surfaces",
-                      help="output folder (default descentlab-out/surfaces)")
+    _output_arguments(surf, "descentlab-out/surfaces")
     surf.set_defaults(func=_cmd_surfaces)
 
     opt = commands.add_parser(
@@ -584,10 +575,7 @@ def build_parser() -> argparse.ArgumentParser:
                      help="training loss whose cost is measured (default 0.3)")
     opt.add_argument("--workers", type=_positive_int, default=None,
                      help="parallel processes (default: one per CPU core)")
-    opt.add_argument("--lang", choices=("en", "ko"), default="en",
-                     help="language of the figures (default en)")
-    opt.add_argument("--out", default="descentlab-out/optimizers",
-                     help="output folder (default descentlab-out/optimizers)")
+    _output_arguments(opt, "descentlab-out/optimizers")
     opt.add_argument("--quiet", action="store_true", help="no progress bar")
     opt.set_defaults(func=_cmd_optimizers)
 
@@ -598,6 +586,14 @@ def build_parser() -> argparse.ArgumentParser:
     )
     listing.set_defaults(func=_cmd_datasets)
     return parser
+
+
+def _output_arguments(parser: argparse.ArgumentParser, default_out: str) -> None:
+    """--lang and --out, as every lab command has them."""
+    parser.add_argument("--lang", choices=("en", "ko"), default="en",
+                        help="language of the figures (default en)")
+    parser.add_argument("--out", default=default_out,
+                        help=f"output folder (default {default_out})")
 
 
 def _positive_int(text: str) -> int:

@@ -58,10 +58,7 @@ updates after which the full training loss was higher than before.
 
 from __future__ import annotations
 
-import json
 import math
-import os
-import tempfile
 import time
 from collections.abc import Sequence
 from typing import Any
@@ -542,17 +539,6 @@ def run(optimizers: Sequence[str] = DEFAULT_OPTIMIZERS, seeds: Sequence[int] = (
 
 def save_results(results: dict, path: str) -> str:
     """Write ``results`` as JSON, atomically (a reader never sees half a file)."""
-    folder = os.path.dirname(os.path.abspath(path))
-    os.makedirs(folder, exist_ok=True)
-    handle, tmp = tempfile.mkstemp(prefix=".results.", suffix=".json", dir=folder)
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8") as stream:
-            json.dump(results, stream, ensure_ascii=False, indent=1, allow_nan=True)
-            stream.flush()
-            os.fsync(stream.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-    return path
+    from descentlab.lab.results import save_json
+
+    return save_json(results, path)

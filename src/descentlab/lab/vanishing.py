@@ -87,7 +87,6 @@ import hashlib
 import json
 import math
 import os
-import tempfile
 import time
 from collections.abc import Iterable, Sequence
 from typing import Any
@@ -480,23 +479,9 @@ def find_summary(results: dict[str, Any], activation: str, depth: int,
 # ---------------------------------------------------------------------------------------------
 def save_results(results: dict[str, Any], path: str | os.PathLike[str]) -> str:
     """Write ``results`` as JSON to ``path`` atomically (a temporary file, then os.replace)."""
-    path = os.fspath(path)
-    folder = os.path.dirname(os.path.abspath(path))
-    os.makedirs(folder, exist_ok=True)
-    text = json.dumps(results, indent=1, allow_nan=False, ensure_ascii=False)
-    handle, tmp = tempfile.mkstemp(prefix=".vanishing.", suffix=".json", dir=folder)
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8") as stream:
-            stream.write(text)
-            stream.write("\n")
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
-    return path
+    from descentlab.lab.results import save_json
+
+    return save_json(results, path)
 
 
 def load_results(path: str | os.PathLike[str]) -> dict[str, Any]:

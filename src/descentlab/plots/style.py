@@ -13,7 +13,6 @@ from __future__ import annotations
 import contextlib
 import importlib.util
 import os
-import tempfile
 from collections.abc import Iterator, Sequence
 from typing import Any
 
@@ -71,18 +70,13 @@ def figure_style(lang: str = "en") -> Iterator[None]:
 def save_figure(fig: Any, folder: str, name: str,
                 formats: Sequence[str] = ("png", "svg")) -> list[str]:
     """Write ``fig`` as ``folder/name.<fmt>`` for each format, each file atomically."""
-    os.makedirs(folder, exist_ok=True)
+    import io
+
+    from descentlab.lab.results import write_atomic
+
     paths = []
     for fmt in formats:
-        path = os.path.join(folder, f"{name}.{fmt}")
-        handle, tmp = tempfile.mkstemp(prefix=f".{name}.", suffix=f".{fmt}", dir=folder)
-        try:
-            with os.fdopen(handle, "wb") as stream:
-                fig.savefig(stream, format=fmt)
-            os.replace(tmp, path)
-        except BaseException:
-            with contextlib.suppress(OSError):
-                os.unlink(tmp)
-            raise
-        paths.append(path)
+        buffer = io.BytesIO()
+        fig.savefig(buffer, format=fmt)
+        paths.append(write_atomic(os.path.join(folder, f"{name}.{fmt}"), buffer.getvalue()))
     return paths

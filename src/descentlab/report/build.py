@@ -15,12 +15,12 @@ import json
 import os
 import platform
 import sys
-import tempfile
 import time
 from collections.abc import Callable
 from typing import Any
 
 from descentlab.errors import ConfigError
+from descentlab.lab.results import plain, save_json, write_atomic
 from descentlab.plots.i18n import check_language
 from descentlab.report import html as H
 
@@ -603,6 +603,7 @@ def write(results: dict, out: str, lang: str = "en", workers: int | None = None
           ) -> dict[str, str]:
     """Write ``index.html``, ``results.json`` and ``figures/`` into ``out``; returns paths."""
     check_language(lang)
+    results = plain(results)  # the page shows exactly what the JSON holds (NaN → null → "—")
     folder = os.path.join(out, "figures")
     os.makedirs(folder, exist_ok=True)
     figs = render_figures(results, lang, folder, workers)
@@ -618,26 +619,9 @@ def write(results: dict, out: str, lang: str = "en", workers: int | None = None
             + _section_91(results, lang, figs, num)
             + _section_92(results, lang, figs, num)
             + _section_meta(results, lang, num))
-    json_path = os.path.join(out, "results.json")
-    _atomic_write(json_path, json.dumps(results, ensure_ascii=False, indent=1))
-    html_path = os.path.join(out, "index.html")
-    _atomic_write(html_path, H.page(title, lang, body))
+    json_path = save_json(results, os.path.join(out, "results.json"))
+    html_path = write_atomic(os.path.join(out, "index.html"), H.page(title, lang, body))
     return {"html": html_path, "json": json_path, "figures": folder}
-
-
-def _atomic_write(path: str, text: str) -> None:
-    folder = os.path.dirname(os.path.abspath(path))
-    handle, tmp = tempfile.mkstemp(prefix=".tmp.", dir=folder)
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8") as stream:
-            stream.write(text)
-            stream.flush()
-            os.fsync(stream.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
 
 
 def load_results(path: str) -> dict:
