@@ -255,3 +255,36 @@ def test_figure_refuses_the_wrong_results(weight_scale: dict) -> None:
         plots.accuracy_figure(weight_scale)
     with pytest.raises(ConfigError, match="no figures"):
         plots.write_figures({"schema": "other"}, "unused", "en")
+
+
+@pytest.mark.parametrize("activation", ["sigmoid", "tanh", "relu", "softplus"])
+def test_grid_point_gradient_norms_at_init_match_pytorch(activation: str) -> None:
+    """One grid point run by the lab (float64) and replayed in PyTorch from the same initial
+    weights on the same probe batch: the per-layer kernel gradient norms agree to 1e-6."""
+    import torch
+
+    config = vanishing.make_config(activation=activation, depth=4, epochs=1, seed=3,
+                                   floatx="float64")
+    result = vanishing.trial(config)
+    # The same split, initial weights and probe batch the trial used.
+    x, y = datasets.load("digits")
+    x_train, _, y_train, _ = datasets.train_test_split(x, y, test_size=config["test_size"],
+                                                       seed=config["seed"])
+    dl.set_floatx("float64")
+    dl.set_random_seed(config["seed"])
+    model = vanishing.build_model(config, 64, 10)
+    weights = model.get_weights()
+    probe_x = torch.tensor(x_train[:config["probe_size"]], dtype=torch.float64)
+    probe_y = torch.tensor(y_train[:config["probe_size"]], dtype=torch.long)
+    act = {"sigmoid": torch.sigmoid, "tanh": torch.tanh, "relu": torch.relu,
+           "softplus": torch.nn.functional.softplus}[activation]
+    params = [torch.tensor(w, dtype=torch.float64, requires_grad=True) for w in weights]
+    h = probe_x
+    for k in range(0, len(params) - 2, 2):
+        h = act(h @ params[k] + params[k + 1])
+    logits = h @ params[-2] + params[-1]
+    torch.nn.functional.cross_entropy(logits, probe_y).backward()
+    expected = [float(p.grad.norm()) for p in params[0::2]]
+    np.testing.assert_allclose(result["grad_norms"]["init"], expected, rtol=1e-6)
+    assert result["ratio_first_last"]["init"] == pytest.approx(expected[0] / expected[-1],
+                                                               rel=1e-6)
