@@ -80,3 +80,31 @@ def save_figure(fig: Any, folder: str, name: str,
         fig.savefig(buffer, format=fmt)
         paths.append(write_atomic(os.path.join(folder, f"{name}.{fmt}"), buffer.getvalue()))
     return paths
+
+
+def _display_inline_in_ipython() -> None:
+    """Let a Figure returned by descentlab show as an image in Jupyter, without pyplot.
+
+    The figures are plain ``matplotlib.figure.Figure`` objects (no pyplot, no global state), and
+    IPython only knows how to draw those once pyplot has set up the inline backend; so when
+    descentlab's plots are imported inside IPython, the PNG formatter is registered here.
+    """
+    import sys
+
+    if "IPython" not in sys.modules:
+        return
+    try:
+        from IPython import get_ipython
+        from IPython.core.pylabtools import print_figure
+    except ImportError:  # pragma: no cover - a partial IPython
+        return
+    shell = get_ipython()
+    if shell is None:
+        return
+    from matplotlib.figure import Figure
+
+    shell.display_formatter.formatters["image/png"].for_type(
+        Figure, lambda fig: print_figure(fig, "png", bbox_inches="tight"))
+
+
+_display_inline_in_ipython()
