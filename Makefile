@@ -35,14 +35,17 @@ test: $(TVENV)/.installed browser
 	$(TVENV)/bin/python -m pytest -q
 
 # The report test opens the HTML in a real headless browser: Debian's Chromium. Installed here
-# when missing and we are root (as in CI); otherwise say how, and the browser test is skipped
-# outside CI (in CI it fails instead).
+# when missing and we are root (as in CI) or may sudo without a password; otherwise say how,
+# and the browser test is skipped outside CI (in CI it fails instead).
 browser:
 	@command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 || { \
-	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	  if [ "$$(id -u)" = 0 ]; then SUDO=""; \
+	  elif command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then SUDO="sudo -n"; \
+	  else SUDO=none; fi; \
+	  if [ "$$SUDO" != none ] && command -v apt-get >/dev/null 2>&1; then \
 	    echo "installing Debian's chromium for the report's browser test"; \
-	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
-	      --no-install-recommends chromium >/dev/null; \
+	    $$SUDO apt-get update -qq && $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install \
+	      -y -qq --no-install-recommends chromium >/dev/null; \
 	  else \
 	    echo "note: no chromium; install it (sudo apt-get install chromium) for the browser test"; \
 	  fi; }
