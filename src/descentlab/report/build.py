@@ -304,7 +304,8 @@ def _section_92(results: dict, lang: str, figs: dict, num: H.Numbers) -> str:
         f"Each optimizer with the settings of the book's table (learning rates: "
         f"{H.escape(cfg['lr_mode'])}), {len(cfg['seeds'])} seeds × {cfg['epochs']} epochs; "
         f"target training loss {num('optimizers.config.target_loss', 'g')}.",
-        f"책의 표에 있는 설정(학습률: {H.escape(cfg['lr_mode'])})으로 각 옵티마이저를 시드 "
+        f"책의 표에 있는 설정(학습률: {LR_MODES_KO.get(cfg['lr_mode'], cfg['lr_mode'])})으로 "
+        "각 옵티마이저를 시드 "
         f"{len(cfg['seeds'])}개 × {cfg['epochs']} 에포크 훈련했습니다. 목표 훈련 손실은 "
         f"{num('optimizers.config.target_loss', 'g')}입니다.") + "</p>")
     rows = []
@@ -337,14 +338,22 @@ def _section_92(results: dict, lang: str, figs: dict, num: H.Numbers) -> str:
     return "\n".join(out)
 
 
+LR_MODES_KO = {"book": "책의 표", "shared": "모두 같은 학습률", "tuned": "옵티마이저별 조정"}
+STAGES_KO = {"activations": "활성화 함수", "weight_scale": "가중치 스케일",
+             "vanishing": "기울기 소실", "diagnosis": "진단", "surfaces": "2차원 곡면",
+             "optimizers": "옵티마이저", "total": "합계"}
+
+
 def _section_meta(results: dict, lang: str, num: H.Numbers) -> str:
     rows = [(H.escape(k), H.escape(v)) for k, v in results["versions"].items()]
-    rows += [(tr(lang, f"time: {k}", f"시간: {k}"), num(f"timings.{k}", ".2f") + " s")
+    rows += [(tr(lang, f"time: {k}", f"시간: {STAGES_KO.get(k, k)}"),
+              num(f"timings.{k}", ".2f") + " s")
              for k in results["timings"]]
     opt = results["optimizers"]["config"]
     rows += [(tr(lang, "seeds", "시드"), H.escape(", ".join(map(str, opt["seeds"])))),
              (tr(lang, "data", "데이터"), H.escape(results["data"])),
-             (tr(lang, "quick run", "빠른 실행"), H.escape(results["quick"]))]
+             (tr(lang, "quick run", "빠른 실행"),
+              tr(lang, "yes", "예") if results["quick"] else tr(lang, "no", "아니오"))]
     settings = H.escape(json.dumps(results["settings"], ensure_ascii=False))
     return (_h(2, "config", lang, "Configuration, versions and timings",
            "설정, 버전, 소요 시간")
