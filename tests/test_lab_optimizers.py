@@ -302,3 +302,15 @@ def test_a_schedule_changes_the_training_and_is_recorded() -> None:
     assert cosine["config"]["schedule"] == "cosine"
     with pytest.raises(ConfigError, match="Unknown schedule 'linear'; valid schedules are"):
         lab.run(schedule="linear")
+
+
+@pytest.mark.parametrize("command", ["surfaces", "optimizers", "vanishing", "activations",
+                                     "report"])
+def test_an_output_folder_that_is_a_file_is_one_line(command, tmp_path, capsys) -> None:
+    in_the_way = tmp_path / "results.txt"
+    in_the_way.write_text("keep me", encoding="utf-8")
+    assert cli.main([command, "--out", str(in_the_way)]) == 2
+    err = capsys.readouterr().err
+    assert f"the output folder '{in_the_way}' is a file, not a folder" in err
+    assert err.count("\n") == 1
+    assert in_the_way.read_text(encoding="utf-8") == "keep me"  # nothing the user saved is lost

@@ -12,6 +12,7 @@ import time
 from collections.abc import Sequence
 
 from descentlab.errors import DescentLabError
+from descentlab.lab.results import prepare_folder
 
 EXIT_USAGE = 2
 
@@ -144,13 +145,14 @@ def _cmd_surfaces(args: argparse.Namespace) -> None:
     from descentlab.lab import surfaces
     from descentlab.plots import optimizers as plots
 
+    prepare_folder(args.out)  # a bad --out fails before any work
+
     names = args.optimizers or (list(surfaces.DLFS_RATES) if args.lr_mode == "dlfs"
                                 else list(surfaces.DEFAULT_OPTIMIZERS))
     surface = (surfaces.ill_conditioned(args.kappa) if args.surface == "quadratic"
                else surfaces.get(args.surface))
     result = surfaces.compare(surface, names, steps=args.steps, lr_mode=args.lr_mode,
                               learning_rate=args.learning_rate, flavor=args.flavor)
-    os.makedirs(args.out, exist_ok=True)
     json_path = lab_optimizers.save_results(
         result, os.path.join(args.out, f"surface_{surface.name}.json"))
     figures = plots.write_surface_figures(result, args.out, args.lang)
@@ -181,12 +183,13 @@ def _cmd_optimizers(args: argparse.Namespace) -> None:
     from descentlab.lab import optimizers as lab
     from descentlab.plots import optimizers as plots
 
+    prepare_folder(args.out)  # a bad --out fails before any work
+
     results = lab.run(optimizers=args.optimizers or lab.DEFAULT_OPTIMIZERS, seeds=args.seeds,
                       epochs=args.epochs, dataset=args.data, hidden=args.layers,
                       batch_size=args.batch_size, lr_mode=args.lr_mode, schedule=args.schedule,
                       learning_rate=args.learning_rate, target_loss=args.target_loss,
                       workers=args.workers, progress=not args.quiet)
-    os.makedirs(args.out, exist_ok=True)
     json_path = lab.save_results(results, os.path.join(args.out, "optimizers.json"))
     figures = plots.write_data_figures(results, args.out, args.lang)
     config = results["config"]
@@ -235,6 +238,8 @@ def _cmd_vanishing(args: argparse.Namespace) -> None:
     from descentlab.lab import vanishing
     from descentlab.plots import vanishing as plots
 
+    prepare_folder(args.out)  # a bad --out fails before any work
+
     builtin = args.data in datasets.names()
     data = None
     if not builtin:
@@ -246,7 +251,6 @@ def _cmd_vanishing(args: argparse.Namespace) -> None:
         learning_rate=args.learning_rate,
         dataset=args.data if builtin else os.path.basename(args.data), data=data,
         workers=args.workers, progress=not args.quiet)
-    os.makedirs(args.out, exist_ok=True)
     json_path = vanishing.save_results(results, os.path.join(args.out, "vanishing.json"))
     figures = plots.write_figures(results, args.out, args.lang)
     base = results["configuration"]["base"]
@@ -277,10 +281,11 @@ def _cmd_activations(args: argparse.Namespace) -> None:
     from descentlab.lab import activations
     from descentlab.plots import vanishing as plots
 
+    prepare_folder(args.out)  # a bad --out fails before any work
+
     curves = activations.activation_curves(names=args.names) if args.names else \
         activations.activation_curves()
     scales = activations.weight_scale_experiment(seed=args.seed)
-    os.makedirs(args.out, exist_ok=True)
     from descentlab.lab.optimizers import save_results
 
     paths = [save_results(curves, os.path.join(args.out, "activation_curves.json")),

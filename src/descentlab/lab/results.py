@@ -27,6 +27,30 @@ def plain(value: Any) -> Any:
     return value
 
 
+def prepare_folder(path: str | os.PathLike[str], what: str = "output folder") -> str:
+    """Create ``path`` if needed and check it can be written to, before any work is done.
+
+    A file in the way, a missing parent that cannot be made, or no permission becomes a
+    :class:`~descentlab.errors.ConfigError` that names the folder, not a traceback minutes later.
+    """
+    from descentlab.errors import ConfigError
+
+    path = os.fspath(path)
+    if not path:
+        raise ConfigError(f"the {what} must be a path; got an empty one.")
+    if os.path.exists(path) and not os.path.isdir(path):
+        raise ConfigError(f"the {what} {path!r} is a file, not a folder; choose another --out.")
+    try:
+        os.makedirs(path, exist_ok=True)
+        handle, probe = tempfile.mkstemp(prefix=".write-test.", dir=path)
+        os.close(handle)
+        os.unlink(probe)
+    except OSError as exc:
+        raise ConfigError(f"cannot write to the {what} {path!r}: "
+                          f"{exc.strerror or exc}.") from None
+    return path
+
+
 def write_atomic(path: str | os.PathLike[str], data: str | bytes) -> str:
     """Write ``data`` to ``path`` so that a reader never sees half a file."""
     path = os.fspath(path)

@@ -20,7 +20,7 @@ from collections.abc import Callable
 from typing import Any
 
 from descentlab.errors import ConfigError
-from descentlab.lab.results import plain, save_json, write_atomic
+from descentlab.lab.results import plain, prepare_folder, save_json, write_atomic
 from descentlab.plots.i18n import check_language
 from descentlab.report import html as H
 
@@ -613,8 +613,7 @@ def write(results: dict, out: str, lang: str = "en", workers: int | None = None
     """Write ``index.html``, ``results.json`` and ``figures/`` into ``out``; returns paths."""
     check_language(lang)
     results = plain(results)  # the page shows exactly what the JSON holds (NaN → null → "—")
-    folder = os.path.join(out, "figures")
-    os.makedirs(folder, exist_ok=True)
+    folder = prepare_folder(os.path.join(prepare_folder(out), "figures"))
     figs = render_figures(results, lang, folder, workers)
     num = H.Numbers(results)
     title = tr(lang, "Chapter 9, measured: why deep networks fail to train, and the fixes",
@@ -655,8 +654,7 @@ def build(out: str = "descentlab-report", lang: str = "en", quick: bool = False,
           data: str = "digits", workers: int | None = None, progress: bool = True) -> dict:
     """Measure everything and write the report; returns the paths and the results."""
     check_language(lang)
-    if not isinstance(out, str) or not out:
-        raise ConfigError(f"the output folder must be a path; got {out!r}.")
+    prepare_folder(out)  # a bad --out fails now, not after the experiments
     results = measure(quick=quick, data=data, workers=workers, progress=progress)
     _say(progress, "writing the report")
     with contextlib.redirect_stdout(io.StringIO()):
