@@ -103,11 +103,14 @@ def korean_font_face(text: str) -> str:
     logger.setLevel(logging.ERROR)  # it lists the tables it drops; nothing a reader needs
     try:
         font = subset.load_font(os.path.join(font_dir(), f"{KOREAN_FONT}.ttf"), options)
-        subsetter = subset.Subsetter(options)
-        subsetter.populate(text="".join(sorted(set(text))))
-        subsetter.subset(font)
-        buffer = io.BytesIO()
-        subset.save_font(font, buffer, options)
+        try:
+            subsetter = subset.Subsetter(options)
+            subsetter.populate(text="".join(sorted(set(text))))
+            subsetter.subset(font)
+            buffer = io.BytesIO()
+            subset.save_font(font, buffer, options)
+        finally:
+            font.close()  # the font file stays open until then
     finally:
         logger.setLevel(level)
     data = base64.b64encode(buffer.getvalue()).decode("ascii")
