@@ -333,6 +333,23 @@ def _section_92(results: dict, lang: str, figs: dict, num: H.Numbers) -> str:
     for claim in opt["claims"]:
         if claim["id"].startswith("faster_than_sgd:"):
             out.append(_claim_html(claim, lang))
+    failed = [c for c in opt["claims"]
+              if c["id"].startswith("faster_than_sgd:") and c["holds"] is False]
+    if failed and cfg["lr_mode"] == "book":
+        names = ", ".join(plots.label(c["evidence"]["optimizer"], lang) for c in failed)
+        out.append("<p>" + tr(
+            lang,
+            f"Where a method lost to plain SGD here ({H.escape(names)}), compare the learning "
+            f"rates first: the book's table gives SGD "
+            f"{num('optimizers.config.learning_rates.sgd', 'g')} and these methods smaller "
+            "ones. A fair race gives each optimizer its own best rate: "
+            "<code>descentlab optimizers --lr-mode tuned</code> searches a log grid per "
+            "optimizer and runs the same comparison.",
+            f"여기서 기본 SGD보다 느렸던 방법({H.escape(names)})은 먼저 학습률을 비교해 보세요. "
+            f"책의 표는 SGD에 {num('optimizers.config.learning_rates.sgd', 'g')}을, 이 방법들에는 "
+            "더 작은 값을 줍니다. 공정하게 비교하려면 옵티마이저마다 가장 좋은 학습률을 "
+            "써야 합니다: <code>descentlab optimizers --lr-mode tuned</code>는 옵티마이저별로 "
+            "로그 격자에서 학습률을 찾아 같은 비교를 실행합니다.") + "</p>")
     out.append(_figure(figs, "optimizers_validation", "validation", tr(
         lang, "Validation accuracy and loss per epoch.", "에포크별 검증 정확도와 손실.")))
     return "\n".join(out)
