@@ -288,3 +288,16 @@ def test_grid_point_gradient_norms_at_init_match_pytorch(activation: str) -> Non
     np.testing.assert_allclose(result["grad_norms"]["init"], expected, rtol=1e-6)
     assert result["ratio_first_last"]["init"] == pytest.approx(expected[0] / expected[-1],
                                                                rel=1e-6)
+
+
+def test_figures_per_initializer_when_a_grid_compares_them() -> None:
+    results = vanishing.run_grid(activations=("relu",), depths=(1, 2),
+                                 initializers=("glorot_uniform", "he_normal"), seeds=(0,),
+                                 epochs=1, workers=1, progress=False)
+    figures = plots.figures_for(results, "en")
+    assert sorted(figures) == ["vanishing_accuracy",
+                               "vanishing_gradient_heatmap_glorot_uniform",
+                               "vanishing_gradient_heatmap_he_normal",
+                               "vanishing_gradient_norms_glorot_uniform",
+                               "vanishing_gradient_norms_he_normal"]
+    assert "he_normal" in figures["vanishing_gradient_norms_he_normal"]._suptitle.get_text()

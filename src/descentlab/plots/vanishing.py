@@ -506,9 +506,19 @@ def figures_for(results: dict[str, Any], lang: str = "en") -> dict[str, Figure]:
     """Every figure these results support, by file stem (without the language suffix)."""
     schema = results.get("schema") if isinstance(results, dict) else None
     if schema == VANISHING_SCHEMA:
-        return {"vanishing_gradient_norms": gradient_norm_figure(results, lang),
-                "vanishing_gradient_heatmap": gradient_heatmap_figure(results, lang),
-                "vanishing_accuracy": accuracy_figure(results, lang)}
+        initializers = results["configuration"]["initializers"]
+        if len(initializers) == 1:
+            figures = {"vanishing_gradient_norms": gradient_norm_figure(results, lang),
+                       "vanishing_gradient_heatmap": gradient_heatmap_figure(results, lang)}
+        else:  # one pair of gradient figures per initializer; accuracy compares them all
+            figures = {}
+            for name in initializers:
+                figures[f"vanishing_gradient_norms_{name}"] = gradient_norm_figure(
+                    results, lang, initializer=name)
+                figures[f"vanishing_gradient_heatmap_{name}"] = gradient_heatmap_figure(
+                    results, lang, initializer=name)
+        figures["vanishing_accuracy"] = accuracy_figure(results, lang)
+        return figures
     if schema == CURVES_SCHEMA:
         return {"activation_functions": activation_figure(results, lang)}
     if schema == WEIGHT_SCALE_SCHEMA:
