@@ -301,3 +301,29 @@ def test_figures_per_initializer_when_a_grid_compares_them() -> None:
                                "vanishing_gradient_norms_glorot_uniform",
                                "vanishing_gradient_norms_he_normal"]
     assert "he_normal" in figures["vanishing_gradient_norms_he_normal"]._suptitle.get_text()
+
+
+def test_batch_norm_trial_measures_the_same_quantities() -> None:
+    """With batch_norm each hidden layer is Dense → BatchNormalization → activation; the
+    kernel gradient norms are still those the engine computes, and f' is read at the
+    normalised input of each activation."""
+    from descentlab.layers import Activation, BatchNormalization
+
+    config = vanishing.make_config(activation="sigmoid", depth=3, epochs=1, seed=2,
+                                   probe_size=64, batch_norm=True)
+    result = vanishing.trial(config)
+    x, y = datasets.load_digits()
+    x_train, _, y_train, _ = datasets.train_test_split(x, y, test_size=0.25, seed=2)
+    dl.set_random_seed(2)
+    model = vanishing.build_model(config, 64, 10)
+    kinds = [type(layer).__name__ for layer in model.layers]
+    assert kinds == ["Dense", "BatchNormalization", "Activation"] * 3 + ["Dense"]
+    _, grads = model.compute_gradients(x_train[:64], y_train[:64])
+    dense_kernels = [g for g, w in zip(grads, model.trainable_weights, strict=True)
+                     if w.ndim == 2]
+    assert result["grad_norms"]["init"] == [float(np.linalg.norm(g)) for g in dense_kernels]
+    acts = [layer for layer in model.layers if isinstance(layer, Activation)]
+    expected = [float(np.mean(dl.activations.get("sigmoid").derivative(a.preactivation),
+                              dtype=np.float64)) for a in acts]
+    np.testing.assert_allclose(result["mean_derivative_init"], expected, rtol=1e-6)
+    assert isinstance(model.layers[1], BatchNormalization)

@@ -248,7 +248,7 @@ def _cmd_vanishing(args: argparse.Namespace) -> None:
     results = vanishing.run_grid(
         activations=args.activations, depths=args.depths, initializers=args.initializers,
         seeds=args.seeds, epochs=args.epochs, width=args.width, batch_size=args.batch_size,
-        learning_rate=args.learning_rate,
+        learning_rate=args.learning_rate, batch_norm=args.batch_norm,
         dataset=args.data if builtin else os.path.basename(args.data), data=data,
         workers=args.workers, progress=not args.quiet)
     json_path = vanishing.save_results(results, os.path.join(args.out, "vanishing.json"))
@@ -484,6 +484,8 @@ def build_parser() -> argparse.ArgumentParser:
     van.add_argument("--batch-size", type=_positive_int, default=32, help="batch size (32)")
     van.add_argument("--learning-rate", type=_positive_float, default=0.1,
                      help="SGD learning rate (default 0.1)")
+    van.add_argument("--batch-norm", action="store_true",
+                     help="Dense -> BatchNormalization -> activation in every hidden layer")
     van.add_argument("--data", default="digits",
                      help="built-in data set or CSV path (default digits)")
     van.add_argument("--target", default="-1", help="CSV target column (default: the last)")

@@ -54,7 +54,7 @@ A trial configuration (all keys, with defaults from :data:`DEFAULT_CONFIG`)::
     {"activation": "sigmoid", "depth": 5, "width": 32, "initializer": "glorot_uniform",
      "seed": 0, "epochs": 30, "batch_size": 32, "learning_rate": 0.1, "optimizer": "sgd",
      "dataset": "digits", "test_size": 0.25, "standardize": false, "probe_size": 256,
-     "floatx": "float32"}
+     "floatx": "float32", "batch_norm": false}
 
 A trial result::
 
@@ -99,7 +99,7 @@ from descentlab import datasets
 from descentlab.callbacks import Callback
 from descentlab.errors import ConfigError
 from descentlab.lab.runner import default_workers, run_trials
-from descentlab.layers import Dense
+from descentlab.layers import Activation, BatchNormalization, Dense
 from descentlab.models import Sequential
 from descentlab.optimizers import SGD
 
@@ -121,6 +121,7 @@ DEFAULT_CONFIG: dict[str, Any] = {
     "standardize": False,
     "probe_size": 256,
     "floatx": "float32",
+    "batch_norm": False,  # Dense → BatchNormalization → activation in every hidden layer
 }
 
 #: The default grid. Depths 1, 3, 5, 10: sigmoid trains at 1, is in transition at 3 and stays at
@@ -196,12 +197,20 @@ def _fingerprint(x: np.ndarray, y: np.ndarray) -> str:
 
 def build_model(config: dict[str, Any], features: int, classes: int) -> Sequential:
     """``depth`` × Dense(width, activation, kernel_initializer), then Dense(classes, softmax),
-    compiled with plain SGD and sparse categorical cross-entropy."""
+    compiled with plain SGD and sparse categorical cross-entropy. With ``batch_norm`` each
+    hidden layer is Dense(width) → BatchNormalization() → Activation(activation): the remedy
+    that keeps every pre-activation near zero mean and unit variance, where f' is largest."""
     model = Sequential(name=f"{config['activation']}_{config['depth']}")
     for i in range(config["depth"]):
-        model.add(Dense(config["width"], activation=config["activation"],
-                        kernel_initializer=config["initializer"],
-                        input_dim=features if i == 0 else None))
+        input_dim = features if i == 0 else None
+        if config.get("batch_norm"):
+            model.add(Dense(config["width"], kernel_initializer=config["initializer"],
+                            input_dim=input_dim))
+            model.add(BatchNormalization())
+            model.add(Activation(config["activation"]))
+        else:
+            model.add(Dense(config["width"], activation=config["activation"],
+                            kernel_initializer=config["initializer"], input_dim=input_dim))
     model.add(Dense(classes, activation="softmax"))
     model.compile(optimizer=SGD(learning_rate=config["learning_rate"]),
                   loss="sparse_categorical_crossentropy", metrics=["accuracy"])
@@ -281,7 +290,11 @@ def _trial(config: dict[str, Any], data: tuple[Any, Any] | None,
         measure_started = time.perf_counter()
         init_norms = kernel_gradient_norms(model, *probe)
         mean_derivative = []
-        for layer in model.layers[:-1]:  # the probe's forward pass is still in the layers
+        # The probe's forward pass is still in the layers: f' at each hidden activation's input
+        # (the Dense layer's z, or with batch_norm the normalised z of the Activation layer).
+        hidden = [layer for layer in model.layers[:-1]
+                  if isinstance(layer, Activation) or not config["batch_norm"]]
+        for layer in hidden:
             derivative = activations_module.get(config["activation"]).derivative(
                 layer.preactivation)
             mean_derivative.append(float(np.mean(derivative, dtype=np.float64)))
@@ -425,6 +438,7 @@ def run_grid(activations: Sequence[str] = DEFAULT_ACTIVATIONS,
              epochs: int = 30, width: int = 32, batch_size: int = 32,
              learning_rate: float = 0.1, dataset: str = "digits", test_size: float = 0.25,
              standardize: bool = False, probe_size: int = 256, floatx: str = "float32",
+             batch_norm: bool = False,
              data: tuple[Any, Any] | None = None, stuck_margin: float = STUCK_MARGIN,
              workers: int | None = None, progress: bool = True) -> dict[str, Any]:
     """Train every activation × initializer × depth × seed network and summarise.
@@ -438,7 +452,8 @@ def run_grid(activations: Sequence[str] = DEFAULT_ACTIVATIONS,
         workers = default_workers()
     base = {"epochs": epochs, "width": width, "batch_size": batch_size,
             "learning_rate": learning_rate, "dataset": dataset, "test_size": test_size,
-            "standardize": standardize, "probe_size": probe_size, "floatx": floatx}
+            "standardize": standardize, "probe_size": probe_size, "floatx": floatx,
+            "batch_norm": bool(batch_norm)}
     configs = grid_configs(activations, depths, initializers, seeds, **base)
     if data is None and dataset not in datasets.names():
         datasets.load(dataset)  # raises the ConfigError with the list of valid names

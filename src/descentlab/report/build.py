@@ -93,7 +93,7 @@ def measure(quick: bool = False, data: str = "digits", workers: int | None = Non
                                "data_description": description, "settings": settings,
                                "versions": _versions()}
     started = time.perf_counter()
-    stages = 6
+    stages = 7
 
     def stage(name: str, label: str, fn: Callable[[], Any]) -> None:
         _say(progress, f"[{len(timings) + 1}/{stages}] {label}")
@@ -109,6 +109,13 @@ def measure(quick: bool = False, data: str = "digits", workers: int | None = Non
     stage("vanishing", f"vanishing gradients on {description}", lambda: vanishing.run_grid(
         dataset=data if builtin else os.path.basename(data), data=None if builtin else (x, y),
         standardize=False, workers=workers, progress=progress, **settings["vanishing"]))
+    deepest = max(settings["vanishing"]["depths"])
+    stage("batch_norm", "the deepest sigmoid network with batch normalisation", lambda:
+          vanishing.run_grid(
+              activations=("sigmoid",), depths=(deepest,), batch_norm=True,
+              dataset=data if builtin else os.path.basename(data),
+              data=None if builtin else (x, y), workers=workers, progress=progress,
+              seeds=settings["vanishing"]["seeds"], epochs=settings["vanishing"]["epochs"]))
     stage("diagnosis", "diagnosing a deep sigmoid and a ReLU network",
           lambda: diagnose_networks(x, y, **settings["diagnosis"]))
     stage("surfaces", "optimizers on 2-D surfaces", lambda: {
@@ -357,6 +364,7 @@ def _section_92(results: dict, lang: str, figs: dict, num: H.Numbers) -> str:
 
 LR_MODES_KO = {"book": "책의 표", "shared": "모두 같은 학습률", "tuned": "옵티마이저별 조정"}
 STAGES_KO = {"activations": "활성화 함수", "weight_scale": "가중치 스케일",
+             "batch_norm": "배치 정규화",
              "vanishing": "기울기 소실", "diagnosis": "진단", "surfaces": "2차원 곡면",
              "optimizers": "옵티마이저", "total": "합계"}
 
@@ -562,6 +570,27 @@ def _section_91(results: dict, lang: str, figs: dict, num: H.Numbers) -> str:
         lang, "Final test accuracy against depth for each activation (mean and spread over "
               "seeds; dotted: chance).",
         "활성화 함수별 깊이에 따른 최종 테스트 정확도(시드 평균과 범위, 점선: 우연 수준).")))
+    bn = results["batch_norm"]["summary"][0]
+    plain_i = _summary_index(van, "sigmoid", bn["depth"])
+    if plain_i is not None:
+        bn_acc = "batch_norm.summary.0.final_test_accuracy"
+        values = ", ".join(num(f"{bn_acc}.values.{k}", ".3f")
+                           for k in range(len(bn["final_test_accuracy"]["values"])))
+        rescued = not bn["stuck_at_chance"]
+        out.append("<p>" + tr(
+            lang,
+            f"Batch normalisation (Dense → BatchNormalization → sigmoid in each of the "
+            f"{bn['depth']} hidden layers, otherwise the same training): mean test accuracy "
+            f"{num(f'{bn_acc}.mean', '.3f')} (per seed {values}) against "
+            f"{num(f'vanishing.summary.{plain_i}.final_test_accuracy.mean', '.3f')} without; "
+            + ("the deep sigmoid network learns again." if rescued else
+               "here it does not rescue the deep sigmoid network."),
+            f"배치 정규화(은닉층 {bn['depth']}개 모두 Dense → BatchNormalization → 시그모이드, "
+            f"나머지 훈련 조건은 동일): 평균 테스트 정확도 {num(f'{bn_acc}.mean', '.3f')}"
+            f"(시드별 {values}), 배치 정규화가 없을 때는 "
+            f"{num(f'vanishing.summary.{plain_i}.final_test_accuracy.mean', '.3f')}입니다. "
+            + ("깊은 시그모이드 신경망이 다시 학습합니다." if rescued else
+               "이번에는 깊은 시그모이드 신경망을 살리지 못했습니다.")) + "</p>")
     ws = results["weight_scale"]
     i1, i2 = _run_index(ws, "sigmoid", "1"), _run_index(ws, "sigmoid", "0.01")
     i3, i4 = _run_index(ws, "relu", "he"), _run_index(ws, "relu", "0.01")
