@@ -556,9 +556,14 @@ def _section_91(results: dict, lang: str, figs: dict, num: H.Numbers) -> str:
         elif record["stuck_fraction"] > 0 or (record["final_test_accuracy"]["std"] or 0) > 0.1:
             verdict = tr(lang, "trains on some seeds but not reliably (per seed: ",
                          "일부 시드에서만 학습합니다(시드별: ") + values + tr(
-                lang, "); a smaller learning rate or another initialiser is needed for "
-                      "reliable training at this depth.",
-                ") 이 깊이에서 안정적으로 학습하려면 더 작은 학습률이나 다른 초기화가 필요합니다.")
+                lang, "). To look for settings that train reliably at this depth, try e.g. "
+                      f"<code>descentlab vanishing --activations {activation} --depths "
+                      f"{deepest} --learning-rate 0.05 --initializers glorot_uniform,he_normal"
+                      "</code>.",
+                "). 이 깊이에서 안정적으로 학습하는 설정을 찾으려면 예를 들어 "
+                f"<code>descentlab vanishing --activations {activation} --depths {deepest} "
+                "--learning-rate 0.05 --initializers glorot_uniform,he_normal</code>을 "
+                "실행해 보세요.")
         else:
             verdict = tr(lang, "trains.", "학습합니다.")
         out.append("<p>" + tr(
