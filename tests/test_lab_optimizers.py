@@ -314,3 +314,20 @@ def test_an_output_folder_that_is_a_file_is_one_line(command, tmp_path, capsys) 
     assert f"the output folder '{in_the_way}' is a file, not a folder" in err
     assert err.count("\n") == 1
     assert in_the_way.read_text(encoding="utf-8") == "keep me"  # nothing the user saved is lost
+
+
+def test_saddle_loss_panel_shows_the_escape_not_a_cut(tmp_path) -> None:
+    """On x² − y² the value goes negative as a run escapes: the loss panel must draw every
+    finite step (symmetric-log axis), not only the positive ones."""
+    from descentlab.plots import optimizers as plots
+
+    result = surfaces.compare("saddle", ["sgd"], steps=40, learning_rate=0.2)
+    values = np.asarray(result["trajectories"][0]["values"])
+    assert (values < 0).any()  # it did escape
+    fig = plots.surface_figure(result, "ko")
+    loss_axis = fig.axes[1]
+    assert loss_axis.get_yscale() == "symlog"
+    drawn = loss_axis.lines[0].get_ydata()
+    assert len(drawn) == len(values)
+    _render_without_missing_glyphs(lambda: plots.write_surface_figures(result, str(tmp_path),
+                                                                       "ko"))

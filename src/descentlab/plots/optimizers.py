@@ -124,7 +124,9 @@ def surface_figure(result: dict[str, Any], lang: str = "en") -> Figure:
                 ax.plot(*finite[-1], marker="X", ms=12, color=_color(name), mec="black")
             values = np.asarray(run["values"], dtype=np.float64) - floor
             steps = np.arange(len(values))
-            keep = np.isfinite(values) & (values > 0)
+            # On a log axis only positive gaps can be drawn; the saddle, unbounded below, is
+            # drawn on a symmetric-log axis instead, so an escaping run is shown, not cut.
+            keep = np.isfinite(values) & ((values > 0) | (info["name"] == "saddle"))
             ax_loss.plot(steps[keep], values[keep], color=_color(name), label=label(name, lang))
             if run["diverged_at"] is not None:
                 ax_loss.axvline(run["diverged_at"], color=_color(name), ls=":", lw=1)
@@ -147,6 +149,7 @@ def surface_figure(result: dict[str, Any], lang: str = "en") -> Figure:
                 ax_loss.set_ylim(bottom, min(top, first * 1e3))
             ax_loss.set_ylabel(t("surf.value_gap", lang))
         else:
+            ax_loss.set_yscale("symlog", linthresh=1.0)
             ax_loss.set_ylabel(t("surf.value", lang))
         ax_loss.set_xlabel(t("step", lang))
         ax_loss.set_title(t("surf.loss_title", lang), fontsize=10)
