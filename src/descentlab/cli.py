@@ -12,7 +12,7 @@ import time
 from collections.abc import Sequence
 
 from descentlab.errors import DescentLabError
-from descentlab.lab.results import prepare_folder
+from descentlab.lab.results import prepare_folder, save_json
 
 EXIT_USAGE = 2
 
@@ -141,7 +141,6 @@ def _num(value: float | None, spec: str) -> str:
 def _cmd_surfaces(args: argparse.Namespace) -> None:
     import os
 
-    from descentlab.lab import optimizers as lab_optimizers
     from descentlab.lab import surfaces
     from descentlab.plots import optimizers as plots
 
@@ -153,8 +152,7 @@ def _cmd_surfaces(args: argparse.Namespace) -> None:
                else surfaces.get(args.surface))
     result = surfaces.compare(surface, names, steps=args.steps, lr_mode=args.lr_mode,
                               learning_rate=args.learning_rate, flavor=args.flavor)
-    json_path = lab_optimizers.save_results(
-        result, os.path.join(args.out, f"surface_{surface.name}.json"))
+    json_path = save_json(result, os.path.join(args.out, f"surface_{surface.name}.json"))
     figures = plots.write_surface_figures(result, args.out, args.lang)
     print(f"{surface.formula}: {args.steps} steps from {tuple(result['surface']['start'])}, "
           f"learning rates: {args.lr_mode}, no gradient clipping\n")
@@ -286,10 +284,8 @@ def _cmd_activations(args: argparse.Namespace) -> None:
     curves = activations.activation_curves(names=args.names) if args.names else \
         activations.activation_curves()
     scales = activations.weight_scale_experiment(seed=args.seed)
-    from descentlab.lab.optimizers import save_results
-
-    paths = [save_results(curves, os.path.join(args.out, "activation_curves.json")),
-             save_results(scales, os.path.join(args.out, "weight_scale.json"))]
+    paths = [save_json(curves, os.path.join(args.out, "activation_curves.json")),
+             save_json(scales, os.path.join(args.out, "weight_scale.json"))]
     figures = plots.write_figures([curves, scales], args.out, args.lang)
     rows = []
     for name, entry in curves["functions"].items():

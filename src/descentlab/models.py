@@ -401,7 +401,11 @@ class Sequential:
             total, count = metric.batch_values(y, output)
             totals.append(total)
             counts.append(count)
-        logs = self._logs(loss, metric_objects, totals, counts)
+        return self._result(self._logs(loss, metric_objects, totals, counts), return_dict)
+
+    def _result(self, logs: dict[str, float], return_dict: bool) -> Any:
+        """What evaluate and train_on_batch return, as Keras does: the logs as a dict, the
+        loss alone, or ``[loss, metric, ...]`` when the model was compiled with metrics."""
         if return_dict:
             return logs
         if not self._metric_objects:
@@ -574,11 +578,7 @@ class Sequential:
             steps = math.ceil(len(x) / size)
             print(callbacks_module.format_progress_line(
                 steps, steps, time.perf_counter() - started, logs), flush=True)
-        if return_dict:
-            return logs
-        if not self._metric_objects:
-            return logs["loss"]
-        return [logs["loss"]] + [logs[m.name] for m in self._metric_objects]
+        return self._result(logs, return_dict)
 
     def predict(self, x: Any, batch_size: int | None = None, verbose: int | str = 0) -> np.ndarray:
         """The model's output for ``x`` (inference mode: no dropout)."""
