@@ -331,3 +331,16 @@ def test_saddle_loss_panel_shows_the_escape_not_a_cut(tmp_path) -> None:
     assert len(drawn) == len(values)
     _render_without_missing_glyphs(lambda: plots.write_surface_figures(result, str(tmp_path),
                                                                        "ko"))
+
+
+def test_a_diverging_optimizer_is_recorded_not_hidden() -> None:
+    """A blown-up run is marked and its curves end at the first non-finite loss; numerical
+    warnings are not sprayed over the user's terminal (the record says it all)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        result = lab.trial(dict(BASE, optimizer="sgd", learning_rate=1e20))
+    assert result["diverged"] is True
+    losses = result["train_loss"]
+    assert not np.isfinite(losses[-1]) and all(np.isfinite(losses[:-1]))
+    healthy = lab.trial(dict(BASE, optimizer="sgd"))
+    assert len(losses) < len(healthy["train_loss"])  # it stopped early, it did not go on

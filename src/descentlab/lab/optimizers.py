@@ -65,7 +65,7 @@ from typing import Any
 
 import numpy as np
 
-from descentlab.errors import ConfigError, did_you_mean
+from descentlab.errors import ConfigError, TrainingDiverged, did_you_mean
 from descentlab.lab import runner
 
 SCHEMA = "descentlab.optimizers/1"
@@ -210,40 +210,41 @@ def trial(config: dict) -> dict:
     updates = evaluations = 0
     seconds = 0.0
     started_all = time.perf_counter()
-    for _epoch in range(int(config["epochs"])):
-        order = order_rng.permutation(n) if not full else np.arange(n)
-        for start in range(0, n, size):
-            index = order[start:start + size]
-            xb, yb = x_train[index], y_train[index]
-            tick = time.perf_counter()
-            try:
-                batch_loss = float(model.train_on_batch(xb, yb))
-            except Exception as error:  # TrainingDiverged: record it, do not hide it
-                if type(error).__name__ != "TrainingDiverged":
-                    raise
-                out["diverged"] = True
+    # A diverging run overflows on its way to NaN: that is recorded ("diverged"), not
+    # printed as a stream of NumPy warnings.
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        for _epoch in range(int(config["epochs"])):
+            order = order_rng.permutation(n) if not full else np.arange(n)
+            for start in range(0, n, size):
+                index = order[start:start + size]
+                xb, yb = x_train[index], y_train[index]
+                tick = time.perf_counter()
+                try:
+                    batch_loss = float(model.train_on_batch(xb, yb))
+                except TrainingDiverged:  # recorded, not hidden: the curves stop here
+                    out["diverged"] = True
+                    break
+                seconds += time.perf_counter() - tick
+                updates += 1
+                evaluations += len(index)
+                loss = full_loss()
+                out["updates"].append(updates)
+                out["evaluations"].append(evaluations)
+                out["seconds"].append(seconds)
+                out["train_loss"].append(loss)
+                out["batch_loss"].append(batch_loss)
+                if not math.isfinite(loss):
+                    out["diverged"] = True
+                    break
+            if out["diverged"]:
                 break
-            seconds += time.perf_counter() - tick
-            updates += 1
-            evaluations += len(index)
-            loss = full_loss()
-            out["updates"].append(updates)
-            out["evaluations"].append(evaluations)
-            out["seconds"].append(seconds)
-            out["train_loss"].append(loss)
-            out["batch_loss"].append(batch_loss)
-            if not math.isfinite(loss):
-                out["diverged"] = True
-                break
-        if out["diverged"]:
-            break
-        train_loss, train_acc = loss_and_accuracy(x_train, y_train)
-        val_loss, val_acc = loss_and_accuracy(x_val, y_val)
-        for key, value in (("train_loss", train_loss), ("train_accuracy", train_acc),
-                           ("val_loss", val_loss), ("val_accuracy", val_acc),
-                           ("updates", updates), ("evaluations", evaluations),
-                           ("seconds", seconds)):
-            out["epochs"][key].append(value)
+            train_loss, train_acc = loss_and_accuracy(x_train, y_train)
+            val_loss, val_acc = loss_and_accuracy(x_val, y_val)
+            for key, value in (("train_loss", train_loss), ("train_accuracy", train_acc),
+                               ("val_loss", val_loss), ("val_accuracy", val_acc),
+                               ("updates", updates), ("evaluations", evaluations),
+                               ("seconds", seconds)):
+                out["epochs"][key].append(value)
     out["seconds_total"] = time.perf_counter() - started_all
     return out
 
