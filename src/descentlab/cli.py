@@ -49,24 +49,6 @@ def _cmd_demo(args: argparse.Namespace) -> None:
           f"test accuracy {accuracy:.4f} ({accuracy * 100:.1f} %).")
 
 
-def _load_data(spec: str, target: str, seed: int, noise: float):
-    """A built-in data set by name, or a CSV file by path: ``(x, y, description)``."""
-    import os
-
-    from descentlab import datasets
-
-    if spec in datasets.names():
-        x, y = datasets.load(spec, seed=seed, noise=noise)
-        return x, y, spec
-    if os.path.splitext(spec)[1].lower() in (".csv", ".txt") or os.path.exists(spec):
-        x, y, info = datasets.load_csv(spec, target=target)
-        return x, y, f"{info.name} ({info.samples} rows, {info.features} features)"
-    from descentlab.errors import ConfigError, did_you_mean
-
-    raise ConfigError(f"--data {spec!r} is neither a built-in data set nor a CSV file. "
-                      f"{did_you_mean(spec, datasets.names())}")
-
-
 def _cmd_train(args: argparse.Namespace) -> None:
     import numpy as np
 
@@ -77,7 +59,8 @@ def _cmd_train(args: argparse.Namespace) -> None:
     from descentlab.models import Sequential
 
     dl.set_random_seed(args.seed)
-    x, y, description = _load_data(args.data, args.target, args.seed, args.noise)
+    x, y, description = datasets.load_any(args.data, seed=args.seed, noise=args.noise,
+                                          target=args.target, what="--data ")
     if args.standardize:
         (x,) = datasets.standardize(x)
     classification = np.issubdtype(y.dtype, np.integer)
@@ -121,10 +104,7 @@ def _cmd_datasets(args: argparse.Namespace) -> None:
 
     rows = [(d.name, str(d.samples), str(d.features), str(d.classes), d.description)
             for d in datasets.catalog()]
-    heads = ("name", "samples", "features", "classes", "description")
-    widths = [max(len(r[i]) for r in [heads, *rows]) for i in range(len(heads))]
-    for row in [heads, *rows]:
-        print("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip())
+    _print_table(("name", "samples", "features", "classes", "description"), rows)
     print("\nAny CSV file works too: descentlab train --data path/to/file.csv --target COLUMN")
 
 

@@ -336,23 +336,30 @@ def load_csv(path: str | os.PathLike[str], target: str | int = -1, header: bool 
     return x, y, info
 
 
+def load_any(spec: str, seed: int = 0, noise: float = 0.0, target: str | int = -1,
+             standardize_features: bool = False, what: str = "",
+             ) -> tuple[np.ndarray, np.ndarray, str]:
+    """A built-in data set by name, or a CSV file by path: ``(x, y, description)``.
+
+    ``what`` prefixes the error for a spec that is neither (the CLI passes ``"--data "``).
+    """
+    if spec in names():
+        return *load(spec, seed=seed, noise=noise), spec
+    if os.path.splitext(spec)[1].lower() in (".csv", ".txt") or os.path.exists(spec):
+        x, y, info = load_csv(spec, target=target, standardize_features=standardize_features)
+        return x, y, f"{info.name} ({info.samples} rows, {info.features} features)"
+    raise DataError(f"{what}{spec!r} is neither a built-in data set nor a CSV file. "
+                    f"{did_you_mean(spec, names())}")
+
+
 def load_classification(spec: str, seed: int = 0, target: str | int = -1,
                         ) -> tuple[np.ndarray, np.ndarray, str]:
-    """A built-in data set by name, or a CSV file by path, ready for a classifier:
-    ``(x, y, description)`` with ``y`` integer classes 0..K−1.
+    """:func:`load_any`, ready for a classifier: ``y`` integer classes 0..K−1.
 
     CSV features are standardised (the labs' networks expect features of unit scale; the
     bundled sets are already scaled); class labels are renumbered 0..K−1 in sorted order.
     """
-    if spec in names():
-        x, y = load(spec, seed=seed)
-        description = spec
-    elif os.path.splitext(spec)[1].lower() in (".csv", ".txt") or os.path.exists(spec):
-        x, y, info = load_csv(spec, target=target, standardize_features=True)
-        description = f"{info.name} ({info.samples} rows, {info.features} features)"
-    else:
-        raise DataError(f"{spec!r} is neither a built-in data set nor a CSV file. "
-                        f"{did_you_mean(spec, names())}")
+    x, y, description = load_any(spec, seed=seed, target=target, standardize_features=True)
     if not np.issubdtype(np.asarray(y).dtype, np.integer):
         raise DataError(f"{description} has a numeric (regression) target; the labs need "
                         "class labels.")

@@ -74,3 +74,18 @@ def save_json(results: Any, path: str | os.PathLike[str]) -> str:
     """``results`` as indented UTF-8 JSON at ``path``, atomically; returns the path."""
     text = json.dumps(plain(results), ensure_ascii=False, indent=1, allow_nan=False)
     return write_atomic(path, text + "\n")
+
+
+def load_json(path: str | os.PathLike[str]) -> Any:
+    """A JSON file written by :func:`save_json` (plain JSON: nothing is executed); a missing
+    or unreadable file is a :class:`~descentlab.errors.DataError` that names it."""
+    from descentlab.errors import DataError
+
+    path = os.fspath(path)
+    try:
+        with open(path, encoding="utf-8") as stream:
+            return json.load(stream)
+    except FileNotFoundError:
+        raise DataError(f"results file {path!r} does not exist.") from None
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise DataError(f"{path!r} is not a JSON file ({exc}).") from None

@@ -84,7 +84,6 @@ from __future__ import annotations
 
 import functools
 import hashlib
-import json
 import math
 import os
 import time
@@ -501,8 +500,10 @@ def save_results(results: dict[str, Any], path: str | os.PathLike[str]) -> str:
 
 def load_results(path: str | os.PathLike[str]) -> dict[str, Any]:
     """Results written by :func:`save_results` (any ``descentlab.*`` schema)."""
-    with open(os.fspath(path), encoding="utf-8") as stream:
-        results = json.load(stream)
-    if not str(results.get("schema", "")).startswith("descentlab."):
+    from descentlab.lab.results import load_json
+
+    results = load_json(path)
+    if not isinstance(results, dict) or \
+            not str(results.get("schema", "")).startswith("descentlab."):
         raise ConfigError(f"{os.fspath(path)!r} holds no descentlab results (no schema field).")
     return results

@@ -686,14 +686,9 @@ def write(results: dict, out: str, lang: str = "en", workers: int | None = None
 def load_results(path: str) -> dict:
     """A ``results.json`` written by :func:`write` (plain JSON: nothing is executed)."""
     from descentlab.errors import DataError
+    from descentlab.lab.results import load_json
 
-    try:
-        with open(path, encoding="utf-8") as stream:
-            results = json.load(stream)
-    except FileNotFoundError:
-        raise DataError(f"results file {path!r} does not exist.") from None
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise DataError(f"{path!r} is not a JSON file ({exc}).") from None
+    results = load_json(path)
     if not isinstance(results, dict) or results.get("schema") != SCHEMA:
         found = results.get("schema") if isinstance(results, dict) else type(results).__name__
         raise DataError(f"{path!r} is not a descentlab report's results.json (schema "
