@@ -197,9 +197,8 @@ def trial(config: dict) -> dict:
     def full_loss() -> float:
         return float(model.evaluate(x_train, y_train, batch_size=n, verbose=0))
 
-    def loss_and_accuracy(x: np.ndarray, y: np.ndarray) -> tuple[float, float]:
-        loss = float(model.evaluate(x, y, batch_size=len(x), verbose=0))
-        return loss, float(np.mean(np.argmax(model.predict(x, batch_size=len(x)), axis=1) == y))
+    def accuracy(x: np.ndarray, y: np.ndarray) -> float:
+        return float(np.mean(np.argmax(model.predict(x, batch_size=len(x)), axis=1) == y))
 
     out: dict[str, Any] = {"config": dict(config), "updates": [], "evaluations": [],
                            "seconds": [], "train_loss": [], "batch_loss": [],
@@ -238,8 +237,10 @@ def trial(config: dict) -> dict:
                     break
             if out["diverged"]:
                 break
-            train_loss, train_acc = loss_and_accuracy(x_train, y_train)
-            val_loss, val_acc = loss_and_accuracy(x_val, y_val)
+            # The full training loss after the epoch's last update is already measured.
+            train_loss, train_acc = out["train_loss"][-1], accuracy(x_train, y_train)
+            val_loss = float(model.evaluate(x_val, y_val, batch_size=len(x_val), verbose=0))
+            val_acc = accuracy(x_val, y_val)
             for key, value in (("train_loss", train_loss), ("train_accuracy", train_acc),
                                ("val_loss", val_loss), ("val_accuracy", val_acc),
                                ("updates", updates), ("evaluations", evaluations),
