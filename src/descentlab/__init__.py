@@ -15,8 +15,8 @@ from descentlab.backend import floatx, set_floatx, set_random_seed
 __version__ = "0.1.0"
 
 _SUBMODULES = (
-    "activations", "initializers", "losses", "metrics", "optimizers", "schedules",
-    "layers", "models", "callbacks", "saving", "datasets", "diagnostics",
+    "activations", "initializers", "losses", "metrics", "optimizers", "regularizers",
+    "schedules", "layers", "models", "callbacks", "saving", "datasets", "diagnostics",
 )
 
 __all__ = ["errors", "floatx", "set_floatx", "set_random_seed", "diagnose", "__version__",

@@ -13,6 +13,9 @@ Dense, the layer of the textbook::
 
 The factor f'(z) is where gradients vanish: with the sigmoid it is at most 0.25, and it is
 applied once per layer on the way back.
+
+A regularized weight (``kernel_regularizer=l2(0.01)``) adds its penalty R(W) to the loss, so its
+gradient gains one term after the chain rule: ∂L/∂W + ∂R/∂W (see :mod:`descentlab.regularizers`).
 """
 
 from __future__ import annotations
@@ -21,7 +24,7 @@ from typing import Any
 
 import numpy as np
 
-from descentlab import activations, backend, initializers
+from descentlab import activations, backend, initializers, regularizers
 from descentlab.errors import ConfigError, DataError
 
 
@@ -73,6 +76,15 @@ class Layer:
     def _bind_weights(self) -> None:
         """Point named attributes (``kernel``, ``bias``, ...) at the entries of ``weights``."""
 
+    def regularized_weights(self) -> list[tuple[regularizers.Regularizer, np.ndarray]]:
+        """The (regularizer, weight) pairs of the weights this layer penalises."""
+        return []
+
+    @property
+    def losses(self) -> list[float]:
+        """The penalties R(W) of this layer's regularized weights (Keras' ``layer.losses``)."""
+        return [regularizer(w) for regularizer, w in self.regularized_weights()]
+
     def get_config(self) -> dict[str, Any]:
         config: dict[str, Any] = {"name": self.name}
         if self.input_dim is not None:
@@ -115,19 +127,22 @@ class Dense(Layer):
         kernel_initializer: default ``"glorot_uniform"`` (Keras' default).
         bias_initializer: default ``"zeros"``.
         use_bias: whether to add the bias ``b``.
+        kernel_regularizer, bias_regularizer: a penalty on ``W`` or ``b`` added to the loss
+            (name, config or object from :mod:`descentlab.regularizers`; default none).
 
     Weights: ``kernel`` of shape ``(inputs, units)`` and ``bias`` of shape ``(units,)``.
     """
 
     def __init__(self, units: int, activation: Any = None, input_dim: int | None = None,
                  kernel_initializer: Any = "glorot_uniform", bias_initializer: Any = "zeros",
-                 use_bias: bool = True, name: str | None = None, **kwargs: Any) -> None:
+                 use_bias: bool = True, kernel_regularizer: Any = None,
+                 bias_regularizer: Any = None, name: str | None = None, **kwargs: Any) -> None:
         input_shape = kwargs.pop("input_shape", None)
         if kwargs:
             raise ConfigError(
                 f"Dense got unexpected argument(s) {sorted(kwargs)}; valid arguments are units, "
                 "activation, input_dim, input_shape, kernel_initializer, bias_initializer, "
-                "use_bias, name."
+                "use_bias, kernel_regularizer, bias_regularizer, name."
             )
         if input_shape is not None:
             if len(tuple(input_shape)) != 1:
@@ -142,6 +157,8 @@ class Dense(Layer):
         self.kernel_initializer = initializers.get(kernel_initializer)
         self.bias_initializer = initializers.get(bias_initializer)
         self.use_bias = bool(use_bias)
+        self.kernel_regularizer = regularizers.get(kernel_regularizer)
+        self.bias_regularizer = regularizers.get(bias_regularizer)
         self.kernel: np.ndarray | None = None
         self.bias: np.ndarray | None = None
         self._linear = self.activation.name == "linear"
@@ -163,6 +180,16 @@ class Dense(Layer):
         if self.use_bias:
             self.bias = self.weights[1]
 
+    def regularized_weights(self) -> list[tuple[regularizers.Regularizer, np.ndarray]]:
+        pairs = []
+        if not self.built:
+            return pairs
+        if self.kernel_regularizer is not None:
+            pairs.append((self.kernel_regularizer, self.kernel))
+        if self.use_bias and self.bias_regularizer is not None:
+            pairs.append((self.bias_regularizer, self.bias))
+        return pairs
+
     def forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:
         self.x = x
         z = x @ self.kernel
@@ -180,8 +207,13 @@ class Dense(Layer):
         else:
             dz = self.activation.backward(self.z, self.a, grad)
         np.matmul(self.x.T, dz, out=self.grads[0])  # ∂L/∂W = xᵀ·∂L/∂z
+        # A penalty's gradient is added in place: grads are views the optimizer reads.
+        if self.kernel_regularizer is not None:
+            self.grads[0] += self.kernel_regularizer.gradient(self.kernel)  # + ∂R/∂W
         if self.use_bias:
             np.add.reduce(dz, axis=0, out=self.grads[1])  # ∂L/∂b = Σ over the batch
+            if self.bias_regularizer is not None:
+                self.grads[1] += self.bias_regularizer.gradient(self.bias)  # + ∂R/∂b
         if self.needs_input_grad:
             return dz @ self.kernel.T  # ∂L/∂x = ∂L/∂z·Wᵀ
         return None
@@ -199,6 +231,8 @@ class Dense(Layer):
             kernel_initializer=initializers.serialize(self.kernel_initializer),
             bias_initializer=initializers.serialize(self.bias_initializer),
             use_bias=self.use_bias,
+            kernel_regularizer=regularizers.serialize(self.kernel_regularizer),
+            bias_regularizer=regularizers.serialize(self.bias_regularizer),
         )
         return config
 

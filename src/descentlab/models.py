@@ -3,9 +3,13 @@
 One training step is the whole of chapter 9 in four lines (see ``_train_step``)::
 
     output = forward(x_batch)                       # layer by layer
-    loss   = L(y_batch, output)                     # mean over the batch
+    loss   = L(y_batch, output) + Σ R(W)            # mean over the batch, + weight penalties
     grads  = backward(∂L/∂output)                   # chain rule, layer by layer, last to first
     optimizer.apply(grads)                          # SGD, momentum, Adam, ...
+
+The penalties Σ R(W) of regularized weights (``Dense(..., kernel_regularizer=l2(0.01))``) are
+part of the loss that ``fit``, ``train_on_batch``, ``evaluate`` and ``compute_gradients`` report,
+as in Keras; each layer adds ∂R/∂W to its weight's gradient in its backward pass.
 
 ``batch_size="full"`` makes it plain (full-batch) gradient descent: one update per pass over the
 data; an integer makes it mini-batch stochastic gradient descent.
@@ -117,6 +121,9 @@ class Sequential:
         self._train_rng: np.random.Generator | None = None
         self._metric_objects: list[Any] | None = None
         self._flat: tuple[np.ndarray, np.ndarray] | None = None
+        #: Whether any weight has a regularizer; set when training starts, so that a model
+        #: without one pays nothing for the penalties in its training step.
+        self._regularized = False
         for layer in layers or []:
             self.add(layer)
 
@@ -191,6 +198,11 @@ class Sequential:
     @property
     def trainable_weights(self) -> list[np.ndarray]:
         return [w for layer in self.layers for w in layer.trainable_weights]
+
+    @property
+    def losses(self) -> list[float]:
+        """The penalties R(W) of every regularized weight (Keras' ``model.losses``)."""
+        return [penalty for layer in self.layers for penalty in layer.losses]
 
     def count_params(self) -> int:
         return int(sum(layer.count_params() for layer in self.layers))
@@ -352,17 +364,26 @@ class Sequential:
             return self.trainable_weights, [g for layer in self.layers for g in layer.grads]
         return [flat_w], [flat_g]
 
+    def _start_training(self) -> None:
+        """What fit and train_on_batch set up before their steps."""
+        self._ensure_train_rng()
+        self._params_and_grads = self._optimizer_arrays()
+        self._regularized = any(layer.regularized_weights() for layer in self.layers)
+
     def _train_step(self, x: np.ndarray, y: np.ndarray) -> tuple[float, np.ndarray]:
         output = self._forward(x, training=True)
         loss = self.loss(y, output)
-        self._backward(y, output)
+        if self._regularized:
+            loss += sum(self.losses)  # penalties of the weights before this step's update
+        self._backward(y, output)  # each layer's gradients include ∂R/∂W
         params, grads = self._params_and_grads
         self.optimizer._apply_dense(grads, params)
         return loss, output
 
     def compute_gradients(self, x: Any, y: Any,
                           training: bool = False) -> tuple[float, list[np.ndarray]]:
-        """Loss on this batch (mean over samples) and ∂L/∂w for every trainable weight.
+        """Loss on this batch (mean over samples, + the weights' penalties Σ R(W) as in Keras)
+        and ∂L/∂w for every trainable weight.
 
         The gradients are aligned with the trainable entries of ``get_weights()``; no update is
         made. ``training=True`` applies dropout as ``fit`` would.
@@ -372,7 +393,7 @@ class Sequential:
         if training:
             self._ensure_train_rng()
         output = self._forward(x, training=training)
-        loss = self.loss(y, output)
+        loss = self.loss(y, output) + sum(self.losses)
         self._backward(y, output)
         return loss, [g.copy() for layer in self.layers for g in layer.grads]
 
@@ -385,8 +406,7 @@ class Sequential:
         """
         self._require_compiled("train_on_batch")
         x, y = self._prepare_xy(x, y)
-        self._ensure_train_rng()
-        self._params_and_grads = self._optimizer_arrays()
+        self._start_training()
         loss, output = self._train_step(x, y)
         if not math.isfinite(loss):
             lr = self.optimizer.current_learning_rate
@@ -471,8 +491,7 @@ class Sequential:
         steps = math.ceil(n / size)
 
         metric_objects = self._resolved_metrics(y.shape)
-        self._ensure_train_rng()
-        self._params_and_grads = self._optimizer_arrays()
+        self._start_training()
         history = callbacks_module.History()
         cbs = callbacks_module.CallbackList(
             list(callbacks or []), model=self, history=history, verbose=verbose,
@@ -563,11 +582,16 @@ class Sequential:
                 total, count = metric.batch_values(yb, output)
                 totals[i] += total
                 counts[i] += count
-        return self._logs(loss_total / len(x), metric_objects, totals, counts)
+        # The penalties are the same for every batch (no update is made): added once, as Keras'
+        # batch-weighted mean of (batch loss + penalties) would give.
+        penalty = sum(self.losses)
+        return self._logs(loss_total / len(x) + penalty, metric_objects, totals, counts)
 
     def evaluate(self, x: Any = None, y: Any = None, batch_size: int | None = None,
                  verbose: int | str = "auto", return_dict: bool = False) -> Any:
-        """Loss (and metrics) on ``(x, y)``: a float, or ``[loss, metric, ...]`` with metrics."""
+        """Loss (and metrics) on ``(x, y)``: a float, or ``[loss, metric, ...]`` with metrics.
+
+        The loss includes the weights' penalties Σ R(W), as Keras' ``evaluate`` does."""
         self._require_compiled("evaluate")
         x, y = self._prepare_xy(x, y)
         size = _batch_size(batch_size, len(x))
