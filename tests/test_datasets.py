@@ -533,3 +533,19 @@ def test_load_mnist_errors(tmp_path):
     write_idx(tmp_path / "train-labels-idx1-ubyte", np.zeros(3, dtype=np.uint8))
     with pytest.raises(DataError, match=r"disagree: images \(4, 28, 28\), labels \(3,\)"):
         datasets.load_mnist(tmp_path)
+
+
+def test_parse_csv_reads_text_as_load_csv_reads_the_file(tmp_path):
+    """An upload held in memory is read exactly as the same bytes on disk."""
+    text = "petal,sepal,kind\n1.5,2.0,b\n1.0,3.5,a\n2.5,0.5,b\n"
+    path = tmp_path / "flowers.csv"
+    path.write_text(text)
+    x_file, y_file, info_file = datasets.load_csv(path, target="kind")
+    x_text, y_text, info_text = datasets.parse_csv(text, name="flowers.csv", target="kind")
+    np.testing.assert_array_equal(x_file, x_text)
+    np.testing.assert_array_equal(y_file, y_text)
+    assert info_text.name == info_file.name == "flowers.csv"
+    assert info_text.feature_names == ["petal", "sepal"] and info_text.target_name == "kind"
+    assert info_text.class_names == ["a", "b"]
+    with pytest.raises(DataError, match="feature column 'sepal' of 'up.csv' is not numeric"):
+        datasets.parse_csv("petal,sepal,kind\n1,x,a\n2,3,b\n", name="up.csv")

@@ -7,6 +7,10 @@ shuffling, dropout) comes from one NumPy ``Generator`` owned by this module, so 
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 import numpy as np
 
 from descentlab.errors import ConfigError
@@ -50,3 +54,25 @@ def set_random_seed(seed: int) -> None:
 def rng() -> np.random.Generator:
     """The generator all of descentlab's random draws come from."""
     return _generator
+
+
+_generator_lock = threading.RLock()
+
+
+@contextmanager
+def use_generator(generator: np.random.Generator) -> Iterator[np.random.Generator]:
+    """Within the block, every random draw descentlab makes comes from ``generator``.
+
+    For programs that hold several independent training runs at once (the playground's tabs):
+    building a model inside ``use_generator(np.random.default_rng(s))`` draws exactly what it
+    would draw after ``set_random_seed(s)``, whatever the other runs do meanwhile. The blocks of
+    different threads take turns (a lock), so no draw lands in another run's stream.
+    """
+    global _generator
+    with _generator_lock:
+        previous = _generator
+        _generator = generator
+        try:
+            yield generator
+        finally:
+            _generator = previous

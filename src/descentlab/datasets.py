@@ -18,6 +18,7 @@ import gzip
 import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -35,6 +36,7 @@ class DatasetInfo:
     description: str
     class_names: list[str] = field(default_factory=list)
     feature_names: list[str] = field(default_factory=list)
+    target_name: str = ""
 
 
 def load_digits() -> tuple[np.ndarray, np.ndarray]:
@@ -263,56 +265,79 @@ def load_csv(path: str | os.PathLike[str], target: str | int = -1, header: bool 
     String labels (``Iris-setosa``) become integer codes in sorted order (``info.class_names``);
     numeric labels that are whole numbers are kept as integers.
     """
-    import pandas as pd
-
     path = os.fspath(path)
     if not os.path.isfile(path):
         raise DataError(f"CSV file {path!r} does not exist (or is not a file).")
+    return _read_table(lambda: path, repr(path), os.path.basename(path), f"CSV file {path}",
+                       target, header, standardize_features)
+
+
+def parse_csv(text: str, name: str = "data.csv", target: str | int = -1,
+              header: bool | None = None, standardize_features: bool = False,
+              ) -> tuple[np.ndarray, np.ndarray, DatasetInfo]:
+    """CSV *text* (an upload held in memory, never written to disk) as ``(x, y, info)``, read
+    exactly as :func:`load_csv` reads a file; ``name`` only labels messages and ``info``."""
+    import io
+
+    if not isinstance(text, str):
+        raise DataError(f"CSV text must be a string; got {type(text).__name__}.")
+    return _read_table(lambda: io.StringIO(text), repr(name), name, f"uploaded CSV {name}",
+                       target, header, standardize_features)
+
+
+def _read_table(open_source: Callable[[], Any], label: str, name: str, description: str,
+                target: str | int, header: bool | None, standardize_features: bool,
+                ) -> tuple[np.ndarray, np.ndarray, DatasetInfo]:
+    """The reading and checking behind :func:`load_csv` and :func:`parse_csv`; ``label`` names
+    the source in messages."""
+    import pandas as pd
+
     try:
         if header is None:
-            head = pd.read_csv(path, header=None, nrows=100, dtype=str, keep_default_na=False)
+            head = pd.read_csv(open_source(), header=None, nrows=100, dtype=str,
+                               keep_default_na=False)
             numeric = head.apply(lambda column: pd.to_numeric(column, errors="coerce")).notna()
             first, rest = ~numeric.iloc[0], numeric.iloc[1:]
             header = bool(first.all() or (first & rest.all()).any())
-        frame = pd.read_csv(path, header=0 if header else None)
+        frame = pd.read_csv(open_source(), header=0 if header else None)
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
-        raise DataError(f"{path!r} cannot be read as CSV: {exc}".rstrip()) from None
+        raise DataError(f"{label} cannot be read as CSV: {exc}".rstrip()) from None
     if not frame.index.equals(pd.RangeIndex(len(frame))):  # pandas took column 0 as the index
-        raise DataError(f"{path!r} has more fields in its rows than names in its header; "
+        raise DataError(f"{label} has more fields in its rows than names in its header; "
                         "remove the extra (often trailing) commas.")
     columns = [str(c) for c in frame.columns]
     frame.columns = columns
     if len(frame) == 0:
-        raise DataError(f"{path!r} has no data rows.")
+        raise DataError(f"{label} has no data rows.")
     if isinstance(target, str) and not target.lstrip("-").isdigit():
         if target not in columns:
-            raise DataError(f"{path!r} has no column {target!r}; its columns are "
+            raise DataError(f"{label} has no column {target!r}; its columns are "
                             f"{', '.join(columns)}.")
         target_name = target
     else:
         index = int(target)
         if not -len(columns) <= index < len(columns):
-            raise DataError(f"target column index {index} does not exist: {path!r} has "
+            raise DataError(f"target column index {index} does not exist: {label} has "
                             f"{len(columns)} columns (valid: 0 to {len(columns) - 1}, or -1 "
                             "for the last).")
         target_name = columns[index]
     if len(columns) < 2:
-        raise DataError(f"{path!r} has only one column; it needs features and a target.")
+        raise DataError(f"{label} has only one column; it needs features and a target.")
     features = frame.drop(columns=[target_name])
-    for name in features.columns:
-        if not pd.api.types.is_numeric_dtype(features[name]):
-            column = features[name]
+    for column_name in features.columns:
+        if not pd.api.types.is_numeric_dtype(features[column_name]):
+            column = features[column_name]
             sample = column[column.notna() & pd.to_numeric(column, errors="coerce").isna()]
-            raise DataError(f"feature column {name!r} of {path!r} is not numeric (e.g. "
+            raise DataError(f"feature column {column_name!r} of {label} is not numeric (e.g. "
                             f"{sample.iloc[0]!r} in row {sample.index[0] + 1}); encode it first.")
     missing = features.isna().to_numpy()
     if missing.any():
         row, col = np.argwhere(missing)[0]
-        raise DataError(f"{path!r} has an empty or NaN cell in column {features.columns[col]!r}, "
+        raise DataError(f"{label} has an empty or NaN cell in column {features.columns[col]!r}, "
                         f"row {row + 1}; fill or drop such rows first.")
     labels = frame[target_name]
     if labels.isna().any():
-        raise DataError(f"target column {target_name!r} of {path!r} has empty cells (row "
+        raise DataError(f"target column {target_name!r} of {label} has empty cells (row "
                         f"{int(np.flatnonzero(labels.isna().to_numpy())[0]) + 1}).")
     if pd.api.types.is_numeric_dtype(labels) and np.all(np.mod(labels.to_numpy(), 1) == 0):
         y = labels.to_numpy().astype(np.int64)
@@ -325,14 +350,15 @@ def load_csv(path: str | os.PathLike[str], target: str | int = -1, header: bool 
         codes = {name: i for i, name in enumerate(class_names)}
         y = np.array([codes[str(v)] for v in labels], dtype=np.int64)
     if class_names and len(class_names) < 2:
-        raise DataError(f"target column {target_name!r} of {path!r} holds a single class "
+        raise DataError(f"target column {target_name!r} of {label} holds a single class "
                         f"({class_names[0]!r}); a classifier needs at least two.")
     x = features.to_numpy(dtype=np.float64)
     if standardize_features:
         (x,) = standardize(x)
-    info = DatasetInfo(name=os.path.basename(path), samples=len(x), features=x.shape[1],
-                       classes=len(class_names), description=f"CSV file {path}",
-                       class_names=class_names, feature_names=list(features.columns))
+    info = DatasetInfo(name=name, samples=len(x), features=x.shape[1],
+                       classes=len(class_names), description=description,
+                       class_names=class_names, feature_names=list(features.columns),
+                       target_name=target_name)
     return x, y, info
 
 

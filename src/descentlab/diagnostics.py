@@ -147,8 +147,8 @@ def _ratio(numerator: float, denominator: float) -> float:
     return numerator / denominator
 
 
-def _flow(model: Sequential, x: Any, y: Any,
-          learning_rate: Any = None) -> tuple[float, int, list[dict[str, Any]]]:
+def _flow(model: Sequential, x: Any, y: Any, learning_rate: Any = None,
+          per_unit: bool = False) -> tuple[float, int, list[dict[str, Any]]]:
     """The batch loss, the batch size and the per-layer records of :func:`gradient_flow`."""
     _check_model(model, "gradient_flow")
     if learning_rate is not None:
@@ -198,27 +198,34 @@ def _flow(model: Sequential, x: Any, y: Any,
             "update_ratio": _ratio(lr * kernel_grad_norm, weight_norm),
             "learning_rate": lr,
         })
+        if per_unit:
+            # ‖∂L/∂W[:, j]‖ for each unit j: how much gradient reaches each neuron's inputs.
+            kernel_grad = grads[offset]
+            layers[-1]["unit_grad_norms"] = np.sqrt(
+                np.einsum("ij,ij->j", kernel_grad, kernel_grad)).tolist()
     last = layers[-1]["kernel_grad_norm"]
     for record in layers:
         record["grad_norm_ratio"] = _ratio(record["kernel_grad_norm"], last)
     return float(loss), samples, layers
 
 
-def gradient_flow(model: Sequential, x: Any, y: Any,
-                  learning_rate: float | None = None) -> list[dict[str, Any]]:
+def gradient_flow(model: Sequential, x: Any, y: Any, learning_rate: float | None = None,
+                  per_unit: bool = False) -> list[dict[str, Any]]:
     """Per-Dense-layer gradient statistics from one forward and backward pass on ``(x, y)``.
 
     Returns one dict per Dense layer (keys: :data:`LAYER_FIELDS`), ``layer`` counting Dense
     layers from 1. Values are plain Python floats/ints/strings (``None`` where a statistic does
     not apply), ready for ``json.dumps``. ``learning_rate`` (for ``update_ratio`` =
-    lr·‖∂L/∂W‖/‖W‖) defaults to the compiled optimizer's current one.
+    lr·‖∂L/∂W‖/‖W‖) defaults to the compiled optimizer's current one. ``per_unit=True`` adds
+    ``unit_grad_norms``: ‖∂L/∂W[:, j]‖ for every unit j of the layer (the playground tints each
+    neuron by it).
 
     Nothing is updated: not the weights, not the optimizer state, not the model's random stream.
 
     >>> rows = gradient_flow(model, x[:256], y[:256])
     >>> [round(r["grad_norm_ratio"], 4) for r in rows]     # 1.0 for the last layer
     """
-    return _flow(model, x, y, learning_rate)[2]
+    return _flow(model, x, y, learning_rate, per_unit)[2]
 
 
 # --------------------------------------------------------------------------------------------
@@ -420,6 +427,10 @@ class Finding:
 
     def remedy(self, lang: str = "en") -> str:
         return self.remedy_ko if _lang(lang) == "ko" else self.remedy_en
+
+    def title(self, lang: str = "en") -> str:
+        """The finding's name: "Vanishing gradients" / "기울기 소실"."""
+        return _TITLES[_lang(lang)][self.kind]
 
 
 _TITLES = {

@@ -88,32 +88,9 @@ def korean_font_face(text: str) -> str:
     locked-down lab PC), and the page must stay one file: so the font travels inside it, as a
     WOFF subset of a few tens of kilobytes rather than the 2 MB of the whole font.
     """
-    import io
-    import logging
-    import os
+    from descentlab.plots.style import KOREAN_FONT, korean_font_subset
 
-    from fontTools import subset
-
-    from descentlab.plots.style import KOREAN_FONT, font_dir
-
-    options = subset.Options()
-    options.flavor = "woff"
-    logger = logging.getLogger("fontTools")
-    level = logger.level
-    logger.setLevel(logging.ERROR)  # it lists the tables it drops; nothing a reader needs
-    try:
-        font = subset.load_font(os.path.join(font_dir(), f"{KOREAN_FONT}.ttf"), options)
-        try:
-            subsetter = subset.Subsetter(options)
-            subsetter.populate(text="".join(sorted(set(text))))
-            subsetter.subset(font)
-            buffer = io.BytesIO()
-            subset.save_font(font, buffer, options)
-        finally:
-            font.close()  # the font file stays open until then
-    finally:
-        logger.setLevel(level)
-    data = base64.b64encode(buffer.getvalue()).decode("ascii")
+    data = base64.b64encode(korean_font_subset(text)).decode("ascii")
     return (f'@font-face{{font-family:"{KOREAN_FONT} report";'
             f'src:url(data:font/woff;base64,{data}) format("woff")}}'
             f'body{{font-family:"{KOREAN_FONT} report",sans-serif}}')
