@@ -2,13 +2,14 @@
 #   make report - creates .venv with the runtime dependencies and runs the main job: the chapter
 #                 report, measured once and written in English and in Korean
 #   make test   - creates .venv-test with the test oracles (PyTorch, Keras) and runs the suite
+# and, beside them, make playground: the live playground in the browser (Ctrl-C stops it)
 PYTHON ?= python3
 VENV := .venv
 TVENV := .venv-test
 
 REPORT := descentlab-report
 
-.PHONY: report demo test browser lint bench clean
+.PHONY: report playground demo test browser lint bench clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -26,6 +27,9 @@ report: $(VENV)/.installed
 	$(VENV)/bin/descentlab report --out $(REPORT)/en
 	$(VENV)/bin/descentlab report --lang ko --from-json $(REPORT)/en/results.json --out $(REPORT)/ko
 	@echo "open $(REPORT)/en/index.html (English) or $(REPORT)/ko/index.html (Korean)"
+
+playground: $(VENV)/.installed
+	$(VENV)/bin/descentlab playground
 
 demo: $(VENV)/.installed
 	$(VENV)/bin/descentlab demo

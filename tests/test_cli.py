@@ -18,7 +18,7 @@ from descentlab.errors import ConfigError, DataError
 from descentlab.models import load_model
 
 COMMANDS = ["demo", "report", "vanishing", "optimizers", "surfaces", "activations", "train",
-            "datasets"]
+            "datasets", "playground"]
 FAST = ["--epochs", "2", "--verbose", "0"]
 ACCURACY = re.compile(r"test accuracy (\d\.\d{4})")
 

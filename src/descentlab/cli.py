@@ -11,7 +11,7 @@ import sys
 import time
 from collections.abc import Sequence
 
-from descentlab.errors import DescentLabError
+from descentlab.errors import ConfigError, DescentLabError
 from descentlab.lab.results import prepare_folder, save_json
 
 EXIT_USAGE = 2
@@ -251,6 +251,32 @@ def _cmd_vanishing(args: argparse.Namespace) -> None:
     print(f"\n{results['timings']['total_seconds']:.1f} s on "
           f"{results['configuration']['workers']} workers\nresults: {json_path}\n"
           f"figures: {', '.join(figures)}")
+
+
+def _cmd_playground(args: argparse.Namespace) -> None:
+    import socket
+
+    from descentlab.playground import serve
+    from descentlab.playground.server import LOOPBACK_HOSTS
+
+    if args.host not in LOOPBACK_HOSTS:
+        print(f"descentlab: warning: serving on {args.host}, not on loopback: anyone who can "
+              "reach this machine can open the playground and make it train.", file=sys.stderr)
+    try:
+        with socket.socket(socket.AF_INET6 if ":" in args.host else socket.AF_INET) as probe:
+            probe.bind((args.host.strip("[]"), args.port))
+    except OSError as exc:
+        raise ConfigError(f"--port {args.port} on {args.host} cannot be used ({exc.strerror}); "
+                          "choose another, e.g. --port 0 for any free port.") from None
+    if args.port == 0:
+        with socket.socket() as probe:
+            probe.bind((args.host, 0))
+            args.port = probe.getsockname()[1]
+    try:
+        serve(host=args.host, port=args.port, open_browser=not args.no_browser, lang=args.lang)
+    except KeyboardInterrupt:
+        pass  # Ctrl-C is how a server is stopped: not an error
+    print("descentlab playground: stopped", flush=True)
 
 
 def _cmd_activations(args: argparse.Namespace) -> None:
@@ -561,6 +587,23 @@ def build_parser() -> argparse.ArgumentParser:
     _output_arguments(opt, "descentlab-out/optimizers")
     opt.add_argument("--quiet", action="store_true", help="no progress bar")
     opt.set_defaults(func=_cmd_optimizers)
+
+    play = commands.add_parser(
+        "playground", help="chapter 9 live in the browser: train, compare, watch gradients",
+        description="Serve the playground (TensorFlow Playground plus the chapter: every "
+                    "optimizer, deep networks, live gradient flow, compare and surfaces modes) "
+                    "on this machine and open it in the browser. Ctrl-C stops it.",
+        epilog="examples: descentlab playground | descentlab playground --lang ko --port 8080 "
+               "--no-browser",
+    )
+    play.add_argument("--port", type=_non_negative_int, default=8050,
+                      help="port to serve on (default 8050; 0 = any free port)")
+    play.add_argument("--host", default="127.0.0.1",
+                      help="address to bind (default 127.0.0.1, this machine only)")
+    play.add_argument("--no-browser", action="store_true", help="do not open a browser")
+    play.add_argument("--lang", choices=("en", "ko"), default="en",
+                      help="language of the page (default en; switchable in the page)")
+    play.set_defaults(func=_cmd_playground)
 
     listing = commands.add_parser(
         "datasets", help="list the built-in data sets with their sizes",

@@ -1,0 +1,188 @@
+// Heatmaps on canvas: the contract's encoding (N×N bytes, row 0 at x₂ = max, byte b means
+// b/127.5 − 1 in [−1, 1]), TF Playground's colour scale (orange − / white 0 / blue +), and the
+// data points drawn over the output.
+
+export const ORANGE = [245, 147, 34];   // #f59322: negative values, class 0
+export const BLUE = [8, 119, 189];      // #0877bd: positive values, class 1
+export const WHITE = [232, 234, 235];   // TF's "white": light grey, so a 0 region stays visible
+
+// 256-entry lookup table byte → RGB, so painting a heatmap is one pass over the bytes.
+function makeLut(discrete) {
+  const lut = new Uint8ClampedArray(256 * 3);
+  for (let b = 0; b < 256; b++) {
+    let v = b / 127.5 - 1;
+    if (discrete) v = v > 0 ? 1 : -1;
+    const [from, to, f] = v < 0 ? [WHITE, ORANGE, -v] : [WHITE, BLUE, v];
+    for (let c = 0; c < 3; c++) lut[b * 3 + c] = from[c] + (to[c] - from[c]) * f;
+  }
+  return lut;
+}
+const LUT = makeLut(false);
+const LUT_DISCRETE = makeLut(true);
+
+// The colour of a value in [−1, 1], as a CSS string (points, links, legends).
+export function colorOf(v, alpha = 1) {
+  const b = Math.max(0, Math.min(255, Math.round((v + 1) * 127.5)));
+  return `rgba(${LUT[b * 3]},${LUT[b * 3 + 1]},${LUT[b * 3 + 2]},${alpha})`;
+}
+
+// base64 → Uint8Array, cached on the heatmap object (a frame may be drawn twice).
+export function decode(hm) {
+  if (!hm) return null;
+  if (!hm._bytes) {
+    const bin = atob(hm.data);
+    const bytes = new Uint8Array(bin.length);
+    for (let i = 0; i < bin.length; i++) bytes[i] = bin.charCodeAt(i);
+    hm._bytes = bytes;
+  }
+  return hm._bytes;
+}
+
+// Paint an N×N heatmap onto a canvas of any size. The heatmap goes to an N×N offscreen
+// canvas first, then is scaled: smoothly for the output (soft boundaries), pixelated when
+// discretized (a hard decision boundary).
+// A heatmap as an N×N canvas, to be drawn (scaled) at once: the canvas and its ImageData are
+// kept per size and reused, so a frame paints a hundred heatmaps without allocating.
+const scratch = new Map();
+export function heatmapImage(hm, { discrete = false, lut = null } = {}) {
+  const bytes = decode(hm);
+  if (!bytes) return null;
+  const n = hm.n;
+  let s = scratch.get(n);
+  if (!s) {
+    const off = document.createElement("canvas");
+    off.width = off.height = n;
+    const octx = off.getContext("2d");
+    const img = octx.createImageData(n, n);
+    img.data.fill(255);                       // alpha stays 255; only RGB is written below
+    s = { off, octx, img };
+    scratch.set(n, s);
+  }
+  const data = s.img.data;
+  const table = lut || (discrete ? LUT_DISCRETE : LUT);
+  for (let i = 0, j = 0; i < n * n; i++, j += 4) {
+    const b = bytes[i] * 3;
+    data[j] = table[b];
+    data[j + 1] = table[b + 1];
+    data[j + 2] = table[b + 2];
+  }
+  s.octx.putImageData(s.img, 0, 0);
+  return s.off;
+}
+
+// Paint an N×N heatmap onto a whole canvas: smoothly (soft boundaries), or pixelated when
+// discretized (a hard decision boundary).
+export function paint(canvas, hm, { discrete = false, smooth = true, lut = null } = {}) {
+  const ctx = canvas.getContext("2d");
+  const img = heatmapImage(hm, { discrete, lut });
+  if (!img) { ctx.clearRect(0, 0, canvas.width, canvas.height); return; }
+  const smoothing = smooth && !discrete;
+  if (ctx.imageSmoothingEnabled !== smoothing) ctx.imageSmoothingEnabled = smoothing;
+  ctx.drawImage(img, 0, 0, canvas.width, canvas.height);
+}
+
+// The domain is [min, max] for both axes, or [[x0, x1], [y0, y1]].
+export function axes(domain) {
+  if (Array.isArray(domain?.[0])) return { x: domain[0], y: domain[1] };
+  const d = domain || [-6, 6];
+  return { x: d, y: d };
+}
+
+// Data points: [x1, x2, label]. Classification labels ≤ 0 are class 0 (orange), > 0 class 1
+// (blue); a regression label is coloured by its value. Test points get a dark outline.
+export function drawPoints(canvas, points, domain, { test = false, regression = false,
+  radius = 3.2 } = {}) {
+  if (!points) return;
+  const ctx = canvas.getContext("2d");
+  const { x, y } = axes(domain);
+  const w = canvas.width, h = canvas.height;
+  ctx.lineWidth = 1;
+  ctx.strokeStyle = test ? "#000" : "#fff";
+  for (const [x1, x2, label] of points) {
+    const px = ((x1 - x[0]) / (x[1] - x[0])) * w;
+    const py = (1 - (x2 - y[0]) / (y[1] - y[0])) * h;
+    ctx.fillStyle = regression ? colorOf(Math.max(-1, Math.min(1, label)))
+      : (label > 0 ? colorOf(1) : colorOf(-1));
+    ctx.beginPath();
+    ctx.arc(px, py, radius, 0, 2 * Math.PI);
+    ctx.fill();
+    ctx.stroke();
+  }
+}
+
+// Client-side feature pictures for input features that are switched off (the server sends
+// heatmaps only for the active ones). Display only: value scaled into [−1, 1] over [−6, 6].
+const FEATURE_FN = {
+  x: (a) => a, y: (a, b) => b, xSquared: (a) => 2 * a * a - 1, ySquared: (a, b) => 2 * b * b - 1,
+  xTimesY: (a, b) => a * b, sinX: (a) => Math.sin(6 * a), sinY: (a, b) => Math.sin(6 * b),
+  cosX: (a) => Math.cos(6 * a), cosY: (a, b) => Math.cos(6 * b),
+};
+export function featureHeatmap(name, n = 20) {
+  const bytes = new Uint8Array(n * n);
+  for (let r = 0; r < n; r++) {
+    for (let c = 0; c < n; c++) {
+      const a = (c + 0.5) / n * 2 - 1, b = 1 - (r + 0.5) / n * 2;
+      const v = Math.max(-1, Math.min(1, FEATURE_FN[name](a, b)));
+      bytes[r * n + c] = Math.round((v + 1) * 127.5);
+    }
+  }
+  return { n, _bytes: bytes };
+}
+
+// Small pictures of the data sets for the data-set chooser (a sketch of each, not the data).
+export function drawThumbnail(canvas, name) {
+  const ctx = canvas.getContext("2d");
+  const w = canvas.width, h = canvas.height;
+  ctx.fillStyle = "#fff";
+  ctx.fillRect(0, 0, w, h);
+  let seed = 7;
+  const rnd = () => ((seed = (seed * 16807) % 2147483647) / 2147483647);
+  const dot = (u, v, val) => {           // u, v in [−1, 1]
+    ctx.fillStyle = colorOf(val);
+    ctx.beginPath();
+    ctx.arc((u + 1) / 2 * w, (1 - (v + 1) / 2) * h, Math.max(1.3, w / 36), 0, 2 * Math.PI);
+    ctx.fill();
+  };
+  if (name === "reg-plane" || name === "reg-gauss") {
+    const n = 24;
+    for (let i = 0; i < n; i++) {
+      for (let j = 0; j < n; j++) {
+        const u = (j + 0.5) / n * 2 - 1, v = 1 - (i + 0.5) / n * 2;
+        let val = (u + v) / 2;
+        if (name === "reg-gauss") {
+          val = Math.exp(-((u - 0.4) ** 2 + (v - 0.4) ** 2) * 8) - Math.exp(-((u + 0.4) ** 2 + (v + 0.4) ** 2) * 8)
+            + 0.7 * Math.exp(-((u + 0.4) ** 2 + (v - 0.4) ** 2) * 8) - 0.7 * Math.exp(-((u - 0.4) ** 2 + (v + 0.4) ** 2) * 8);
+        }
+        ctx.fillStyle = colorOf(val);
+        ctx.fillRect(j * w / n, i * h / n, w / n + 1, h / n + 1);
+      }
+    }
+    return;
+  }
+  if (name === "csv") {
+    ctx.fillStyle = "#f2f4f5";
+    ctx.fillRect(0, 0, w, h);
+    ctx.fillStyle = "#666";
+    ctx.font = `bold ${Math.round(w / 4)}px system-ui, sans-serif`;
+    ctx.textAlign = "center";
+    ctx.textBaseline = "middle";
+    ctx.fillText("CSV", w / 2, h / 2);
+    return;
+  }
+  for (let i = 0; i < 90; i++) {
+    if (name === "circle") {
+      const r = rnd() < 0.5 ? rnd() * 0.35 : 0.6 + rnd() * 0.3, a = rnd() * 2 * Math.PI;
+      dot(r * Math.cos(a), r * Math.sin(a), r < 0.5 ? 1 : -1);
+    } else if (name === "xor") {
+      const u = rnd() * 1.8 - 0.9, v = rnd() * 1.8 - 0.9;
+      dot(u, v, u * v > 0 ? 1 : -1);
+    } else if (name === "gauss") {
+      const c = rnd() < 0.5 ? 1 : -1;
+      const g = () => (rnd() + rnd() + rnd() - 1.5) * 0.35;
+      dot(c * 0.45 + g(), c * 0.45 + g(), c);
+    } else if (name === "spiral") {
+      const c = i % 2 ? 1 : -1, s = rnd(), a = s * 2.6 * Math.PI + (c > 0 ? 0 : Math.PI);
+      dot(0.85 * s * Math.cos(a), 0.85 * s * Math.sin(a), c);
+    }
+  }
+}

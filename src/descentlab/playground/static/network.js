@@ -1,0 +1,368 @@
+// The network drawing: input features | hidden layers | output, every node a small heatmap of
+// its output over the input plane, every link a curve coloured by its weight (blue +, orange −,
+// width ∝ |w|). Built once per `ready` (the shape changes only then) and updated per frame.
+//
+// What changes every frame is drawn on two canvases: the links (under the nodes) and the
+// pictures of the hidden and output neurons with their biases and gradient tint (over the
+// nodes). The nodes are plain boxes underneath, for the mouse; an SVG of invisible link paths
+// finds the link under the mouse. So a frame of a 16 × 16 network changes two canvases, not a
+// thousand DOM elements. Sizes shrink to fit: 16 layers × 16 neurons fit the same box as TF
+// Playground's 6 × 8.
+
+import { FEATURES } from "./state.js";
+import { colorOf, featureHeatmap, heatmapImage, paint } from "./heatmap.js";
+import { optionName, t } from "./i18n.js";
+
+const SVG = "http://www.w3.org/2000/svg";
+const HEADER = 30;         // room for a layer's +/− buttons above its column
+const HEADER_PER_LAYER = 74;  // … and its activation/initializer selects
+const LABEL_W = 58;        // room for the feature names left of the inputs
+
+// Gradient size → darkness of the tint: log scale, 1e-8 (dark) to 1 (clear).
+export function gradBrightness(g) {
+  if (!(g > 0)) return 0;
+  return Math.max(0, Math.min(1, (Math.log10(g) + 8) / 8));
+}
+
+export class NetworkView {
+  /** callbacks: onToggleFeature(name), onNeurons(layer, delta), onLayerOption(layer, key, value),
+   *  tooltip(text | null, event) */
+  constructor(root, callbacks) {
+    this.root = root;
+    this.cb = callbacks;
+    this.tint = false;
+    this.spec = null;
+  }
+
+  // spec: {features (active, in order), shape, layers, state, options, limits, perLayer}
+  build(spec) {
+    this.spec = spec;
+    this.inputsPainted = null;
+    const root = this.root;
+    root.replaceChildren();
+    const { shape, features } = spec;
+    const hidden = shape.slice(1, -1);
+    const W = Math.max(300, root.clientWidth || 600);
+    const header = spec.perLayer ? HEADER_PER_LAYER : HEADER;
+    const rows = Math.max(FEATURES.length, ...hidden, 1);
+    const H = Math.max(360, Math.min(560, 40 + rows * 34)) + header;
+    root.style.height = `${H}px`;
+    const nCols = hidden.length + 2;
+    const spacing = (W - LABEL_W - 24) / Math.max(1, nCols - 1);
+    // node size: as TF (30 px) when there is room, smaller so 16 rows and 18 columns still fit
+    const size = Math.max(10, Math.min(30, (H - header - 10) / (rows * 1.22), spacing * 0.62));
+    this.size = size;
+    const colX = (c) => LABEL_W + size / 2 + c * spacing;
+    const rowY = (r, n) => {
+      const gap = Math.min(size * 1.22, (H - header - 10) / n);
+      return header + (H - header) / 2 + (r - (n - 1) / 2) * gap;
+    };
+
+    this.W = W;
+    this.H = H;
+    this.linkCanvas = this._canvas("link-canvas", W, H);
+    const svg = document.createElementNS(SVG, "svg");
+    svg.setAttribute("class", "links");
+    svg.setAttribute("width", W);
+    svg.setAttribute("height", H);
+    root.append(svg);
+    this.svg = svg;
+
+    // nodes: column 0 lists every feature (inactive ones greyed, no links), then hidden, output
+    this.nodes = [];           // nodes[col][row] = {x, y, s, el, canvas (inputs only)}
+    const inputCol = [];
+    FEATURES.forEach((name, r) => {
+      const active = features.includes(name);
+      const node = this._node(colX(0), rowY(r, FEATURES.length), size, "input", active);
+      node.el.dataset.feature = name;
+      node.el.id = `feature-${name}`;
+      node.el.title = t("help.features");
+      node.el.addEventListener("click", () => this.cb.onToggleFeature(name));
+      const label = document.createElement("div");
+      label.className = "feature-label" + (active ? " active" : "");
+      label.textContent = optionName("feat", name);
+      label.style.top = `${node.y - 8}px`;
+      label.style.left = "0px";
+      label.style.width = `${LABEL_W - 6}px`;
+      label.addEventListener("click", () => this.cb.onToggleFeature(name));
+      root.append(label);
+      if (!active) paint(node.canvas, featureHeatmap(name));
+      node.feature = name;
+      node.active = active;
+      inputCol.push(node);
+    });
+    this.nodes.push(inputCol);
+    // the inputs that are wired, in the server's order (weights[0] rows)
+    this.inputNodes = features.map((f) => inputCol.find((n) => n.feature === f));
+
+    hidden.forEach((width, l) => {
+      const col = [];
+      for (let j = 0; j < width; j++) {
+        const node = this._node(colX(l + 1), rowY(j, width), size, "hidden", true);
+        node.el.addEventListener("mouseenter", (e) => this._hoverNode(l, j, e));
+        node.el.addEventListener("mouseleave", () => this.cb.tooltip(null));
+        col.push(node);
+      }
+      this.nodes.push(col);
+      this._layerHeader(l, colX(l + 1), spacing, width);
+    });
+    const out = this._node(colX(nCols - 1), rowY(0, 1), size * 1.3, "output", true);
+    out.el.addEventListener("mouseenter", (e) => this._hoverNode(hidden.length, 0, e));
+    out.el.addEventListener("mouseleave", () => this.cb.tooltip(null));
+    this.nodes.push([out]);
+
+    // links, layer by layer: links[l][i][j] = [x1, y1, mx, x2, y2] from node i of column l to
+    // node j of column l+1 (a curve drawn on the link canvas; an invisible path for the mouse)
+    this.links = [];
+    const columns = [this.inputNodes, ...this.nodes.slice(1)];
+    for (let l = 0; l < columns.length - 1; l++) {
+      const from = columns[l], to = columns[l + 1];
+      const rowsL = [];
+      from.forEach((a, i) => {
+        const row = [];
+        to.forEach((b, j) => {
+          const p = document.createElementNS(SVG, "path");
+          const x1 = a.x + a.s / 2, x2 = b.x - b.s / 2, mx = (x1 + x2) / 2;
+          p.setAttribute("d", `M${x1},${a.y} C${mx},${a.y} ${mx},${b.y} ${x2},${b.y}`);
+          p.setAttribute("class", "link");
+          row.push([x1, a.y, mx, x2, b.y]);
+          p.addEventListener("mouseenter", (e) => {
+            const w = this.weights?.[l]?.[i]?.[j];
+            if (w !== undefined) this.cb.tooltip(t("weightIs", { v: fmt(w) }), e);
+          });
+          p.addEventListener("mouseleave", () => this.cb.tooltip(null));
+          svg.append(p);
+        });
+        rowsL.push(row);
+      });
+      this.links.push(rowsL);
+    }
+    // the neurons' pictures go over their boxes (the mouse goes through to the boxes)
+    this.picCanvas = this._canvas("node-canvas", W, H);
+    this.lastDraw = null;
+    this.linkLooks = null;
+  }
+
+  // A canvas over the whole drawing, at the screen's resolution, drawn in CSS pixels.
+  _canvas(cls, W, H) {
+    const c = document.createElement("canvas");
+    c.className = cls;
+    const dpr = window.devicePixelRatio || 1;
+    c.width = Math.round(W * dpr);
+    c.height = Math.round(H * dpr);
+    c.style.width = `${W}px`;
+    c.style.height = `${H}px`;
+    this.root.append(c);
+    const ctx = c.getContext("2d");
+    ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
+    return ctx;
+  }
+
+  // A node's box. Inputs keep a canvas of their own: their pictures change only with `ready`.
+  _node(x, y, s, kind, active) {
+    const el = document.createElement("div");
+    el.className = `node ${kind}` + (active ? "" : " inactive");
+    el.style.left = `${x - s / 2}px`;
+    el.style.top = `${y - s / 2}px`;
+    el.style.width = el.style.height = `${s}px`;
+    let canvas = null;
+    if (kind === "input") {
+      canvas = document.createElement("canvas");
+      canvas.width = canvas.height = 20;
+      el.append(canvas);
+    }
+    this.root.append(el);
+    // the picture's place inside the border (1 px; 1.5 px for the output)
+    const b = kind === "output" ? 1.5 : 1;
+    return { x, y, s, el, canvas, px: x - s / 2 + b, py: y - s / 2 + b, ps: s - 2 * b,
+      bs: Math.max(3, Math.round(s / 5)) };
+  }
+
+  // Above each hidden column: "+ −", the width, and (per-layer mode) two small selects.
+  _layerHeader(l, x, spacing, width) {
+    const spec = this.spec;
+    const box = document.createElement("div");
+    box.className = "layer-header";
+    const w = Math.max(28, Math.min(96, spacing - 4));
+    box.style.left = `${x - w / 2}px`;
+    box.style.width = `${w}px`;
+    const btns = document.createElement("div");
+    btns.className = "neuron-buttons";
+    const mk = (txt, id, delta, disabled) => {
+      const b = document.createElement("button");
+      b.type = "button";
+      b.className = "mini";
+      b.id = id;
+      b.textContent = txt;
+      b.disabled = disabled;
+      b.title = t("help.neurons", { max: spec.limits.maxNeurons });
+      b.addEventListener("click", () => this.cb.onNeurons(l, delta));
+      return b;
+    };
+    btns.append(mk("+", `neurons-add-${l}`, 1, width >= spec.limits.maxNeurons),
+      mk("−", `neurons-remove-${l}`, -1, width <= 1));
+    const count = document.createElement("div");
+    count.className = "neuron-count";
+    count.textContent = spacing > 60 ? `${width} ${t(width === 1 ? "neuron" : "neurons")}` : `${width}`;
+    box.append(btns, count);
+    if (spec.perLayer) {
+      const st = spec.state;
+      const mkSel = (key, list, values, prefix, id) => {
+        const sel = document.createElement("select");
+        sel.className = "layer-select";
+        sel.id = id;
+        sel.title = t(`help.${key === "activations" ? "activation" : "initializer"}`);
+        const inherit = document.createElement("option");
+        inherit.value = "";
+        inherit.textContent = spacing > 80 ? t("inherit") : "–";
+        sel.append(inherit);
+        for (const v of values) {
+          const o = document.createElement("option");
+          o.value = v;
+          o.textContent = prefix ? optionName(prefix, v) : v;
+          sel.append(o);
+        }
+        sel.value = list?.[l] || "";
+        sel.addEventListener("change", () => this.cb.onLayerOption(l, key, sel.value));
+        return sel;
+      };
+      box.append(mkSel("activations", st.activations, spec.options.activations, "act",
+        `layer-activation-${l}`));
+      box.append(mkSel("initializers", st.initializers, spec.options.initializers, "",
+        `layer-initializer-${l}`));
+    }
+    this.root.append(box);
+  }
+
+  _hoverNode(l, j, e) {
+    const g = this.run?.gradients?.[l];
+    const b = this.run?.biases?.[l]?.[j];
+    const parts = [];
+    if (b !== undefined) parts.push(t("biasIs", { v: fmt(b) }));
+    if (g?.neuron) parts.push(t("gradIs", { v: g.neuron[j].toExponential(2) }));
+    if (parts.length) this.cb.tooltip(parts.join("  ·  "), e);
+  }
+
+  setTint(on) {
+    this.tint = on;
+    if (this.run) this.update(this.run, null, this.discrete);
+  }
+
+  // run: one entry of frame.runs. inputs: the input heatmaps kept from the first frame.
+  update(run, inputs, discrete = false) {
+    if (!this.spec) return;
+    this.run = run;
+    this.weights = run.weights;
+    this.discrete = discrete;
+    // the input pictures do not change while a network trains: paint them when they arrive
+    if (inputs && inputs !== this.inputsPainted) {
+      this.inputNodes.forEach((node, i) => inputs[i] && paint(node.canvas, inputs[i]));
+      this.inputsPainted = inputs;
+    }
+    // the same frame drawn again (a resize, a language switch): nothing changed
+    const key = `${this.tint}|${discrete}`;
+    if (this.lastDraw?.run === run && this.lastDraw.key === key) return;
+    this.lastDraw = { run, key };
+
+    // gradient tint: brightness of each non-input node from gradients[l].neuron[j]
+    const bright = [];
+    for (let c = 1; c < this.nodes.length; c++) {
+      const gl = run.gradients?.[c - 1]?.neuron;
+      bright[c] = this.nodes[c].map((_, j) => (this.tint && gl ? gradBrightness(gl[j]) : 1));
+    }
+    this._drawLinks(run, bright);
+    this._drawPictures(run, bright, discrete);
+  }
+
+  // Links: colour by sign, width by |w|; with the tint on, links into dark neurons fade too.
+  // Widths (¼ px) and opacities (1/32) are rounded to steps too small to see; links of the same
+  // look are stroked as one path, and when no link's look changed the canvas is left as it is
+  // (late in training most frames change nothing here; stroking is most of a frame's cost).
+  _drawLinks(run, bright) {
+    const scale = this.size / 30;
+    let maxAbs = 1e-12;
+    for (const layer of run.weights || []) for (const row of layer) for (const w of row) {
+      maxAbs = Math.max(maxAbs, Math.abs(w));
+    }
+    // widths are relative to a fixed range (as TF) but shrink when every weight is tiny
+    const ref = Math.max(1, maxAbs);
+    const looks = [];                 // per link: sign | width step | opacity step, or -1
+    this.links.forEach((layer, l) => {
+      const wl = run.weights?.[l];
+      layer.forEach((row, i) => {
+        row.forEach((_, j) => {
+          const w = wl?.[i]?.[j];
+          if (w === undefined) { looks.push(-1); return; }
+          const a = Math.abs(w) / ref;
+          const fade = this.tint ? 0.15 + 0.85 * bright[l + 1][j] : 1;
+          const width = Math.round(4 * Math.max(0.4, (0.5 + 6 * Math.min(1, a)) * scale));
+          const alpha = Math.round(32 * (0.35 + 0.6 * Math.min(1, a * 2)) * fade);
+          looks.push((w >= 0 ? 1 : 0) | (width << 1) | (alpha << 8));
+        });
+      });
+    });
+    const before = this.linkLooks;
+    if (before && before.length === looks.length && looks.every((x, k) => x === before[k])) return;
+    this.linkLooks = looks;
+    const groups = new Map();         // look → [link, …]
+    let k = 0;
+    for (const layer of this.links) for (const row of layer) for (const link of row) {
+      const look = looks[k++];
+      if (look < 0) continue;
+      let g = groups.get(look);
+      if (!g) groups.set(look, (g = []));
+      g.push(link);
+    }
+    const ctx = this.linkCanvas;
+    ctx.clearRect(0, 0, this.W, this.H);
+    // thin and faint first, so the strong links lie on top
+    for (const look of [...groups.keys()].sort((a, b) => (a >> 1) - (b >> 1))) {
+      ctx.strokeStyle = look & 1 ? "#0877bd" : "#f59322";
+      ctx.lineWidth = ((look >> 1) & 127) / 4;
+      ctx.globalAlpha = (look >> 8) / 32;
+      ctx.beginPath();
+      for (const [x1, y1, mx, x2, y2] of groups.get(look)) {
+        ctx.moveTo(x1, y1);
+        ctx.bezierCurveTo(mx, y1, mx, y2, x2, y2);
+      }
+      ctx.stroke();
+    }
+    ctx.globalAlpha = 1;
+  }
+
+  // The hidden neurons' and the output's pictures, the tint over them, and each one's bias: a
+  // small square at its lower left.
+  _drawPictures(run, bright, discrete) {
+    const ctx = this.picCanvas;
+    ctx.clearRect(0, 0, this.W, this.H);
+    let k = 0;                      // hidden neurons arrive as one list in layer order
+    const last = this.nodes.length - 1;
+    for (let c = 1; c <= last; c++) {
+      this.nodes[c].forEach((node, j) => {
+        const hm = c === last ? run.output : run.neurons?.[k++];
+        const img = hm && heatmapImage(hm, { discrete: c === last && discrete });
+        if (img) {
+          ctx.imageSmoothingEnabled = !(c === last && discrete);
+          ctx.drawImage(img, node.px, node.py, node.ps, node.ps);
+        }
+        if (this.tint && bright[c][j] < 1) {
+          ctx.fillStyle = `rgba(16,24,32,${(0.88 * (1 - bright[c][j])).toFixed(3)})`;
+          ctx.fillRect(node.px, node.py, node.ps, node.ps);
+        }
+        const b = run.biases?.[c - 1]?.[j];
+        if (b !== undefined) {
+          const bs = node.bs, x = node.x - node.s / 2 - bs - 1, y = node.y + node.s / 2 - bs;
+          ctx.fillStyle = colorOf(Math.tanh(b));
+          ctx.fillRect(x, y, bs, bs);
+          ctx.strokeStyle = "rgba(0,0,0,0.35)";
+          ctx.lineWidth = 1;
+          ctx.strokeRect(x + 0.5, y + 0.5, bs - 1, bs - 1);
+        }
+      });
+    }
+  }
+}
+
+function fmt(v) {
+  return Math.abs(v) >= 0.001 || v === 0 ? v.toFixed(3) : v.toExponential(2);
+}

@@ -1,0 +1,35 @@
+// Element sizes without forced layouts. Reading clientWidth right after writing to the DOM makes
+// the browser lay the page out there and then, once per frame; a ResizeObserver reports sizes
+// after the browser's own layout instead. sizeOf(el) reads an element's box once (the first
+// time) and from then on answers from the observer's reports; onResize(fn) is told when a
+// watched element's size has changed, so it can be drawn again at the new size.
+
+const sizes = new WeakMap();
+const listeners = [];
+
+const observer = typeof ResizeObserver === "function" ? new ResizeObserver((entries) => {
+  const changed = [];
+  for (const e of entries) {
+    const box = e.contentBoxSize?.[0];
+    const w = box ? box.inlineSize : e.contentRect.width;
+    const h = box ? box.blockSize : e.contentRect.height;
+    const old = sizes.get(e.target);
+    if (!old || Math.abs(old.w - w) > 0.5 || Math.abs(old.h - h) > 0.5) changed.push(e.target);
+    sizes.set(e.target, { w, h });
+  }
+  if (changed.length) for (const fn of listeners) fn(changed);
+}) : null;
+
+// {w, h} in CSS pixels: the element's content box (a canvas's box without its border).
+export function sizeOf(el) {
+  let s = sizes.get(el);
+  if (!s) {
+    s = { w: el.clientWidth, h: el.clientHeight };
+    sizes.set(el, s);
+    observer?.observe(el);
+  }
+  if (!observer) s = { w: el.clientWidth, h: el.clientHeight };
+  return s;
+}
+
+export function onResize(fn) { listeners.push(fn); }
