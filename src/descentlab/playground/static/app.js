@@ -252,6 +252,7 @@ function changed(keys) {
 const HASH_EVERY = 200;
 let hashTimer = 0;
 let hashWritten = -Infinity;
+let hashOwn = location.hash;    // the hash as the page last wrote (or read) it
 function writeHash() {
   if (hashTimer) return;                                 // a write is due: it will read the state then
   const wait = Math.max(0, hashWritten + HASH_EVERY - performance.now());
@@ -260,15 +261,19 @@ function writeHash() {
 function flushHash() {
   clearTimeout(hashTimer);
   hashTimer = 0;
+  // a link pasted since the page last wrote the hash wins: its hashchange reads it
+  if (location.hash !== hashOwn) return;
   hashWritten = performance.now();
   const h = `#${toHash(state)}`;
   if (location.hash !== h) history.replaceState(null, "", h);
+  hashOwn = location.hash;
 }
 
 // A pasted link (the hash changed by hand): read it back and rebuild.
 window.addEventListener("hashchange", () => {
   clearTimeout(hashTimer);
   hashTimer = 0;
+  hashOwn = location.hash;
   if (`#${toHash(state)}` === location.hash) return;
   const before = state.mode;
   state = parseHash(location.hash, freshState({ ...DEFAULTS, ...(hello?.defaults || {}) }));
