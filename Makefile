@@ -58,5 +58,21 @@ bench: $(TVENV)/.installed
 	$(TVENV)/bin/python benchmarks/bench_training.py
 	$(TVENV)/bin/python benchmarks/bench_labs.py
 
+# Static checks: ruff (style, imports, likely bugs) and mypy (types; [tool.mypy] in
+# pyproject.toml). No network, a few seconds once mypy's cache is warm.
+lint: $(TVENV)/.installed
+	$(TVENV)/bin/ruff check src tests benchmarks
+	$(TVENV)/bin/mypy
+
+# Mutation testing ([tool.mutmut] in pyproject.toml), a habit rather than a gate: not in `make
+# test` nor CI, as it takes minutes. Survivors are listed at the end (`mutmut show NAME` prints
+# one). MUTANTS narrows the run to mutant names (globs, no file names), for example
+#   make mutants MUTANTS='descentlab.layers.xǁDenseǁbackward__mutmut_*'
+MUTANTS ?=
+.PHONY: mutants
+mutants: $(TVENV)/.installed
+	set -f; $(TVENV)/bin/mutmut run $(MUTANTS)
+	$(TVENV)/bin/mutmut results
+
 clean:
 	rm -rf $(VENV) $(TVENV) build src/*.egg-info $(REPORT) descentlab-out

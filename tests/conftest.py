@@ -14,8 +14,6 @@ import pytest  # noqa: E402
 
 import descentlab as dl  # noqa: E402
 
-BOOK_DATA = os.path.join(os.path.dirname(__file__), "..", "..", "shared", "data", "book")
-
 
 @pytest.fixture(autouse=True)
 def _restore_engine_defaults():

@@ -17,7 +17,7 @@ from sklearn.model_selection import train_test_split
 
 import descentlab as dl
 
-BOOK_DATA = os.path.join(os.path.dirname(__file__), "..", "..", "shared", "data", "book")
+BOOK_DATA = os.path.join(os.path.dirname(__file__), "data")  # the textbook's CSV files
 
 #: How far descentlab's accuracy may fall below Keras' before the test fails. Shuffling streams
 #: differ between the libraries, so the runs agree in distribution, not bit for bit.

@@ -16,7 +16,7 @@ import sklearn.datasets
 from descentlab import datasets
 from descentlab.errors import ConfigError, DataError
 
-BOOK_DATA = os.path.join(os.path.dirname(__file__), "..", "..", "shared", "data", "book")
+BOOK_DATA = os.path.join(os.path.dirname(__file__), "data")  # the textbook's CSV files
 GENERATED = list(datasets.SYNTHETIC)
 BUNDLED = {"iris": ("load_iris", 3), "wine": ("load_wine", 3),
            "breast_cancer": ("load_breast_cancer", 2)}

@@ -484,7 +484,7 @@ def test_errors(digits) -> None:
 
 
 def test_public_names_of_the_api_contract() -> None:
-    """API.md: GradientMonitor comes with the callbacks, diagnose is dl.diagnose."""
+    """docs/API.md: GradientMonitor comes with the callbacks, diagnose is dl.diagnose."""
     from descentlab import callbacks, diagnostics
 
     assert callbacks.GradientMonitor is diagnostics.GradientMonitor

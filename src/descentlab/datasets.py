@@ -395,7 +395,9 @@ def load_classification(spec: str, seed: int = 0, target: str | int = -1,
     return np.asarray(x, dtype=np.float64), y.astype(np.int64), description
 
 
-_IDX_TYPES = {0x08: np.uint8, 0x09: np.int8, 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 0x0E: ">f8"}
+_IDX_TYPES: dict[int, np.dtype] = {
+    code: np.dtype(name) for code, name in
+    {0x08: "u1", 0x09: "i1", 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 0x0E: ">f8"}.items()}
 
 
 def load_idx(path: str | os.PathLike[str]) -> np.ndarray:
@@ -420,7 +422,7 @@ def load_idx(path: str | os.PathLike[str]) -> np.ndarray:
     if len(data) < offset:
         raise DataError(f"{path!r} is truncated (header cut short).")
     shape = tuple(int.from_bytes(data[4 + 4 * i: 8 + 4 * i], "big") for i in range(ndim))
-    dtype = np.dtype(_IDX_TYPES[data[2]])
+    dtype = _IDX_TYPES[data[2]]
     expected = int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
     if len(data) - offset != expected:
         raise DataError(f"{path!r} is truncated or too long: the header announces shape "

@@ -95,6 +95,9 @@ def _check_model(model: Any, what: str) -> None:
 
 def _learning_rate(model: Sequential, learning_rate: Any) -> float:
     if learning_rate is None:
+        if model.optimizer is None:
+            raise ConfigError("gradient_flow needs a compiled model (its optimizer's learning "
+                              "rate) or learning_rate=...; call model.compile(...) first.")
         return float(model.optimizer.current_learning_rate)
     if isinstance(learning_rate, bool) or not isinstance(
             learning_rate, (int, float, np.integer, np.floating)) \

@@ -31,13 +31,14 @@ class TrainingDiverged(DescentLabError, RuntimeError):
     """The loss became NaN or infinite during ``fit``.
 
     Attributes:
-        epoch: 1-based epoch in which it happened.
-        batch: 1-based batch within that epoch.
+        epoch: 1-based epoch in which it happened (None in ``train_on_batch``).
+        batch: 1-based batch within that epoch (None in ``train_on_batch``).
         learning_rate: the learning rate in force at that step.
         history: the :class:`~descentlab.callbacks.History` up to the last finished epoch.
     """
 
-    def __init__(self, message: str, *, epoch: int, batch: int, learning_rate: float,
+    def __init__(self, message: str, *, epoch: int | None, batch: int | None,
+                 learning_rate: float,
                  history: Any = None) -> None:
         super().__init__(message)
         self.epoch = epoch

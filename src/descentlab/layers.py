@@ -113,6 +113,11 @@ class Layer:
             self.build(x.shape[-1])
         return self.forward(x, training=training)
 
+    @property
+    def preactivation(self) -> np.ndarray:
+        """z, the input of this layer's activation in the last forward pass."""
+        raise AttributeError(f"{type(self).__name__} has no activation, so no pre-activation.")
+
     def __repr__(self) -> str:
         return f"<{type(self).__name__} name={self.name!r} units={self.units}>"
 
@@ -132,6 +137,10 @@ class Dense(Layer):
 
     Weights: ``kernel`` of shape ``(inputs, units)`` and ``bias`` of shape ``(units,)``.
     """
+
+    units: int  # known from the constructor on, not only once built
+    kernel: np.ndarray  # set by build
+    bias: np.ndarray | None  # None without use_bias
 
     def __init__(self, units: int, activation: Any = None, input_dim: int | None = None,
                  kernel_initializer: Any = "glorot_uniform", bias_initializer: Any = "zeros",
@@ -159,8 +168,7 @@ class Dense(Layer):
         self.use_bias = bool(use_bias)
         self.kernel_regularizer = regularizers.get(kernel_regularizer)
         self.bias_regularizer = regularizers.get(bias_regularizer)
-        self.kernel: np.ndarray | None = None
-        self.bias: np.ndarray | None = None
+        self.bias = None
         self._linear = self.activation.name == "linear"
 
     def build(self, input_dim: int) -> None:
@@ -181,12 +189,12 @@ class Dense(Layer):
             self.bias = self.weights[1]
 
     def regularized_weights(self) -> list[tuple[regularizers.Regularizer, np.ndarray]]:
-        pairs = []
+        pairs: list[tuple[regularizers.Regularizer, np.ndarray]] = []
         if not self.built:
             return pairs
         if self.kernel_regularizer is not None:
             pairs.append((self.kernel_regularizer, self.kernel))
-        if self.use_bias and self.bias_regularizer is not None:
+        if self.bias is not None and self.bias_regularizer is not None:
             pairs.append((self.bias_regularizer, self.bias))
         return pairs
 
@@ -210,7 +218,7 @@ class Dense(Layer):
         # A penalty's gradient is added in place: grads are views the optimizer reads.
         if self.kernel_regularizer is not None:
             self.grads[0] += self.kernel_regularizer.gradient(self.kernel)  # + ∂R/∂W
-        if self.use_bias:
+        if self.bias is not None:
             np.add.reduce(dz, axis=0, out=self.grads[1])  # ∂L/∂b = Σ over the batch
             if self.bias_regularizer is not None:
                 self.grads[1] += self.bias_regularizer.gradient(self.bias)  # + ∂R/∂b

@@ -198,8 +198,8 @@ def load_model(filepath: str | os.PathLike[str]) -> Any:
         model.set_weights(arrays[:count])
         compile_spec = header.get("compile")
         if compile_spec:
-            model.compile(optimizer=optimizers.deserialize(compile_spec["optimizer"]),
-                          loss=losses.get(compile_spec["loss"]),
+            optimizer = optimizers.deserialize(compile_spec["optimizer"])
+            model.compile(optimizer=optimizer, loss=losses.get(compile_spec["loss"]),
                           metrics=compile_spec["metrics"])
             state_spec = header.get("optimizer_state")
             if state_spec:
@@ -209,7 +209,7 @@ def load_model(filepath: str | os.PathLike[str]) -> Any:
                     k += n
                 state = dict(state_spec["scalars"])
                 state["slots"] = slots
-                model.optimizer.set_state(state)
+                optimizer.set_state(state)
         if header.get("train_rng"):
             rng = np.random.default_rng()
             rng.bit_generator.state = header["train_rng"]

@@ -154,7 +154,7 @@ def _build(config: dict, input_dim: int, classes: int, total_updates: int = 1):
 
     dl.set_random_seed(int(config["seed"]))
     model = Sequential()
-    width_in = input_dim
+    width_in: int | None = input_dim
     for width in config["hidden"]:
         model.add(Dense(int(width), activation=config["activation"], input_dim=width_in))
         width_in = None
@@ -418,7 +418,9 @@ def _reach_ko(value: float | None, entry: dict) -> str:
 
 
 def _avg(values: Sequence[float | None]) -> float | None:
-    return None if None in values or not values else float(np.mean(values))
+    """The mean, or None when there is nothing to average or a value is missing."""
+    present = [v for v in values if v is not None]
+    return float(np.mean(present)) if present and len(present) == len(values) else None
 
 
 def _claim(cid: str, holds: bool | None, evidence: dict, *, en: str, ko: str, book_en: str,
@@ -515,6 +517,7 @@ def run(optimizers: Sequence[str] = DEFAULT_OPTIMIZERS, seeds: Sequence[int] = (
     if lr_mode == "book":
         rates = {n: SPECS[n]["config"]["learning_rate"] for n in names}
     elif lr_mode == "shared":
+        assert learning_rate is not None  # checked above
         rates = {n: float(learning_rate) for n in names}
     else:
         tuning = tune(names, base, _check_positive_int(tune_epochs, "tune_epochs"), workers,

@@ -104,11 +104,11 @@ def run_trials(trial: Callable[[dict], dict], configs: Sequence[dict], workers: 
     bar = Progress(len(configs), label, enabled=progress)
     workers = min(workers, len(configs)) if configs else 1
     if workers == 1:
-        results = []
+        in_order = []
         for config in configs:
-            results.append(_run_one(trial, config))
+            in_order.append(_run_one(trial, config))
             bar.update()
-        return results
+        return in_order
     # fork is cheap and shares the imported engine; trials are pure functions of their
     # configuration, so nothing a child inherits changes a result.
     method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
@@ -122,4 +122,4 @@ def run_trials(trial: Callable[[dict], dict], configs: Sequence[dict], workers: 
         for future in as_completed(futures):
             results[futures[future]] = future.result()
             bar.update()
-    return results  # type: ignore[return-value]
+    return [result for result in results if result is not None]  # every slot is filled

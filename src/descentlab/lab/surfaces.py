@@ -21,13 +21,17 @@ from descentlab.errors import ConfigError, did_you_mean
 DIVERGENCE_RADIUS = 1e6
 
 
+#: One coordinate: a float for one point, an array for a grid of points.
+Point = float | np.ndarray
+
+
 @dataclass(frozen=True)
 class Surface:
     """A function of two variables with what a plot of it needs."""
 
     name: str
     formula: str
-    value: Callable[[np.ndarray, np.ndarray], np.ndarray]
+    value: Callable[[Point, Point], Point]  # of a point (floats) or of a grid (arrays)
     gradient: Callable[[float, float], tuple[float, float]]
     minimum: tuple[float, float]
     start: tuple[float, float]
@@ -288,11 +292,11 @@ def compare(surface: str | Surface = "dlfs", names=DEFAULT_OPTIMIZERS, steps: in
     if learning_rate is not None and lr_mode != "shared":
         raise ConfigError(f"a learning_rate is only used with lr_mode 'shared'; got "
                           f"learning_rate={learning_rate!r} with lr_mode {lr_mode!r}.")
+    shared_rate = 0.1 if learning_rate is None else learning_rate
     if lr_mode == "shared":
-        learning_rate = 0.1 if learning_rate is None else learning_rate
-        if isinstance(learning_rate, bool) or not isinstance(learning_rate, (int, float)) \
-                or not learning_rate > 0 or not math.isfinite(learning_rate):
-            raise ConfigError(f"learning_rate must be a positive number; got {learning_rate!r}.")
+        if isinstance(shared_rate, bool) or not isinstance(shared_rate, (int, float)) \
+                or not shared_rate > 0 or not math.isfinite(shared_rate):
+            raise ConfigError(f"learning_rate must be a positive number; got {shared_rate!r}.")
     tuning = None
     if lr_mode == "dlfs":
         unknown = [n for n in names if n not in DLFS_RATES]
@@ -301,14 +305,15 @@ def compare(surface: str | Surface = "dlfs", names=DEFAULT_OPTIMIZERS, steps: in
                               f"{', '.join(DLFS_RATES)}; not for {', '.join(unknown)}.")
         rates = {n: DLFS_RATES[n] for n in names}
     elif lr_mode == "tuned":
+        scores_by_name: dict[str, list[float | None]] = {}
         tuning = {"grid": list(TUNING_GRID), "criterion": "lowest final value after the steps",
-                  "scores": {}}
+                  "scores": scores_by_name}
         rates = {}
         for n in names:
             rates[n], scores = tune_learning_rate(surf, n, steps, start, flavor)
-            tuning["scores"][n] = [s if np.isfinite(s) else None for s in scores]
+            scores_by_name[n] = [s if np.isfinite(s) else None for s in scores]
     else:
-        rates = {n: float(learning_rate) for n in names}
+        rates = {n: float(shared_rate) for n in names}
     runs = [_trajectory_dict(descend(surf, make_optimizer(n, rates[n], flavor), steps, start),
                              n, surf) for n in names]
     result = {"schema": SCHEMA, "surface": {

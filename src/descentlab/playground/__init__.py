@@ -39,10 +39,10 @@ def state_hash(**settings: Any) -> str:
     ``state_hash(activation="sigmoid", networkShape=[8] * 10)`` →
     ``"activation=sigmoid&networkShape=8,8,…"``. Display keys (mode, lang, showTestData,
     discretize) pass through."""
-    display = {k: settings.pop(k) for k in ("mode", "lang", "showTestData", "discretize")
-               if k in settings}
+    display: dict[str, Any] = {k: settings.pop(k) for k in ("mode", "lang", "showTestData",
+                                                             "discretize") if k in settings}
     validate(settings)  # a bad key or value fails here, in the notebook, with its sentence
-    parts = []
+    parts: list[str] = []
     for key, value in {**settings, **display}.items():
         if isinstance(value, bool):
             value = str(value).lower()

@@ -147,9 +147,9 @@ class Run:
         """``epochs`` more passes over the training data (none once the loss has diverged)."""
         if self.diverged or epochs <= 0:
             return
-        fit_args = {"batch_size": batch_size(self.config), "epochs": self.epoch + epochs,
-                    "initial_epoch": self.epoch, "verbose": 0, "shuffle": True,
-                    "on_divergence": "stop"}
+        fit_args: dict[str, Any] = {
+            "batch_size": batch_size(self.config), "epochs": self.epoch + epochs,
+            "initial_epoch": self.epoch, "verbose": 0, "shuffle": True, "on_divergence": "stop"}
         with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
             if not self._started:
                 with backend.use_generator(self._generator):
@@ -166,6 +166,7 @@ class Run:
     def apply_live(self, new: dict[str, Any]) -> None:
         """Hyperparameters that change without a rebuild (:data:`config.LIVE_KEYS`)."""
         opt = self.model.optimizer
+        assert opt is not None  # built compiled
         opt.learning_rate = new["learningRate"]
         for key, attribute in (("momentum", "momentum"), ("beta1", "beta_1"),
                                ("beta2", "beta_2"), ("rho", "rho"), ("epsilon", "epsilon")):
@@ -217,7 +218,9 @@ class Run:
             "output": heatmap(self.output_field(), OUTPUT_GRID),
             "neurons": neurons,
             "weights": [np.round(layer.kernel.astype(np.float64), 5).tolist() for layer in dense],
-            "biases": [np.round(layer.bias.astype(np.float64), 5).tolist() for layer in dense],
+            "biases": [np.round(layer.bias.astype(np.float64), 5).tolist()
+                       if layer.bias is not None else [0.0] * int(layer.units or 0)
+                       for layer in dense],
             "diverged": self.diverged,
         }
         part["gradients"] = self.gradient_flow()

@@ -14,11 +14,14 @@ import contextlib
 import importlib.util
 import os
 from collections.abc import Iterator, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import matplotlib
 
 from descentlab.plots.i18n import check_language
+
+if TYPE_CHECKING:
+    from matplotlib.typing import RcKeyType  # the names of matplotlib's settings
 
 KOREAN_FONT = "NanumGothic"
 _registered = False
@@ -44,10 +47,10 @@ def register_fonts() -> None:
     _registered = True
 
 
-def rc(lang: str) -> dict[str, Any]:
+def rc(lang: str) -> dict[RcKeyType, Any]:
     """matplotlib settings for figures in ``lang``."""
     check_language(lang)
-    params: dict[str, Any] = {
+    params: dict[RcKeyType, Any] = {
         "figure.dpi": 100, "savefig.dpi": 110, "axes.grid": True, "grid.alpha": 0.3,
         "axes.spines.top": False, "axes.spines.right": False, "legend.frameon": False,
         "svg.fonttype": "path", "figure.constrained_layout.use": True,

@@ -321,13 +321,13 @@ def gradient_heatmap_figure(results: dict[str, Any], lang: str = "en", depth: in
     config = results["configuration"]
     depth = max(config["depths"]) if depth is None else depth
     activations = config["activations"]
-    maps = []
+    maps: list[np.ndarray | None] = []
     for activation in activations:
         trials = _trials(results, activation, initializer, depth)
         per_seed = []
         for r in trials:
-            rows = [r["grad_norms"]["init"], *r["grad_norms"]["epochs"]]
-            array = np.array([[np.nan if v is None else v for v in row] for row in rows], float)
+            norms = [r["grad_norms"]["init"], *r["grad_norms"]["epochs"]]
+            array = np.array([[np.nan if v is None else v for v in row] for row in norms], float)
             with np.errstate(divide="ignore", invalid="ignore"):
                 per_seed.append(np.log10(array))
         if not per_seed:
