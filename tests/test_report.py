@@ -1,9 +1,17 @@
-"""The chapter report: numbers equal to its JSON, reruns equal, both languages, a real browser."""
+"""The chapter report: numbers equal to its JSON, reruns equal, both languages, a real browser.
+
+The page is checked against numbers computed here, never with the report's own formatter: each
+number on the page is parsed back and must round from the value in results.json at the
+precision its format shows, and a few of the chapter's headline quantities are recomputed from
+the raw results. No value of a results.json can become markup on the page.
+"""
 
 from __future__ import annotations
 
+import copy
 import json
 import logging
+import math
 import os
 import re
 import shutil
@@ -11,11 +19,12 @@ import subprocess
 import warnings
 from html.parser import HTMLParser
 
+import numpy as np
 import pytest
 
 from descentlab import cli
+from descentlab.errors import DataError
 from descentlab.report import build
-from descentlab.report.html import format_value, lookup
 
 #: The sections of the chapter every report has, in both languages.
 SECTIONS = ("s91", "activations", "vanishing", "fixes", "diagnosis", "s92", "gd-cost", "sgd",
@@ -23,14 +32,16 @@ SECTIONS = ("s91", "activations", "vanishing", "fixes", "diagnosis", "s92", "gd-
 
 
 class _Page(HTMLParser):
-    """Collects the ids, images and measured numbers of a report page."""
+    """Collects the ids, images, measured numbers and claims of a report page."""
 
     def __init__(self) -> None:
         super().__init__()
         self.ids: list[str] = []
         self.images: list[str] = []
         self.numbers: list[tuple[str, str, str]] = []
+        self.claims: list[dict] = []  # {"verdict": holds/fails/unknown, "text": …}
         self._open: dict | None = None
+        self._claim_depth = 0
 
     def handle_starttag(self, tag, attrs) -> None:
         attrs = dict(attrs)
@@ -40,15 +51,25 @@ class _Page(HTMLParser):
             self.images.append(attrs.get("src", ""))
         if tag == "span" and attrs.get("class") == "num":
             self._open = {"key": attrs["data-key"], "fmt": attrs["data-fmt"], "text": ""}
+        if tag == "div":
+            if self._claim_depth:
+                self._claim_depth += 1
+            elif (attrs.get("class") or "").startswith("claim "):
+                self.claims.append({"verdict": attrs["class"].split()[1], "text": ""})
+                self._claim_depth = 1
 
     def handle_data(self, data) -> None:
         if self._open is not None:
             self._open["text"] += data
+        if self._claim_depth:
+            self.claims[-1]["text"] += data
 
     def handle_endtag(self, tag) -> None:
         if tag == "span" and self._open is not None:
             self.numbers.append((self._open["key"], self._open["fmt"], self._open["text"]))
             self._open = None
+        if tag == "div" and self._claim_depth:
+            self._claim_depth -= 1
 
 
 def _parse(path: str) -> _Page:
@@ -93,15 +114,143 @@ def reports(tmp_path_factory):
     return {"en": built, "ko": ko, "results": built["results"], "log": records, "root": root}
 
 
+def _at(results: dict, key: str):
+    node = results
+    for part in key.split("."):
+        node = node[int(part)] if isinstance(node, list) else node[part]
+    return node
+
+
+#: What each format the page uses must look like: a number written at that precision.
+_DIGITS = r"-?\d+"
+_GROUPED = r"-?\d{1,3}(?:,\d{3})*"
+_SHAPES = {".6f": r"-?\d+\.\d{6}", ".4f": r"-?\d+\.\d{4}", ".3f": r"-?\d+\.\d{3}",
+           ".2f": r"-?\d+\.\d{2}", ".2e": r"-?\d\.\d{2}e[+-]\d{2}",
+           ".1e": r"-?\d\.\de[+-]\d{2}", "%": r"-?\d+\.\d %", "d": _DIGITS,
+           ",": _GROUPED + r"(?:\.\d+)?", ",.0f": _GROUPED,
+           "g": r"-?\d+(?:\.\d+)?(?:e[+-]\d+)?", ".4g": r"-?\d+(?:\.\d+)?(?:e[+-]\d+)?"}
+
+
+def _read_number(text: str) -> tuple[float, float]:
+    """A number as the page writes it, and half a unit of its last digit (how far the value
+    it was rounded from may lie): ``"1,234"`` → (1234, 0.5), ``"2.50e-01"`` → (0.25, 0.005),
+    ``"16.3 %"`` → (0.163, 0.0005)."""
+    percent = text.endswith(" %")
+    mantissa, _, exponent = text.removesuffix(" %").replace(",", "").partition("e")
+    decimals = len(mantissa.partition(".")[2])
+    scale = 10.0 ** (int(exponent) if exponent else 0) / (100 if percent else 1)
+    return float(mantissa) * scale, 0.5 * 10.0 ** -decimals * scale
+
+
+def _check_number(value, fmt: str, text: str) -> None:
+    if value is None:
+        assert text == "—"
+        return
+    assert re.fullmatch(_SHAPES[fmt], text), f"{text!r} is not written as {fmt!r}"
+    if fmt in ("g", ".4g"):  # at most 6 (4) significant digits
+        assert len(re.sub(r"e.*|[-.]|^0\.0*", "", text)) <= (4 if fmt == ".4g" else 6), text
+    shown, half_unit = _read_number(text)
+    assert abs(shown - value) <= half_unit * (1 + 1e-9) + 1e-300, \
+        f"{text!r} does not round from {value!r}"
+
+
 @pytest.mark.parametrize("lang", ["en", "ko"])
 def test_every_number_on_the_page_is_the_number_in_the_json(reports, lang: str) -> None:
+    """Each number on the page, read back, rounds from its value in results.json at the
+    precision the page shows (and is written in its format): checked without the report's
+    formatter, so a formatter that writes a wrong number fails here."""
     paths = reports[lang]
     page = _parse(paths["html"])
     with open(paths["json"], encoding="utf-8") as stream:
         saved = json.load(stream)
     assert len(page.numbers) > 40
+    assert {fmt for _, fmt, _ in page.numbers} <= set(_SHAPES)
     for key, fmt, text in page.numbers:
-        assert text == format_value(lookup(saved, key), fmt), key
+        _check_number(_at(saved, key), fmt, text)
+
+
+def test_the_number_check_knows_right_from_wrong() -> None:
+    """The reader of numbers above, on numbers written by hand."""
+    _check_number(0.25, ".6f", "0.250000")
+    _check_number(9.5367431640625e-07, ".2e", "9.54e-07")
+    _check_number(8082, ",", "8,082")
+    _check_number(0.16279, "%", "16.3 %")
+    _check_number(1e-06, "g", "1e-06")
+    _check_number(None, ".3f", "—")
+    for value, fmt, text in ((0.25, ".6f", "0.500000"), (0.25, ".6f", "0.25"),
+                             (8082, ",", "16,164"), (0.16279, "%", "16.4 %"),
+                             (9.5367431640625e-07, ".2e", "9.53e-07"), (0.1, "g", "0.2"),
+                             (None, ".3f", "0.000"), (0.5, ".3f", "—")):
+        with pytest.raises(AssertionError):
+            _check_number(value, fmt, text)
+
+
+def _shown(page: _Page, key: str) -> float:
+    """The number the page shows for ``key``, read back from its text."""
+    texts = {text for k, _, text in page.numbers if k == key}
+    assert len(texts) == 1, (key, texts)
+    return _read_number(texts.pop())[0]
+
+
+@pytest.mark.parametrize("lang", ["en", "ko"])
+def test_headline_numbers_agree_with_quantities_recomputed_from_the_raw_results(
+        reports, lang: str) -> None:
+    """The chapter's main claims, recomputed here from the raw measurements (trials,
+    trajectories, per-seed accuracies) and compared with what the page says."""
+    page = _parse(reports[lang]["html"])
+    results = reports["results"]
+    # 9.1: the sigmoid's derivative peaks at 0.25, so L layers multiply by at most 0.25^L.
+    assert _shown(page, "activations.functions.sigmoid.max_derivative.measured") == 0.25
+    assert math.isclose(_shown(page, "activations.sigmoid_product_bound.bound.9"),
+                        0.25 ** 10, rel_tol=5e-3)
+    # mean ± std of every (activation, depth) cell from its per-seed test accuracies
+    for i, record in enumerate(results["vanishing"]["summary"]):
+        values = np.array(record["final_test_accuracy"]["values"], dtype=float)
+        key = f"vanishing.summary.{i}.final_test_accuracy"
+        assert abs(_shown(page, f"{key}.mean") - values.mean()) <= 5e-4
+        assert abs(_shown(page, f"{key}.std") - values.std()) <= 5e-4
+    # 9.2: full-batch GD makes one update per epoch over all n training samples; SGD makes
+    # ceil(n / batch) updates per epoch for the same n sample-gradients.
+    config = results["optimizers"]["config"]
+    gd_trials = [t for t in results["optimizers"]["trials"] if t["config"]["optimizer"] == "gd"]
+    n_train = gd_trials[0]["evaluations"][0]
+    gd_updates = _shown(page, "optimizers.summary.gd.updates_total")
+    sgd_updates = _shown(page, "optimizers.summary.sgd.updates_total")
+    assert gd_updates == config["epochs"]
+    assert _shown(page, "optimizers.summary.gd.evaluations_total") == config["epochs"] * n_train
+    assert sgd_updates == config["epochs"] * math.ceil(n_train / config["batch_size"])
+    assert gd_updates < sgd_updates  # "GD needs fewer updates …"
+    # the zig-zag: sign changes of the y-updates along each recorded trajectory
+    for i, run in enumerate(results["surfaces"]["dlfs"]["trajectories"]):
+        if run["optimizer"] in ("sgd", "momentum"):
+            dy = np.sign(np.diff(np.asarray(run["points"], dtype=float)[:, 1]))
+            dy = dy[dy != 0]
+            assert _shown(page, f"surfaces.dlfs.trajectories.{i}.sign_changes") == \
+                np.count_nonzero(dy[1:] != dy[:-1])
+    # the theory on the quadratic: (κ−1)/(κ+1) for GD and (√κ−1)/(√κ+1) for momentum
+    kappa = _shown(page, "surfaces.quadratic.theory.kappa")
+    assert abs(_shown(page, "surfaces.quadratic.theory.gd_rate")
+               - (kappa - 1) / (kappa + 1)) <= 5e-5
+    assert abs(_shown(page, "surfaces.quadratic.theory.momentum_rate")
+               - (math.sqrt(kappa) - 1) / (math.sqrt(kappa) + 1)) <= 5e-5
+    # "X reaches the target in fewer evaluations than plain SGD": the verdict on the page
+    # from the evaluations to target in the summary
+    summary = results["optimizers"]["summary"]
+    sgd = summary["sgd"]["evaluations_to_target"]
+    verdicts = {}
+    for name in ("momentum", "nag", "adagrad", "rmsprop", "adam", "adamw", "nadam"):
+        mine = summary[name]["evaluations_to_target"]
+        verdicts[name] = ("unknown" if mine is None and sgd is None else "fails"
+                          if mine is None else "holds" if sgd is None or mine < sgd
+                          else "fails")
+    claims = [c for c in results["optimizers"]["claims"]
+              if c["id"].startswith("faster_than_sgd:")]
+    shown = page.claims[-len(claims):]
+    assert len(claims) == len(verdicts) == 7
+    for claim, on_page in zip(claims, shown, strict=True):
+        name = claim["id"].split(":")[1]
+        assert claim[lang] in on_page["text"]
+        assert on_page["verdict"] == verdicts[name], name
 
 
 @pytest.mark.parametrize("lang", ["en", "ko"])
@@ -199,3 +348,237 @@ def test_cli_report_errors_are_one_line(tmp_path, capsys) -> None:
         assert cli.main(argv) == 2
         err = capsys.readouterr().err
         assert message in err and err.count("\n") == 1, err
+
+
+# ---------------------------------------------------------------------------------------------
+# A results.json is a file people share: nothing in it may become markup on the page
+# ---------------------------------------------------------------------------------------------
+#: Markup that would run if it reached the page unescaped, in text or in an attribute value.
+INJECTED = "\"'><img src=x onerror=alert(1)><script>alert(2)</script><b onmouseover=alert(3) x='"
+
+
+class _Markup(HTMLParser):
+    """Every element of a page: what injected markup would add."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.tags: list[tuple[str, dict]] = []
+
+    def handle_starttag(self, tag, attrs) -> None:
+        self.tags.append((tag, dict(attrs)))
+
+
+def _injected_elements(page: str, figures: int) -> list:
+    """Elements or attributes that only injected markup would make."""
+    parser = _Markup()
+    parser.feed(page)
+    bad = [(tag, attrs) for tag, attrs in parser.tags
+           if tag == "script" or any(name.startswith("on") for name in attrs)
+           or (tag == "img" and not attrs.get("src", "").startswith("data:image/png"))]
+    images = [tag for tag, _ in parser.tags if tag == "img"]
+    return bad + ([f"{len(images)} images for {figures} figures"] if len(images) != figures
+                  else [])
+
+
+def _fields(node, path=()):
+    """The path of every string value and of every key of a free-named dict (data set names,
+    versions, stages, diagnosed networks) in a results tree."""
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if path in (("versions",), ("timings",), ("diagnosis",)):
+                yield ("key", *path, key)
+            yield from _fields(value, (*path, key))
+    elif isinstance(node, list):
+        for i, value in enumerate(node):
+            yield from _fields(value, (*path, i))
+    elif isinstance(node, str):
+        yield ("value", *path)
+
+
+def _inject(results: dict, fields) -> dict:
+    out = copy.deepcopy(results)
+    for kind, *path in sorted(fields, key=lambda f: f[0] == "key"):  # keys last
+        *parents, last = path
+        node = out
+        for part in parents:
+            node = node[part]
+        if kind == "key":
+            node[last + INJECTED] = node.pop(last)
+        else:
+            node[last] = node[last] + INJECTED
+    return out
+
+
+class _Tainted:
+    """A number that writes itself as markup: where it lands on the page as text (not through
+    the JSON dump), the injected markup lands too."""
+
+    def __str__(self) -> str:
+        return f"{float.__repr__(self)}{INJECTED}"  # type: ignore[arg-type]
+
+    def __format__(self, spec: str) -> str:
+        return f"{float.__format__(float(self), spec) if spec else self}{INJECTED}"
+
+
+class _TaintedFloat(_Tainted, float):
+    pass
+
+
+class _TaintedInt(_Tainted, int):
+    def __str__(self) -> str:
+        return f"{int.__repr__(self)}{INJECTED}"
+
+    def __format__(self, spec: str) -> str:
+        return f"{int.__format__(int(self), spec) if spec else int.__repr__(self)}{INJECTED}"
+
+
+def _taint_numbers(node):
+    if isinstance(node, dict):
+        return {k: _taint_numbers(v) for k, v in node.items()}
+    if isinstance(node, list):
+        return [_taint_numbers(v) for v in node]
+    if isinstance(node, bool) or node is None or isinstance(node, str):
+        return node
+    return _TaintedInt(node) if isinstance(node, int) else _TaintedFloat(node)
+
+
+def _figures(results: dict, lang: str) -> dict:
+    names = [job["name"] for job in build.figure_jobs(results, lang, "")]
+    return {name: {"src": "data:image/png;base64,AA==", "svg": f"{name}.svg"} for name in names}
+
+
+def test_markup_in_any_string_of_a_results_json_stays_text(reports) -> None:
+    """Markup appended to every string (and to the free-named keys) of a results.json, a few
+    fields at a time: each page either comes out with no element or attribute from the
+    injected text, or the file is refused with a DataError (one line) — never markup."""
+    results = json.loads(json.dumps(reports["results"]))
+    fields = list(_fields(results))
+    assert len(fields) > 300
+    shown, refused = [], []
+
+    def attempt(group: list) -> None:
+        injected = _inject(results, group)
+        try:
+            build.check_results(injected)
+        except DataError:
+            if len(group) == 1:
+                refused.append(group[0])
+                return
+            half = len(group) // 2
+            attempt(group[:half])
+            attempt(group[half:])
+            return
+        for lang in ("en", "ko"):  # the body: the head holds no value from the results
+            figures = _figures(injected, lang)
+            page = build.render_body(injected, lang, figures)
+            assert not _injected_elements(page, len(figures)), (group, lang)
+            assert INJECTED not in page
+        shown.extend(group)
+
+    for start in range(0, len(fields), 64):
+        attempt(fields[start:start + 64])
+    assert len(shown) + len(refused) == len(fields)
+    assert len(shown) > 0.6 * len(fields), f"only {len(shown)} of {len(fields)} rendered"
+    # the fields issue 11 found unescaped are among those shown (escaped)
+    for field in [("value", "data_description"), ("value", "optimizers", "config", "dataset"),
+                  ("value", "optimizers", "config", "lr_mode"), ("key", "diagnosis", "relu_he"),
+                  ("value", "diagnosis", "sigmoid_deep", "diagnosis", "findings", 0,
+                   "message_ko")]:
+        assert field in shown, field
+
+
+@pytest.mark.parametrize("lang", ["en", "ko"])
+def test_no_number_of_a_results_json_is_written_unescaped(reports, lang: str) -> None:
+    """Every number of the results made to write itself as markup: wherever a number lands on
+    the page as text (a configuration value, a depth, a step count), it is escaped."""
+    results = _taint_numbers(json.loads(json.dumps(reports["results"])))
+    figures = _figures(results, lang)
+    page = build.render_page(results, lang, figures)
+    assert page.count("&lt;img src=x onerror=alert(1)&gt;") > 100  # the taint reached the page
+    assert not _injected_elements(page, len(figures))
+    assert INJECTED not in page
+
+
+def test_a_results_json_that_is_not_a_report_is_refused_in_one_line(reports, tmp_path,
+                                                                    capsys) -> None:
+    """Wrong types, unknown names, missing sections: one line, status 2, before anything is
+    drawn or written."""
+    results = json.loads(json.dumps(reports["results"]))
+    for i, change in enumerate((
+            lambda r: r["optimizers"]["config"].update(optimizers=["sgd", "nope"]),
+            lambda r: r["vanishing"]["summary"][0].update(final_test_accuracy="x"),
+            lambda r: r["surfaces"]["quadratic"]["theory"].update(kappa="<b>"),
+            lambda r: r["vanishing"]["configuration"].update(depths=[]),
+            lambda r: r.pop("diagnosis"))):
+        bad = copy.deepcopy(results)
+        change(bad)
+        path = tmp_path / f"bad{i}.json"
+        path.write_text(json.dumps(bad), encoding="utf-8")
+        out = tmp_path / f"out{i}"
+        assert cli.main(["report", "--from-json", str(path), "--out", str(out)]) == 2
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and "is not a complete descentlab report" in err, err
+        assert not out.exists()
+
+
+def test_the_catalogue_says_every_message_in_both_languages() -> None:
+    """messages.toml: each message has an English and a Korean text with the same
+    placeholders (except that English may write an activation as its identifier, ``relu``,
+    where Korean writes its display name)."""
+    import string
+    import tomllib
+    from importlib import resources
+
+    text = resources.files("descentlab.report").joinpath("messages.toml").read_text("utf-8")
+    messages = []
+
+    def walk(node, path):
+        if "en" in node or "ko" in node:
+            messages.append((path, node))
+        else:
+            for key, child in node.items():
+                walk(child, f"{path}.{key}".lstrip("."))
+
+    walk(tomllib.loads(text), "")
+    assert len(messages) > 80
+    for path, message in messages:
+        assert set(message) == {"en", "ko"}, path
+        fields = [{name for _, name, _, _ in string.Formatter().parse(message[lang]) if name}
+                  for lang in ("en", "ko")]
+        assert fields[0] ^ fields[1] <= {"activation", "name"}, path
+
+
+def test_every_branch_of_the_chapter_renders_in_both_languages(reports) -> None:
+    """The sentences a quick run may not reach (a fix that is unreliable or stays at chance,
+    batch normalisation that does not rescue, claims that fail or cannot be judged, no
+    finding): each variant renders, and says what its numbers say."""
+    results = json.loads(json.dumps(reports["results"]))
+    unreliable = copy.deepcopy(results)
+    for record in unreliable["vanishing"]["summary"]:
+        record["stuck_at_chance"] = not record["stuck_at_chance"]
+        record["stuck_fraction"] = 0.5
+    for claim in unreliable["optimizers"]["claims"]:
+        claim["holds"] = False
+    unreliable["batch_norm"]["summary"][0]["stuck_at_chance"] = True
+    for trend in unreliable["vanishing"]["trends"]:
+        trend["ratio_factor_per_layer"] = 0.9
+    fine = copy.deepcopy(results)
+    for record in fine["vanishing"]["summary"]:
+        record.update(stuck_at_chance=False, stuck_fraction=0.0)
+    for claim in fine["optimizers"]["claims"]:
+        claim["holds"] = None
+    fine["optimizers"]["config"]["lr_mode"] = "tuned"
+    for entry in fine["diagnosis"].values():
+        entry["diagnosis"]["findings"] = []
+    expected = {"unreliable": ["trains on some seeds but not reliably",
+                               "here it does not rescue the deep sigmoid network",
+                               "it does not fall geometrically", "Where a method lost to plain"],
+                "fine": ["In this run the sigmoid network learned at every depth",
+                         "No problem found.", "learning rates: tuned", "trains."]}
+    for name, variant in (("unreliable", unreliable), ("fine", fine)):
+        for lang in ("en", "ko"):
+            body = build.render_body(variant, lang, _figures(variant, lang))
+            if lang == "en":
+                for sentence in expected[name]:
+                    assert sentence in body, (name, sentence)
+        assert 'class="claim unknown"' in body or name == "unreliable"

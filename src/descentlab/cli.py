@@ -10,6 +10,7 @@ import argparse
 import sys
 import time
 from collections.abc import Sequence
+from typing import NoReturn
 
 from descentlab.errors import ConfigError, DescentLabError
 from descentlab.lab.results import prepare_folder, save_json
@@ -18,7 +19,7 @@ EXIT_USAGE = 2
 
 
 class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> None:  # one line, status 2, as for every user mistake
+    def error(self, message: str) -> NoReturn:  # one line, status 2, as for every user mistake
         self.exit(EXIT_USAGE, f"descentlab: error: {message} (see '{self.prog} --help')\n")
 
 
@@ -50,52 +51,22 @@ def _cmd_demo(args: argparse.Namespace) -> None:
 
 
 def _cmd_train(args: argparse.Namespace) -> None:
-    import numpy as np
+    from descentlab.lab import training
 
-    import descentlab as dl
-    from descentlab import datasets, optimizers
-    from descentlab.errors import ConfigError
-    from descentlab.layers import Dense
-    from descentlab.models import Sequential
-
-    dl.set_random_seed(args.seed)
-    x, y, description = datasets.load_any(args.data, seed=args.seed, noise=args.noise,
-                                          target=args.target, what="--data ")
-    if args.standardize:
-        (x,) = datasets.standardize(x)
-    classification = np.issubdtype(y.dtype, np.integer)
-    if classification:
-        classes = int(y.max()) + 1
-        if classes < 2:
-            raise ConfigError(f"{description} has a single class; nothing to classify.")
-        out_units, out_act, loss = ((1, "sigmoid", "binary_crossentropy") if classes == 2 else
-                                    (classes, "softmax", "sparse_categorical_crossentropy"))
-    else:
-        out_units, out_act, loss = 1, "linear", "mse"
-    x_train, x_test, y_train, y_test = datasets.train_test_split(
-        x, y, test_size=args.test_size, seed=args.seed, stratify=classification)
-    model = Sequential()
-    for i, units in enumerate(args.layers):
-        model.add(Dense(units, activation=args.activation, kernel_initializer=args.initializer,
-                        input_dim=x.shape[1] if i == 0 else None))
-    model.add(Dense(out_units, activation=out_act,
-                    input_dim=None if args.layers else x.shape[1]))
-    optimizer = optimizers.get(args.optimizer)
-    if args.learning_rate is not None:
-        config = optimizers.serialize(optimizer)
-        config["config"]["learning_rate"] = args.learning_rate
-        optimizer = optimizers.deserialize(config)
-    model.compile(optimizer=optimizer, loss=loss,
-                  metrics=["accuracy"] if classification else ["mae"])
-    print(f"data: {description}; {len(x_train)} training and {len(x_test)} test samples\n")
-    model.summary()
-    model.fit(x_train, y_train, epochs=args.epochs, batch_size=args.batch_size,
-              validation_split=args.validation_split, verbose=args.verbose)
-    scores = model.evaluate(x_test, y_test, verbose=0)
-    metric = "accuracy" if classification else "mae"
-    print(f"\ntest loss {scores[0]:.4f}, test {metric} {scores[1]:.4f}")
+    run = training.prepare(
+        args.data, target=args.target, noise=args.noise, standardize=args.standardize,
+        test_size=args.test_size, seed=args.seed, hidden=args.layers,
+        activation=args.activation, initializer=args.initializer, optimizer=args.optimizer,
+        learning_rate=args.learning_rate, what="--data ")
+    print(f"data: {run.description}; {len(run.x_train)} training and {len(run.x_test)} test "
+          "samples\n")
+    run.model.summary()
+    run.fit(epochs=args.epochs, batch_size=args.batch_size,
+            validation_split=args.validation_split, verbose=args.verbose)
+    loss, metric = run.evaluate()
+    print(f"\ntest loss {loss:.4f}, test {run.output.metric} {metric:.4f}")
     if args.save:
-        model.save(args.save)
+        run.model.save(args.save)
         print(f"saved the model to {args.save}")
 
 
