@@ -36,6 +36,7 @@ demo: $(VENV)/.installed
 
 test: $(TVENV)/.installed browser
 	$(TVENV)/bin/ruff check src tests benchmarks
+	$(TVENV)/bin/mypy
 	$(TVENV)/bin/python -m pytest -q
 
 # The report test opens the HTML in a real headless browser: Debian's Chromium. Installed here

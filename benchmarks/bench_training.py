@@ -580,7 +580,7 @@ def profile_worker(config: Config, threads: int, target_steps: int) -> None:
                     t3 = clock()
                     model._backward(yb, output)
                     t4 = clock()
-                    model.optimizer._apply_dense(grads, params)
+                    model.optimizer.apply(grads, params)
                     t5 = clock()
                     spent[names[1]] += t1 - t0
                     spent[names[2]] += t2 - t1

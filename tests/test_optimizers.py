@@ -129,6 +129,34 @@ def test_keras_flavor_clipping_matches_keras(keras64, case: str) -> None:
     assert not np.allclose(run_descentlab(unclipped, params, grads)[0], got[0])
 
 
+def clipped_in_test(grads: list[np.ndarray], option: str, c: float) -> list[np.ndarray]:
+    """Keras' three clipping rules, written here apart from the engine's."""
+    if option == "clipvalue":
+        return [np.minimum(np.maximum(g, -c), c) for g in grads]
+    if option == "clipnorm":
+        return [g * min(1.0, c / np.linalg.norm(g)) for g in grads]
+    total = np.sqrt(sum(np.sum(g**2) for g in grads))
+    return [g * min(1.0, c / total) for g in grads]
+
+
+@pytest.mark.parametrize("case, option, c", [
+    ("sgd_momentum", "clipnorm", 1.0), ("sgd_nesterov", "global_clipnorm", 1.5),
+    ("sgd_momentum", "clipvalue", 0.5), ("adam", "clipnorm", 1.0),
+    ("rmsprop_centered_momentum_wd", "global_clipnorm", 1.5), ("nadam", "clipvalue", 0.5),
+])
+def test_pytorch_flavor_clipping_then_torch_optim(case: str, option: str, c: float) -> None:
+    """flavor 'pytorch' with Keras' clipping: the clipping (done here, in the test) and then
+    torch.optim's step, at float64 precision; without the clipping the numbers differ."""
+    spec, make_torch = TORCH_CASES[case]
+    params, grads = random_problem("float64")
+    got = run_descentlab(make_pytorch_flavor({**spec, option: c}), params, grads)
+    want = run_torch(make_torch, params, [clipped_in_test(step, option, c) for step in grads])
+    for a, b in zip(got, want, strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-13)
+    unclipped = run_descentlab(make_pytorch_flavor(spec), params, grads)
+    assert not np.allclose(unclipped[0], got[0])
+
+
 @pytest.mark.parametrize("case", ["sgd_momentum", "rmsprop_centered", "adam", "nadam"])
 def test_keras_flavor_matches_keras_float32(case: str) -> None:
     import keras
@@ -318,12 +346,26 @@ def test_state_round_trip_resumes_exactly(case: str) -> None:
         np.testing.assert_array_equal(a, b)
 
 
-def test_apply_gradients_leaves_gradients_alone() -> None:
+EVERY_OPTIMIZER = (
+    [make for make, _ in KERAS_CASES.values()] + [make for make, _ in KERAS_CLIP_CASES.values()]
+    + [lambda spec=spec: make_pytorch_flavor(spec) for spec, _ in TORCH_CASES.values()]
+    + [lambda: optimizers.Adam(0.1, clipvalue=0.5, flavor="pytorch"),
+       lambda: optimizers.SGD(0.1, momentum=0.9, global_clipnorm=0.5, flavor="pytorch")]
+)
+
+
+@pytest.mark.parametrize("make", EVERY_OPTIMIZER)
+def test_updates_leave_gradients_alone(make) -> None:
+    """Every rule, stage and flavor reads the gradients without writing into them: the
+    training loop hands over the model's own gradient arrays."""
     params, grads = random_problem("float64")
-    before = [g.copy() for g in grads[0]]
-    optimizers.Adam(0.1, clipnorm=0.5).apply_gradients(zip(grads[0], params, strict=True))
-    for a, b in zip(grads[0], before, strict=True):
-        np.testing.assert_array_equal(a, b)
+    before = [[g.copy() for g in step] for step in grads[:3]]
+    opt = make()
+    for step in grads[:3]:
+        opt.apply(step, params)
+    for step, copies in zip(grads[:3], before, strict=True):
+        for a, b in zip(step, copies, strict=True):
+            np.testing.assert_array_equal(a, b)
 
 
 def test_changing_the_parameters_is_an_error() -> None:

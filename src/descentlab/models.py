@@ -24,6 +24,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
+from numpy.typing import DTypeLike
 
 from descentlab import backend, losses, optimizers
 from descentlab import callbacks as callbacks_module
@@ -37,7 +38,7 @@ _DIVERGENCE_MODES = ("raise", "stop", "continue")
 # --------------------------------------------------------------------------------------------
 # Input handling: arrays, nested lists and pandas objects become one float array, checked once.
 # --------------------------------------------------------------------------------------------
-def as_float_array(data: Any, what: str, dtype: np.dtype | str) -> np.ndarray:
+def as_float_array(data: Any, what: str, dtype: DTypeLike) -> np.ndarray:
     """``data`` (array, nested list, pandas DataFrame/Series) as a float array of ``dtype``."""
     if data is None:
         raise DataError(f"{what} is missing (got None).")
@@ -155,7 +156,9 @@ class Sequential:
             if len(self.layers) == 1 and layer.input_dim is not None:
                 self._build_layer(layer, layer.input_dim)
             elif len(self.layers) > 1 and self.layers[-2].built:
-                self._build_layer(layer, self.layers[-2].units)
+                width = self.layers[-2].units
+                assert width is not None  # a built layer knows its output width
+                self._build_layer(layer, width)
         self._metric_objects = None
 
     def _build_layer(self, layer: layers_module.Layer, input_dim: int) -> None:
@@ -167,8 +170,9 @@ class Sequential:
         """Create every layer's weights for inputs of width ``input_dim``."""
         if not self.layers:
             raise ConfigError("The model has no layers; add some with model.add(Dense(...)).")
-        width = int(input_dim)
+        width: int | None = int(input_dim)
         for layer in self.layers:
+            assert width is not None  # a built layer knows its output width
             self._build_layer(layer, width)
             width = layer.units
 
@@ -328,6 +332,7 @@ class Sequential:
         else:
             grad = last.backward(self.loss.gradient(y, output))
         for layer in reversed(self.layers[:-1]):
+            assert grad is not None  # only the first layer skips ∂L/∂input
             grad = layer.backward(grad)
 
     def _flat_storage(self) -> tuple[np.ndarray, np.ndarray]:
@@ -360,6 +365,7 @@ class Sequential:
         """What the training loop hands the optimizer: the flat arrays, or per-weight views
         where the rule is not elementwise (clipnorm rescales each weight's gradient apart)."""
         flat_w, flat_g = self._flat_storage()
+        assert self.optimizer is not None  # training runs on a compiled model
         if self.optimizer.clipnorm is not None:
             return self.trainable_weights, [g for layer in self.layers for g in layer.grads]
         return [flat_w], [flat_g]
@@ -377,7 +383,8 @@ class Sequential:
             loss += sum(self.losses)  # penalties of the weights before this step's update
         self._backward(y, output)  # each layer's gradients include ∂R/∂W
         params, grads = self._params_and_grads
-        self.optimizer._apply_dense(grads, params)
+        assert self.optimizer is not None  # training runs on a compiled model
+        self.optimizer.apply(grads, params)
         return loss, output
 
     def compute_gradients(self, x: Any, y: Any,
@@ -409,6 +416,7 @@ class Sequential:
         self._start_training()
         loss, output = self._train_step(x, y)
         if not math.isfinite(loss):
+            assert self.optimizer is not None  # checked by _require_compiled
             lr = self.optimizer.current_learning_rate
             raise TrainingDiverged(
                 f"Training diverged: the loss became {loss} in train_on_batch with "
@@ -432,7 +440,7 @@ class Sequential:
             return logs["loss"]
         return [logs["loss"]] + [logs[m.name] for m in self._metric_objects]
 
-    def _ensure_train_rng(self) -> None:
+    def _ensure_train_rng(self) -> np.random.Generator:
         if self._train_rng is None:
             # The model's own stream for shuffling and dropout, drawn from the global seed and
             # saved with the model, so that a resumed run shuffles as an uninterrupted one would.
@@ -440,6 +448,7 @@ class Sequential:
         for layer in self.layers:
             if isinstance(layer, layers_module.Dropout):
                 layer.model_rng = self._train_rng
+        return self._train_rng
 
     # -- fit ----------------------------------------------------------------------------------
     def fit(self, x: Any = None, y: Any = None, batch_size: int | str | None = None,
@@ -476,7 +485,8 @@ class Sequential:
         if validation_data is not None:
             if not isinstance(validation_data, (tuple, list)) or len(validation_data) != 2:
                 raise DataError("validation_data must be a tuple (x_val, y_val).")
-            val = self._prepare_xy(*validation_data, what="validation_data ")
+            x_val, y_val = validation_data
+            val = self._prepare_xy(x_val, y_val, what="validation_data ")
         elif validation_split > 0:
             split_at = int(math.floor(len(x) * (1.0 - validation_split)))
             if split_at == 0 or split_at == len(x):
@@ -509,7 +519,7 @@ class Sequential:
         for epoch in range(int(initial_epoch), int(epochs)):
             cbs.on_epoch_begin(epoch)
             if shuffle:
-                order = self._train_rng.permutation(n)
+                order = self._ensure_train_rng().permutation(n)
                 np.take(x, order, axis=0, out=xs)
                 np.take(y, order, axis=0, out=ys)
             loss_total = 0.0
@@ -550,6 +560,7 @@ class Sequential:
 
     def _diverged(self, epoch: int, step: int, loss: float,
                   history: callbacks_module.History) -> TrainingDiverged:
+        assert self.optimizer is not None  # training runs on a compiled model
         lr = self.optimizer.current_learning_rate
         return TrainingDiverged(
             f"Training diverged: the loss became {loss} at epoch {epoch + 1}, batch {step + 1}, "

@@ -2,19 +2,21 @@
 
 One step of every optimizer is three separate stages, applied in Keras' order::
 
-    1. clip the gradients          (clipvalue, clipnorm, global_clipnorm — Keras only)
+    1. clip the gradients          clip_by_value, clip_by_norm, clip_by_global_norm (Keras'
+                                    options, applied in both flavors)
     2. weight decay                 Keras: decoupled,  p ← p − lr·wd·p   (every optimizer)
                                     PyTorch: L2,       g ← g + wd·p      (AdamW: decoupled)
     3. the update rule              SGD, momentum, Nesterov, Adagrad, RMSprop, Adam, Nadam
 
 ``flavor="keras"`` (default) follows Keras 3's equations exactly; ``flavor="pytorch"`` follows
 ``torch.optim``'s. Defaults are Keras' in both flavors: the flavor changes the equations, not the
-defaults. Notation below: g gradient, p parameter, t step number (1 for the first update),
-lr the learning rate of this step.
+defaults. Each optimizer writes its rule once per flavor, ``_keras_rule`` and ``_pytorch_rule``,
+line by line as its docstring states it. Notation: g gradient, p parameter, t step number
+(1 for the first update), lr the learning rate of this step.
 
 Three ways in (Keras' progressive disclosure): ``compile(optimizer="adam")``,
-``Adam(learning_rate=..., beta_1=...)``, and ``opt.apply_gradients([(g, p), ...])``, which
-updates NumPy arrays in place.
+``Adam(learning_rate=..., beta_1=...)``, and ``opt.apply_gradients([(g, p), ...])`` (or
+``opt.apply(grads, params)``), which updates NumPy arrays in place. ``fit`` uses ``apply``.
 """
 
 from __future__ import annotations
@@ -31,6 +33,8 @@ from descentlab.errors import ConfigError, did_you_mean
 
 FLAVORS = ("keras", "pytorch")
 
+#: The per-parameter state an update rule reads and updates in place, by slot name.
+State = dict[str, np.ndarray]
 
 def _number(value: Any, what: str, low: float | None = None, high: float | None = None,
             low_open: bool = False, high_open: bool = True) -> float:
@@ -50,16 +54,46 @@ def _number(value: Any, what: str, low: float | None = None, high: float | None 
     return value
 
 
-class Optimizer:
-    """Base class: learning rate (or schedule), clipping, weight decay, state and the step loop.
+# --------------------------------------------------------------------------------------------
+# Stage 1: clipping (Keras' clipvalue, clipnorm, global_clipnorm). Each returns new arrays and
+# leaves the gradients it is given as they were.
+# --------------------------------------------------------------------------------------------
+def clip_by_value(grads: Sequence[np.ndarray], clipvalue: float) -> list[np.ndarray]:
+    """Each gradient element clipped to [−clipvalue, clipvalue]."""
+    return [np.clip(g, -clipvalue, clipvalue) for g in grads]
 
-    Subclasses define ``slot_names`` (the per-parameter state, e.g. ``("momentum",)``) and
-    ``_update(k, g, p, lr, t)``, the update rule for parameter ``k``; ``g`` is a scratch copy
-    of the gradient that the rule may overwrite.
+
+def clip_by_norm(grads: Sequence[np.ndarray], clipnorm: float) -> list[np.ndarray]:
+    """Each gradient on its own rescaled to norm ≤ clipnorm: g ← g·c / max(‖g‖, c)."""
+    return [g * (clipnorm / max(_l2_norm([g]), clipnorm)) for g in grads]
+
+
+def clip_by_global_norm(grads: Sequence[np.ndarray], global_clipnorm: float) -> list[np.ndarray]:
+    """All gradients rescaled together so that their joint norm is ≤ global_clipnorm."""
+    norm = _l2_norm(grads)
+    # Keras' form: c · min(1/‖g‖, 1/c), so a zero gradient is left as it is.
+    scale = global_clipnorm * min(1.0 / norm if norm else math.inf, 1.0 / global_clipnorm)
+    return [g * scale for g in grads]
+
+
+def _l2_norm(arrays: Sequence[np.ndarray]) -> float:
+    """√(Σ g²) over every element of every array."""
+    return math.sqrt(sum(float(np.sum(g * g)) for g in arrays))
+
+
+class Optimizer:
+    """Base class: learning rate (or schedule), clipping, weight decay, state and the step.
+
+    A subclass states its algorithm in its docstring and writes it twice, once per flavor:
+    ``_keras_rule(g, p, state, lr, t)`` and ``_pytorch_rule(g, p, state, lr, t)`` update one
+    parameter ``p`` in place from its gradient ``g`` (which they must not modify) and its
+    ``state``, the slots named in ``slot_names`` (e.g. ``{"momentum": m}``), also in place.
     """
 
     slot_names: tuple[str, ...] = ()
     default_learning_rate = 0.001
+    #: PyTorch flavor: whether weight decay is decoupled (AdamW) instead of an L2 term.
+    decoupled_weight_decay_in_pytorch = False
 
     def __init__(self, learning_rate: Any = None, weight_decay: float | None = None,
                  clipnorm: float | None = None, clipvalue: float | None = None,
@@ -116,18 +150,21 @@ class Optimizer:
         self.name = name or _snake(type(self).__name__)
         self.iterations = 0
         self._slots: dict[str, list[np.ndarray]] = {}
+        self._states: list[State] = []
         self._shapes: list[tuple[tuple[int, ...], np.dtype]] | None = None
         self._checked: Sequence[np.ndarray] | None = None
+        self._checked_grads: Sequence[Any] | None = None
 
     # -- learning rate --------------------------------------------------------------------
-    def _learning_rate_at(self, step: int) -> float:
+    def learning_rate_at(self, step: int) -> float:
+        """The learning rate of update number ``step + 1`` (``step`` updates already made)."""
         lr = self.learning_rate
         return float(lr(step)) if callable(lr) else lr
 
     @property
     def current_learning_rate(self) -> float:
         """The learning rate the next update will use."""
-        return self._learning_rate_at(self.iterations)
+        return self.learning_rate_at(self.iterations)
 
     # -- state --------------------------------------------------------------------------------
     def _initial_slot(self, name: str, param: np.ndarray) -> np.ndarray:
@@ -138,10 +175,20 @@ class Optimizer:
         self._shapes = [(p.shape, p.dtype) for p in params]
         self._slots = {name: [self._initial_slot(name, p) for p in params]
                        for name in self.slot_names}
+        self._link_states()
+
+    def _link_states(self) -> None:
+        """One dict per parameter, {slot name: its array}: the ``state`` its rule updates."""
+        count = len(self._shapes or ())
+        self._states = [{name: self._slots[name][k] for name in self.slot_names}
+                        for k in range(count)]
 
     def _check_params(self, params: Sequence[np.ndarray]) -> None:
         if params is self._checked:
             return  # the training loop hands over the same list every step: checked already
+        for p in params:
+            if not isinstance(p, np.ndarray):
+                raise ConfigError(f"The optimizer updates NumPy arrays in place; got {type(p)}.")
         if self._shapes is None:
             self.build(params)
             self._checked = params
@@ -169,6 +216,7 @@ class Optimizer:
                            for name in self.slot_names}
             first = slots[self.slot_names[0]]
             self._shapes = [(a.shape, a.dtype) for a in first]
+            self._link_states()
 
     # -- config -------------------------------------------------------------------------------
     def get_config(self) -> dict[str, Any]:
@@ -192,62 +240,86 @@ class Optimizer:
 
     # -- the step -----------------------------------------------------------------------------
     def apply_gradients(self, grads_and_vars: Iterable[tuple[Any, np.ndarray]]) -> None:
-        """One update of every parameter, in place. The gradients are not modified."""
+        """One update of every parameter, in place, from ``(gradient, parameter)`` pairs
+        (Keras' ``apply_gradients``). The gradients are not modified."""
         pairs = list(grads_and_vars)
-        params = [p for _, p in pairs]
-        for g, p in pairs:
-            if not isinstance(p, np.ndarray):
-                raise ConfigError(f"apply_gradients updates NumPy arrays in place; got {type(p)}.")
-            if np.shape(g) != p.shape:
-                raise ConfigError(f"A gradient of shape {np.shape(g)} was paired with a "
-                                  f"parameter of shape {p.shape}.")
-        grads = [np.array(g, dtype=p.dtype, copy=True) for g, p in pairs]
-        self._apply_dense(grads, params)
+        self.apply([g for g, _ in pairs], [p for _, p in pairs])
 
-    def _apply_dense(self, grads: list[np.ndarray], params: list[np.ndarray]) -> None:
-        """The training loop's entry: like ``apply_gradients`` but ``grads`` are scratch
-        arrays (overwritten) aligned with ``params``."""
-        self._check_params(params)
-        lr = self._learning_rate_at(self.iterations)
+    def apply(self, grads: Sequence[Any], params: Sequence[np.ndarray]) -> None:
+        """One update of every parameter, in place (Keras' ``optimizer.apply(grads, vars)``).
+
+        ``grads[i]`` is the gradient of ``params[i]``; the gradients are not modified. The
+        three stages, in Keras' order: clipping, weight decay, the update rule.
+
+        ``fit`` calls this every step with the same two lists: the model's weights and their
+        gradients (as one flat array each, since the rules are elementwise; weight by weight
+        for ``clipnorm``, which rescales each gradient apart). Lists seen at the previous call
+        are not checked again, so do not swap the arrays inside them between calls.
+        """
+        if grads is not self._checked_grads or params is not self._checked:
+            grads = self._checked_gradients(grads, params)
+        lr = self.learning_rate_at(self.iterations)
         self.iterations += 1
         t = self.iterations
-        if self.clipvalue is not None or self.clipnorm is not None \
-                or self.global_clipnorm is not None:
-            self._clip(grads)
-        self._before_updates(t)
-        wd = self.weight_decay
-        for k, (g, p) in enumerate(zip(grads, params, strict=True)):
-            if wd:
-                if self.flavor == "keras" or self._decoupled_decay:
-                    p -= p * (wd * lr)  # decoupled: p ← p − lr·wd·p
-                else:
-                    g += wd * p  # L2 penalty: g ← g + wd·p
-            self._update(k, g, p, lr, t)
+        grads = self._clip(grads)                              # 1. clipping
+        self._begin_step(t)
+        rule = self._keras_rule if self.flavor == "keras" else self._pytorch_rule
+        for g, p, state in zip(grads, params, self._states, strict=True):
+            g = self._weight_decay(g, p, lr)                   # 2. weight decay
+            rule(g, p, state, lr, t)                           # 3. the update rule
 
-    #: PyTorch flavor: whether weight decay is decoupled (AdamW) instead of an L2 term.
-    _decoupled_decay = False
+    def _checked_gradients(self, grads: Sequence[Any], params: Sequence[np.ndarray],
+                           ) -> list[np.ndarray]:
+        """``grads`` as arrays of their parameters' dtypes, both lists checked (and the state
+        built at the first call). Lists that need no conversion are remembered."""
+        if len(grads) != len(params):
+            raise ConfigError(f"apply needs one gradient per parameter; got {len(grads)} "
+                              f"gradients for {len(params)} parameters.")
+        self._check_params(params)
+        arrays = [self._as_gradient(g, p) for g, p in zip(grads, params, strict=True)]
+        if isinstance(grads, list) and all(a is g for a, g in zip(arrays, grads, strict=True)):
+            self._checked_grads = grads
+        return arrays
 
-    def _before_updates(self, t: int) -> None:
-        """Per-step state shared by all parameters (Nadam's momentum product)."""
+    @staticmethod
+    def _as_gradient(g: Any, p: np.ndarray) -> np.ndarray:
+        g = np.asarray(g, dtype=p.dtype)
+        if g.shape != p.shape:
+            raise ConfigError(f"A gradient of shape {g.shape} was paired with a parameter of "
+                              f"shape {p.shape}.")
+        return g
 
-    def _clip(self, grads: list[np.ndarray]) -> None:
-        """Keras' clipping, in place: each value to ±clipvalue, each gradient's norm to
-        clipnorm, or the norm of all gradients together to global_clipnorm."""
+    def _clip(self, grads: Sequence[np.ndarray]) -> Sequence[np.ndarray]:
+        """Stage 1: the gradients clipped as configured (or as they are)."""
         if self.clipvalue is not None:
-            for g in grads:
-                np.clip(g, -self.clipvalue, self.clipvalue, out=g)
-        elif self.clipnorm is not None:
-            for g in grads:
-                norm = math.sqrt(float(np.sum(g * g)))
-                g *= self.clipnorm / max(norm, self.clipnorm)
-        else:
-            norm = math.sqrt(sum(float(np.sum(g * g)) for g in grads))
-            scale = self.global_clipnorm * min(1.0 / norm if norm else math.inf,
-                                               1.0 / self.global_clipnorm)
-            for g in grads:
-                g *= scale
+            return clip_by_value(grads, self.clipvalue)
+        if self.clipnorm is not None:
+            return clip_by_norm(grads, self.clipnorm)
+        if self.global_clipnorm is not None:
+            return clip_by_global_norm(grads, self.global_clipnorm)
+        return grads
 
-    def _update(self, k: int, g: np.ndarray, p: np.ndarray, lr: float, t: int) -> None:
+    def _weight_decay(self, g: np.ndarray, p: np.ndarray, lr: float) -> np.ndarray:
+        """Stage 2: decoupled decay shrinks ``p`` (Keras; PyTorch's AdamW) and returns ``g``;
+        the L2 penalty (PyTorch's other optimizers) returns ``g + wd·p``."""
+        wd = self.weight_decay
+        if not wd:
+            return g
+        if self.flavor == "keras" or self.decoupled_weight_decay_in_pytorch:
+            p -= p * (wd * lr)  # p ← p − lr·wd·p
+            return g
+        return g + wd * p  # g ← g + wd·p
+
+    def _begin_step(self, t: int) -> None:
+        """Per-step quantities shared by all parameters (Nadam's momentum schedule)."""
+
+    # Stage 3, one per flavor, in the subclasses.
+    def _keras_rule(self, g: np.ndarray, p: np.ndarray, state: State, lr: float,
+                    t: int) -> None:
+        raise NotImplementedError
+
+    def _pytorch_rule(self, g: np.ndarray, p: np.ndarray, state: State, lr: float,
+                      t: int) -> None:
         raise NotImplementedError
 
 
@@ -260,9 +332,11 @@ class SGD(Optimizer):
         momentum:  m ← momentum·m − lr·g ;  p ← p + m
         nesterov:  m ← momentum·m − lr·g ;  p ← p + momentum·m − lr·g
 
-    PyTorch (buf = g at the first step, dampening 0)::
+    PyTorch (dampening 0; buf starts at 0, so its first value is g, as in torch)::
 
-        buf ← momentum·buf + g ;  d = g + momentum·buf (nesterov) or buf ;  p ← p − lr·d
+        plain:     p ← p − lr·g
+        momentum:  buf ← momentum·buf + g ;  d = g + momentum·buf (nesterov) or buf
+                   p ← p − lr·d
 
     Both agree while the learning rate is constant; they differ once it changes.
     Momentum remembers the previous step, so zig-zags across a valley cancel out while steps
@@ -280,34 +354,29 @@ class SGD(Optimizer):
             raise ConfigError("nesterov=True needs a momentum in (0, 1), e.g. momentum=0.9.")
         self.slot_names = ("momentum",) if self.momentum else ()
 
-    def _update(self, k: int, g: np.ndarray, p: np.ndarray, lr: float, t: int) -> None:
-        beta = self.momentum
-        if not beta:
-            g *= lr
-            p -= g
+    def _keras_rule(self, g: np.ndarray, p: np.ndarray, state: State, lr: float,
+                    t: int) -> None:
+        momentum = self.momentum
+        if not momentum:
+            p -= lr * g
             return
-        m = self._slots["momentum"][k]
-        if self.flavor == "keras":
-            g *= lr  # g is now lr·g
-            m *= beta
-            m -= g  # m ← momentum·m − lr·g
-            if self.nesterov:
-                p -= g
-                p += beta * m
-            else:
-                p += m
+        m = state["momentum"]
+        m[...] = momentum * m - lr * g
+        if self.nesterov:
+            p += momentum * m - lr * g
         else:
-            if t == 1:
-                m[...] = g  # buf ← g at the first step
-            else:
-                m *= beta
-                m += g
-            if self.nesterov:
-                g += beta * m
-                g *= lr
-                p -= g
-            else:
-                p -= lr * m
+            p += m
+
+    def _pytorch_rule(self, g: np.ndarray, p: np.ndarray, state: State, lr: float,
+                      t: int) -> None:
+        momentum = self.momentum
+        if not momentum:
+            p -= lr * g
+            return
+        buf = state["momentum"]
+        buf[...] = momentum * buf + g
+        d = g + momentum * buf if self.nesterov else buf
+        p -= lr * d
 
     def get_config(self) -> dict[str, Any]:
         return {**super().get_config(), "momentum": self.momentum, "nesterov": self.nesterov}
@@ -320,7 +389,7 @@ class Adagrad(Optimizer):
 
         acc ← acc + g² ;  p ← p − lr·g / √(acc + ε)
 
-    PyTorch::
+    PyTorch (the same start here; torch's own default is 0)::
 
         acc ← acc + g² ;  p ← p − lr·g / (√acc + ε)
     """
@@ -337,18 +406,17 @@ class Adagrad(Optimizer):
     def _initial_slot(self, name: str, param: np.ndarray) -> np.ndarray:
         return np.full_like(param, self.initial_accumulator_value)
 
-    def _update(self, k: int, g: np.ndarray, p: np.ndarray, lr: float, t: int) -> None:
-        acc = self._slots["accumulator"][k]
-        acc += g * g
-        if self.flavor == "keras":
-            denom = acc + self.epsilon
-            np.sqrt(denom, out=denom)
-        else:
-            denom = np.sqrt(acc)
-            denom += self.epsilon
-        g *= lr
-        g /= denom
-        p -= g
+    def _keras_rule(self, g: np.ndarray, p: np.ndarray, state: State, lr: float,
+                    t: int) -> None:
+        acc = state["accumulator"]
+        acc += g**2
+        p -= lr * g / np.sqrt(acc + self.epsilon)
+
+    def _pytorch_rule(self, g: np.ndarray, p: np.ndarray, state: State, lr: float,
+                      t: int) -> None:
+        acc = state["accumulator"]
+        acc += g**2
+        p -= lr * g / (np.sqrt(acc) + self.epsilon)
 
     def get_config(self) -> dict[str, Any]:
         return {**super().get_config(), "initial_accumulator_value":
@@ -368,7 +436,7 @@ class RMSprop(Optimizer):
     PyTorch (ρ is torch's alpha)::
 
         v ← ρ·v + (1−ρ)·g²
-        centered: ḡ ← lerp(ḡ, g, 1−ρ) ;  avg = √(v − ḡ²) + ε      else avg = √v + ε
+        centered: ḡ ← ḡ + (1−ρ)(g − ḡ) ;  avg = √(v − ḡ²) + ε      else avg = √v + ε
         momentum: buf ← momentum·buf + g/avg ;  p ← p − lr·buf     else p ← p − lr·g/avg
     """
 
@@ -382,48 +450,42 @@ class RMSprop(Optimizer):
         self.slot_names = ("velocity",) + (("average_gradient",) if self.centered else ()) + \
             (("momentum",) if self.momentum else ())
 
-    def _update(self, k: int, g: np.ndarray, p: np.ndarray, lr: float, t: int) -> None:
-        rho = self.rho
-        v = self._slots["velocity"][k]
-        v *= rho
-        v += (1 - rho) * (g * g)
-        if self.flavor == "keras":
-            if self.centered:
-                gbar = self._slots["average_gradient"][k]
-                gbar *= rho
-                gbar += (1 - rho) * g
-                denom = v - gbar * gbar
-                denom += self.epsilon
-            else:
-                denom = v + self.epsilon
-            np.sqrt(denom, out=denom)
-            g *= lr
-            g /= denom  # inc = lr·g/√denom
-            if self.momentum:
-                mom = self._slots["momentum"][k]
-                mom *= self.momentum
-                mom += g
-                p -= mom
-            else:
-                p -= g
+    def _keras_rule(self, g: np.ndarray, p: np.ndarray, state: State, lr: float,
+                    t: int) -> None:
+        rho, eps = self.rho, self.epsilon
+        v = state["velocity"]
+        v[...] = rho * v + (1 - rho) * g**2
+        if self.centered:
+            g_bar = state["average_gradient"]
+            g_bar[...] = rho * g_bar + (1 - rho) * g
+            denom = v - g_bar**2 + eps
         else:
-            if self.centered:
-                gbar = self._slots["average_gradient"][k]
-                gbar += (1 - rho) * (g - gbar)  # lerp(ḡ, g, 1−ρ)
-                avg = v - gbar * gbar
-                np.sqrt(avg, out=avg)
-            else:
-                avg = np.sqrt(v)
-            avg += self.epsilon
-            if self.momentum:
-                buf = self._slots["momentum"][k]
-                buf *= self.momentum
-                buf += g / avg
-                p -= lr * buf
-            else:
-                g /= avg
-                g *= lr
-                p -= g
+            denom = v + eps
+        inc = lr * g / np.sqrt(denom)
+        if self.momentum:
+            mom = state["momentum"]
+            mom[...] = self.momentum * mom + inc
+            p -= mom
+        else:
+            p -= inc
+
+    def _pytorch_rule(self, g: np.ndarray, p: np.ndarray, state: State, lr: float,
+                      t: int) -> None:
+        rho, eps = self.rho, self.epsilon
+        v = state["velocity"]
+        v[...] = rho * v + (1 - rho) * g**2
+        if self.centered:
+            g_bar = state["average_gradient"]
+            g_bar += (1 - rho) * (g - g_bar)
+            avg = np.sqrt(v - g_bar**2) + eps
+        else:
+            avg = np.sqrt(v) + eps
+        if self.momentum:
+            buf = state["momentum"]
+            buf[...] = self.momentum * buf + g / avg
+            p -= lr * buf
+        else:
+            p -= lr * (g / avg)
 
     def get_config(self) -> dict[str, Any]:
         return {**super().get_config(), "rho": self.rho, "momentum": self.momentum,
@@ -436,17 +498,15 @@ class Adam(Optimizer):
     Keras ("epsilon hat": ε is added after the bias correction is folded into α)::
 
         α = lr·√(1−β₂ᵗ)/(1−β₁ᵗ)
-        m ← m + (g − m)(1−β₁) ;  v ← v + (g² − v)(1−β₂)
+        m ← m + (1−β₁)(g − m) ;  v ← v + (1−β₂)(g² − v)
         amsgrad: v̂ ← max(v̂, v), used in place of v
         p ← p − α·m/(√v + ε)
 
     PyTorch::
 
-        m ← lerp(m, g, 1−β₁) ;  v ← β₂·v + (1−β₂)·g²     amsgrad: v̂ ← max(v̂, v)
+        m ← m + (1−β₁)(g − m) ;  v ← β₂·v + (1−β₂)·g²      amsgrad: v̂ ← max(v̂, v)
         p ← p − (lr/(1−β₁ᵗ)) · m / (√v/√(1−β₂ᵗ) + ε)
     """
-
-    _base_slots = ("momentum", "velocity")
 
     def __init__(self, learning_rate: Any = None, beta_1: float = 0.9, beta_2: float = 0.999,
                  epsilon: float = 1e-7, amsgrad: bool = False, **kwargs: Any) -> None:
@@ -455,42 +515,35 @@ class Adam(Optimizer):
         self.beta_2 = _number(beta_2, "beta_2", low=0.0, high=1.0)
         self.epsilon = _number(epsilon, "epsilon", low=0.0, high=None)
         self.amsgrad = bool(amsgrad)
-        self.slot_names = self._base_slots + (("velocity_hat",) if self.amsgrad else ())
+        self.slot_names = ("momentum", "velocity") + (("velocity_hat",) if self.amsgrad else ())
 
-    def _update(self, k: int, g: np.ndarray, p: np.ndarray, lr: float, t: int) -> None:
-        b1, b2 = self.beta_1, self.beta_2
-        m = self._slots["momentum"][k]
-        v = self._slots["velocity"][k]
-        if self.flavor == "keras":
-            alpha = lr * math.sqrt(1 - b2 ** t) / (1 - b1 ** t)
-            m += (g - m) * (1 - b1)
-            g *= g
-            g -= v
-            g *= 1 - b2
-            v += g  # v ← v + (g² − v)(1−β₂)
-            if self.amsgrad:
-                v_hat = self._slots["velocity_hat"][k]
-                np.maximum(v_hat, v, out=v_hat)
-                v = v_hat
-            denom = np.sqrt(v)
-            denom += self.epsilon
-            step = m * alpha
-            step /= denom
-            p -= step
+    def _keras_rule(self, g: np.ndarray, p: np.ndarray, state: State, lr: float,
+                    t: int) -> None:
+        beta_1, beta_2, eps = self.beta_1, self.beta_2, self.epsilon
+        m, v = state["momentum"], state["velocity"]
+        alpha = lr * math.sqrt(1 - beta_2**t) / (1 - beta_1**t)
+        m += (1 - beta_1) * (g - m)
+        v += (1 - beta_2) * (g**2 - v)
+        if self.amsgrad:
+            v_hat = state["velocity_hat"]
+            v_hat[...] = np.maximum(v_hat, v)
+            p -= alpha * m / (np.sqrt(v_hat) + eps)
         else:
-            m += (1 - b1) * (g - m)  # lerp(m, g, 1−β₁)
-            v *= b2
-            v += (1 - b2) * (g * g)
-            if self.amsgrad:
-                v_hat = self._slots["velocity_hat"][k]
-                np.maximum(v_hat, v, out=v_hat)
-                v = v_hat
-            denom = np.sqrt(v)
-            denom /= math.sqrt(1 - b2 ** t)
-            denom += self.epsilon
-            step = m / denom
-            step *= lr / (1 - b1 ** t)
-            p -= step
+            p -= alpha * m / (np.sqrt(v) + eps)
+
+    def _pytorch_rule(self, g: np.ndarray, p: np.ndarray, state: State, lr: float,
+                      t: int) -> None:
+        beta_1, beta_2, eps = self.beta_1, self.beta_2, self.epsilon
+        m, v = state["momentum"], state["velocity"]
+        m += (1 - beta_1) * (g - m)
+        v[...] = beta_2 * v + (1 - beta_2) * g**2
+        if self.amsgrad:
+            v_hat = state["velocity_hat"]
+            v_hat[...] = np.maximum(v_hat, v)
+            denom = np.sqrt(v_hat) / math.sqrt(1 - beta_2**t) + eps
+        else:
+            denom = np.sqrt(v) / math.sqrt(1 - beta_2**t) + eps
+        p -= lr / (1 - beta_1**t) * (m / denom)
 
     def get_config(self) -> dict[str, Any]:
         return {**super().get_config(), "beta_1": self.beta_1, "beta_2": self.beta_2,
@@ -501,7 +554,7 @@ class AdamW(Adam):
     """Adam with decoupled weight decay, p ← p − lr·wd·p before each step (default wd 0.004;
     in both flavors the decay is decoupled, as in Keras' AdamW and torch.optim.AdamW)."""
 
-    _decoupled_decay = True
+    decoupled_weight_decay_in_pytorch = True
 
     def __init__(self, learning_rate: Any = None, weight_decay: float = 0.004,
                  **kwargs: Any) -> None:
@@ -511,17 +564,17 @@ class AdamW(Adam):
 class Nadam(Optimizer):
     """Adam with Nesterov momentum (Dozat, 2016).
 
-    Keras (u_product starts at 1; 0.96 is the momentum-schedule decay)::
+    Keras (the momentum schedule u_t; Π_t = u₁·u₂·…·u_t, starting from Π₀ = 1)::
 
-        u_t = β₁(1 − ½·0.96ᵗ) ;  u_{t+1} = β₁(1 − ½·0.96ᵗ⁺¹) ;  Π_t = Π_{t−1}·u_t
-        m ← m + (g − m)(1−β₁) ;  v ← v + (g² − v)(1−β₂)
+        u_t = β₁(1 − ½·0.96ᵗ) ;  u_{t+1} = β₁(1 − ½·0.96ᵗ⁺¹)
+        m ← m + (1−β₁)(g − m) ;  v ← v + (1−β₂)(g² − v)
         m̂ = u_{t+1}·m/(1 − Π_t·u_{t+1}) + (1 − u_t)·g/(1 − Π_t) ;  v̂ = v/(1 − β₂ᵗ)
         p ← p − lr·m̂/(√v̂ + ε)
 
-    PyTorch (μ_t = β₁(1 − ½·0.96^(t·momentum_decay)), Π kept in float32 as torch does)::
+    PyTorch (μ_t = β₁(1 − ½·0.96^(t·momentum_decay)); Π_t kept in float32, as torch does)::
 
-        m ← lerp(m, g, 1−β₁) ;  v ← β₂·v + (1−β₂)·g² ;  denom = √(v/(1−β₂ᵗ)) + ε
-        p ← p − lr(1−μ_t)/(1−Π_t)·g/denom − lr·μ_{t+1}/(1−Π_t·μ_{t+1})·m/denom
+        m ← m + (1−β₁)(g − m) ;  v ← β₂·v + (1−β₂)·g² ;  denom = √(v/(1−β₂ᵗ)) + ε
+        p ← p − lr(1−μ_t)/(1−Π_t) · g/denom − lr·μ_{t+1}/(1−Π_t·μ_{t+1}) · m/denom
     """
 
     slot_names = ("momentum", "velocity")
@@ -533,44 +586,43 @@ class Nadam(Optimizer):
         self.beta_2 = _number(beta_2, "beta_2", low=0.0, high=1.0)
         self.epsilon = _number(epsilon, "epsilon", low=0.0, high=None)
         self.momentum_decay = _number(momentum_decay, "momentum_decay", low=0.0, high=None)
+        #: Π_t, the product of the momentum schedule so far.
         self.u_product = 1.0
+        self._u_t = self._u_next = 0.0
 
-    def _before_updates(self, t: int) -> None:
-        b1 = self.beta_1
+    def _begin_step(self, t: int) -> None:
+        """u_t, u_{t+1} and Π_t ← Π_{t−1}·u_t, the same for every parameter of step t."""
+        beta_1 = self.beta_1
         if self.flavor == "keras":
-            self._u_t = b1 * (1.0 - 0.5 * 0.96 ** t)
-            self._u_next = b1 * (1.0 - 0.5 * 0.96 ** (t + 1))
-            self.u_product = self.u_product * b1 * (1.0 - 0.5 * 0.96 ** t)
+            self._u_t = beta_1 * (1.0 - 0.5 * 0.96**t)
+            self._u_next = beta_1 * (1.0 - 0.5 * 0.96 ** (t + 1))
+            self.u_product = self.u_product * self._u_t
         else:
-            self._u_t = b1 * (1.0 - 0.5 * 0.96 ** (t * self.momentum_decay))
-            self._u_next = b1 * (1.0 - 0.5 * 0.96 ** ((t + 1) * self.momentum_decay))
+            self._u_t = beta_1 * (1.0 - 0.5 * 0.96 ** (t * self.momentum_decay))
+            self._u_next = beta_1 * (1.0 - 0.5 * 0.96 ** ((t + 1) * self.momentum_decay))
             self.u_product = float(np.float32(self.u_product) * np.float32(self._u_t))
 
-    def _update(self, k: int, g: np.ndarray, p: np.ndarray, lr: float, t: int) -> None:
-        b1, b2 = self.beta_1, self.beta_2
-        m = self._slots["momentum"][k]
-        v = self._slots["velocity"][k]
-        u_t, u_next, product = self._u_t, self._u_next, self.u_product
-        if self.flavor == "keras":
-            m += (g - m) * (1 - b1)
-            v += (g * g - v) * (1 - b2)
-            m_hat = (u_next * m) / (1 - product * u_next)
-            m_hat += ((1 - u_t) * g) / (1 - product)
-            v_hat = v / (1 - b2 ** t)
-            denom = np.sqrt(v_hat)
-            denom += self.epsilon
-            m_hat *= lr
-            m_hat /= denom
-            p -= m_hat
-        else:
-            m += (1 - b1) * (g - m)
-            v *= b2
-            v += (1 - b2) * (g * g)
-            denom = v / (1 - b2 ** t)
-            np.sqrt(denom, out=denom)
-            denom += self.epsilon
-            p += (-lr * (1.0 - u_t) / (1.0 - product)) * (g / denom)
-            p += ((-lr * u_next) / (1.0 - product * u_next)) * (m / denom)
+    def _keras_rule(self, g: np.ndarray, p: np.ndarray, state: State, lr: float,
+                    t: int) -> None:
+        beta_1, beta_2, eps = self.beta_1, self.beta_2, self.epsilon
+        u_t, u_next, u_product = self._u_t, self._u_next, self.u_product
+        m, v = state["momentum"], state["velocity"]
+        m += (1 - beta_1) * (g - m)
+        v += (1 - beta_2) * (g**2 - v)
+        m_hat = u_next * m / (1 - u_product * u_next) + (1 - u_t) * g / (1 - u_product)
+        v_hat = v / (1 - beta_2**t)
+        p -= lr * m_hat / (np.sqrt(v_hat) + eps)
+
+    def _pytorch_rule(self, g: np.ndarray, p: np.ndarray, state: State, lr: float,
+                      t: int) -> None:
+        beta_1, beta_2, eps = self.beta_1, self.beta_2, self.epsilon
+        mu_t, mu_next, mu_product = self._u_t, self._u_next, self.u_product
+        m, v = state["momentum"], state["velocity"]
+        m += (1 - beta_1) * (g - m)
+        v[...] = beta_2 * v + (1 - beta_2) * g**2
+        denom = np.sqrt(v / (1 - beta_2**t)) + eps
+        p -= lr * (1 - mu_t) / (1 - mu_product) * (g / denom)
+        p -= lr * mu_next / (1 - mu_product * mu_next) * (m / denom)
 
     def get_state(self) -> dict[str, Any]:
         return {**super().get_state(), "u_product": self.u_product}

@@ -165,7 +165,7 @@ def descend(surface: Surface, optimizer: optimizers.Optimizer | str, steps: int 
         values = np.asarray(surface.value(array[:, 0], array[:, 1]), dtype=np.float64)
     distance = float(np.hypot(*(array[-1] - np.array(surface.minimum))))
     return Trajectory(surface=surface.name, optimizer=type(opt).__name__,
-                      learning_rate=float(opt._learning_rate_at(0)), points=array, values=values,
+                      learning_rate=float(opt.learning_rate_at(0)), points=array, values=values,
                       diverged_at=diverged,
                       final_distance=float("inf") if diverged is not None else distance,
                       config=optimizers.serialize(opt))
