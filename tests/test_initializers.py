@@ -237,3 +237,11 @@ def test_lookup_keras_spellings_and_callables():
         initializers.serialize(custom)
     with pytest.raises(ConfigError):
         initializers.get(None)
+
+
+def test_a_config_without_a_name_says_so_and_lists_the_names():
+    with pytest.raises(ConfigError, match=r"An initializer config needs a 'name'; got "
+                                          r"\{'stddev': 0.1\}\. Valid names: "):
+        initializers.get({"stddev": 0.1})
+    keras_form = initializers.get({"class_name": "RandomNormal", "config": {"stddev": 0.5}})
+    assert keras_form.get_config()["stddev"] == 0.5

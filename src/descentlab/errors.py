@@ -68,3 +68,19 @@ def instantiate(kind: str, key: str, cls: type, params: dict[str, Any]) -> Any:
             f"{kind} {key!r} got parameters {sorted(params)}; it takes "
             f"{', '.join(valid) if valid else 'no parameters'}."
         ) from exc
+
+
+def name_and_params(identifier: dict[str, Any], kind: str, valid: list[str],
+                    ) -> tuple[str, dict[str, Any]]:
+    """The name and parameters of a config dict, in Keras' form
+    (``{"class_name": ..., "config": {...}}``) or descentlab's (``{"name": ..., ...}``).
+    ``kind`` ("An initializer", "A regularizer") starts the message when the name is missing."""
+    if "class_name" in identifier:
+        name, params = identifier["class_name"], dict(identifier.get("config") or {})
+    else:
+        params = dict(identifier)
+        name = params.pop("name", None)
+    if not isinstance(name, str):
+        raise ConfigError(f"{kind} config needs a 'name'; got {identifier!r}. "
+                          f"{did_you_mean(str(name), valid)}")
+    return name, params

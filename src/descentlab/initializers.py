@@ -41,7 +41,7 @@ from typing import Any
 import numpy as np
 
 from descentlab import backend
-from descentlab.errors import ConfigError, did_you_mean, instantiate
+from descentlab.errors import ConfigError, did_you_mean, instantiate, name_and_params
 
 #: Standard deviation of a standard normal truncated to (−2, 2), the constant Keras divides by.
 TRUNCATED_NORMAL_STD = 0.87962566103423978
@@ -434,17 +434,7 @@ def get(identifier: Any) -> Any:
     if isinstance(identifier, str):
         return _from_name(identifier, {})
     if isinstance(identifier, dict):
-        if "class_name" in identifier:
-            name, params = identifier["class_name"], dict(identifier.get("config") or {})
-        else:
-            params = dict(identifier)
-            name = params.pop("name", None)
-        if not isinstance(name, str):
-            raise ConfigError(
-                f"An initializer config needs a 'name'; got {identifier!r}. "
-                f"{did_you_mean(str(name), names())}"
-            )
-        return _from_name(name, params)
+        return _from_name(*name_and_params(identifier, "An initializer", names()))
     if isinstance(identifier, type) and issubclass(identifier, Initializer):
         return identifier()
     if callable(identifier):

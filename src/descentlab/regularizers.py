@@ -30,7 +30,7 @@ from typing import Any
 
 import numpy as np
 
-from descentlab.errors import ConfigError, did_you_mean, instantiate
+from descentlab.errors import ConfigError, did_you_mean, instantiate, name_and_params
 
 
 def _factor(value: Any, what: str, default: float) -> float:
@@ -188,17 +188,7 @@ def get(identifier: Any) -> Regularizer | None:
     if isinstance(identifier, str):
         return _from_name(identifier, {})
     if isinstance(identifier, dict):
-        if "class_name" in identifier:
-            name, params = identifier["class_name"], dict(identifier.get("config") or {})
-        else:
-            params = dict(identifier)
-            name = params.pop("name", None)
-        if not isinstance(name, str):
-            raise ConfigError(
-                f"A regularizer config needs a 'name'; got {identifier!r}. "
-                f"{did_you_mean(str(name), names())}"
-            )
-        return _from_name(name, params)
+        return _from_name(*name_and_params(identifier, "A regularizer", names()))
     if isinstance(identifier, type) and issubclass(identifier, Regularizer):
         return identifier()
     if callable(identifier):
