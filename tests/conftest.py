@@ -47,3 +47,18 @@ def keras64():
     keras.config.set_floatx("float64")
     yield keras
     keras.config.set_floatx(previous)
+
+
+@pytest.fixture(scope="session")
+def chromium_path() -> str:
+    """Debian's Chromium for the browser tests. Missing, it fails the test in CI (where
+    `make test`, as root, installs it) and skips it elsewhere."""
+    import shutil
+
+    path = shutil.which("chromium") or shutil.which("chromium-browser")
+    if path is None:
+        if os.environ.get("CI"):
+            pytest.fail("Chromium is not installed; `make test` installs it (Debian package "
+                        "chromium) when run as root, as in CI.")
+        pytest.skip("Chromium is not installed (outside CI; `make test` as root installs it)")
+    return path

@@ -12,8 +12,6 @@ does; :func:`until` polls ``page.evaluate`` instead.
 from __future__ import annotations
 
 import math
-import os
-import shutil
 import socket
 import threading
 import time
@@ -53,13 +51,6 @@ Element.prototype.getBoundingClientRect = function () {
 """
 
 
-def _chromium() -> str | None:
-    for path in ("/usr/bin/chromium", shutil.which("chromium"), shutil.which("chromium-browser")):
-        if path and os.path.exists(path):
-            return path
-    return None
-
-
 def _free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -87,15 +78,10 @@ def server():
 
 
 @pytest.fixture(scope="module")
-def browser():
-    path = _chromium()
-    if path is None:
-        if os.environ.get("CI"):
-            pytest.fail("Chromium is not installed; `make test` installs it (Debian package "
-                        "chromium) when run as root, as in CI.")
-        pytest.skip("Chromium is not installed (outside CI; `make test` as root installs it)")
+def browser(chromium_path):
     with playwright_api.sync_playwright() as p:
-        chromium = p.chromium.launch(executable_path=path, headless=True, args=CHROMIUM_ARGS)
+        chromium = p.chromium.launch(executable_path=chromium_path, headless=True,
+                                     args=CHROMIUM_ARGS)
         yield chromium
         chromium.close()
 

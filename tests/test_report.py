@@ -14,7 +14,6 @@ import logging
 import math
 import os
 import re
-import shutil
 import subprocess
 import warnings
 from html.parser import HTMLParser
@@ -286,10 +285,6 @@ def test_json_matches_a_rerun_with_the_same_seed(reports) -> None:
         _no_timings(json.loads(json.dumps(reports["results"])))
 
 
-def _chromium() -> str | None:
-    return shutil.which("chromium") or shutil.which("chromium-browser")
-
-
 _CHECK = """<script>
 window.addEventListener('load', async () => {
   await document.fonts.ready;
@@ -307,13 +302,9 @@ window.addEventListener('load', async () => {
 
 
 @pytest.mark.parametrize("lang", ["en", "ko"])
-def test_report_opens_in_headless_chromium(reports, lang: str, tmp_path) -> None:
-    browser = _chromium()
-    if browser is None:
-        if os.environ.get("CI"):
-            pytest.fail("Chromium is not installed; `make test` installs it (Debian package "
-                        "chromium) when run as root, as in CI.")
-        pytest.skip("Chromium is not installed (outside CI; `make test` as root installs it)")
+def test_report_opens_in_headless_chromium(reports, lang: str, tmp_path,
+                                           chromium_path: str) -> None:
+    browser = chromium_path
     source = reports[lang]["html"]
     with open(source, encoding="utf-8") as stream:
         page = stream.read()
