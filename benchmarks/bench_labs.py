@@ -39,13 +39,16 @@ BLAS_ENV = ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")
 MARKER = "DESCENTLAB_BENCH_LABS_UNSET"
 
 
-def _reexec_without_blas_env() -> list[str]:
+def reexec_without_blas_env(marker: str = MARKER) -> list[str]:
+    """Re-execute this script without OPENBLAS_CORETYPE/OPENBLAS_L2_SIZE (before NumPy is
+    imported; ``--keep-blas-env`` keeps them); returns the names removed. ``marker`` is the
+    environment variable that tells the re-executed process what was removed."""
     removed = [k for k in BLAS_ENV if k in os.environ]
-    if removed and MARKER not in os.environ and "--keep-blas-env" not in sys.argv:
+    if removed and marker not in os.environ and "--keep-blas-env" not in sys.argv:
         env = {k: v for k, v in os.environ.items() if k not in BLAS_ENV}
-        env[MARKER] = ",".join(removed)
+        env[marker] = ",".join(removed)
         os.execve(sys.executable, [sys.executable, *sys.argv], env)
-    return os.environ.get(MARKER, "").split(",") if os.environ.get(MARKER) else []
+    return os.environ.get(marker, "").split(",") if os.environ.get(marker) else []
 
 
 def torch_trial(config: dict) -> dict:
@@ -188,7 +191,7 @@ def blas_report() -> list[dict]:
 
 
 def main() -> None:
-    removed = _reexec_without_blas_env()
+    removed = reexec_without_blas_env()
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--only", choices=("vanishing", "optimizers", "report"), default=None)
     parser.add_argument("--workers", type=int, default=None)

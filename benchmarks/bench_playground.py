@@ -72,8 +72,8 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import bench_playground_tf as tfb  # noqa: E402  (the shared helpers live beside this script)
+from bench_labs import BLAS_ENV, reexec_without_blas_env  # noqa: E402
 
-BLAS_ENV = ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")
 MARKER = "DESCENTLAB_BENCH_PLAYGROUND_UNSET"
 #: TF Playground's defaults in descentlab's keys (docs/playground.md; the same names as TF's).
 TF_DEFAULTS = {"problem": "classification", "dataset": "circle", "noise": 0,
@@ -127,15 +127,6 @@ OURS_INIT_SCRIPT = r"""
   };
 })();
 """
-
-
-def _reexec_without_blas_env() -> list[str]:
-    removed = [k for k in BLAS_ENV if k in os.environ]
-    if removed and MARKER not in os.environ and "--keep-blas-env" not in sys.argv:
-        env = {k: v for k, v in os.environ.items() if k not in BLAS_ENV}
-        env[MARKER] = ",".join(removed)
-        os.execve(sys.executable, [sys.executable, *sys.argv], env)
-    return os.environ.get(MARKER, "").split(",") if os.environ.get(MARKER) else []
 
 
 def blas_report() -> list[dict]:
@@ -566,7 +557,7 @@ def print_ratios(r: dict[str, Any]) -> None:
 
 # ---------------------------------------------------------------------------------------------
 def main() -> None:
-    removed = _reexec_without_blas_env()
+    removed = reexec_without_blas_env(MARKER)
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--tf-dist", type=Path, default=None,
                         help="TensorFlow Playground's built dist folder: measure it too")
