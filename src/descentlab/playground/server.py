@@ -101,7 +101,6 @@ class Connection:
         self.send_lock = asyncio.Lock()
         self.tokens = settings.max_rate * 2
         self.refilled = time.monotonic()
-        self.last_message = time.monotonic()
         self.flood_reported = 0.0
 
     # -- sending ------------------------------------------------------------------------------
@@ -365,7 +364,6 @@ def create_app(settings: Settings | None = None, host: str = "127.0.0.1") -> Sta
                 return
             if raw["type"] == "websocket.disconnect":
                 return
-            connection.last_message = time.monotonic()
             try:
                 message = connection.parse(raw.get("text"))
                 # Acknowledgements keep the frames flowing and cost nothing: never dropped

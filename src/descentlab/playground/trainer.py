@@ -136,6 +136,7 @@ class Run:
         self.epoch = 0
         self.diverged = False
         self.history: list[float] = []
+        self._flow_rows: list[dict[str, Any]] = []  # the last gradient_flow, for diagnosis()
         hidden = sum(config["networkShape"])
         self.neuron_grid = NEURON_GRID if hidden <= 64 else NEURON_GRID_LARGE
         self._grid_output = data.feature_matrix(config, data.grid(OUTPUT_GRID)).astype(dtype)
@@ -255,7 +256,7 @@ class Run:
     def diagnosis(self) -> dict[str, Any]:
         """``diagnose()``'s findings on the last gradient flow, in both languages, each with
         the state change (``fix``) that applies its remedy."""
-        rows = getattr(self, "_flow_rows", None)
+        rows = self._flow_rows
         if self.diverged or not rows:
             return {"en": [], "ko": []}
         found = diagnostics.diagnose({"layers": rows})
@@ -299,7 +300,6 @@ class Session:
 
     def __init__(self, config: dict[str, Any], b_changes: dict[str, Any] | None = None,
                  upload: data.Upload | None = None) -> None:
-        self.upload = upload
         self.configs = [config]
         if b_changes:
             self.configs.append(cfg.validate(b_changes, base=config))
