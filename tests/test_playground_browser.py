@@ -216,7 +216,9 @@ def test_a_control_change_rebuilds_or_applies_live(page: Page) -> None:
     assert page.js("() => window.descentlab.ready.runs[0].layers.map((l) => l.activation)") \
         == ["relu", "relu", "sigmoid"]
     assert page.status() == "ready"
-    assert page.epoch() == 0
+    # the counter shows the new network's epoch 0 once its first frame is drawn
+    page.until("() => Number(document.querySelector('#epoch').textContent.replace(/,/g, '')) "
+               "=== 0", timeout=5, what="the epoch counter back at 0")
     page.until("() => location.hash.includes('activation=relu')", timeout=2,
                what="the hash to say activation=relu")
     # a live change: applied to the running network, the epoch goes on
@@ -454,3 +456,85 @@ def test_own_csv_columns_training_and_the_size_limit(page: Page, tmp_path) -> No
     assert page.page.is_visible("#messages .message.error")
     assert page.js("() => window.descentlab.dataset.name") == "ring.csv"  # nothing was sent
     clean(page, refused_ok=True)
+
+
+# -- the network drawing's links ---------------------------------------------------------------
+#: (x1, y1, x2, y2, width, rgb, alpha) per link, in device pixels of a 160 × 240 canvas.
+LINK_CASES = {
+    "flat": [[20.5, 100.3, 140.2, 110.7, 3, [0, 0, 0], 1]],
+    "steep": [[30.2, 10.5, 130.7, 230.1, 4, [0, 0, 0], 1]],
+    "wide": [[20, 60, 140, 150, 7.5, [0, 0, 0], 1]],
+    "a pixel and a half": [[20, 50, 140, 190, 1.5, [0, 0, 0], 1]],
+    "crossing": [[20, 40, 140, 200, 5, [8, 119, 189], 0.6],
+                 [20, 200, 140, 40, 3, [245, 147, 34], 0.5]],
+}
+COMPARE_LINKS = """async (cases) => {
+  const { LinkPainter, linkGeometry } = await import("/static/links.js");
+  const W = 160, H = 240;
+  const draw = (links, painter) => {
+    const canvas = document.createElement("canvas");
+    canvas.width = W; canvas.height = H;
+    const ctx = canvas.getContext("2d");
+    if (painter) {
+      new LinkPainter(ctx, W, H).paint(links.map(([x1, y1, x2, y2, width, rgb, alpha]) =>
+        ({ geometry: linkGeometry(x1, y1, x2, y2), rgb, width, alpha })));
+    } else {                     // the oracle: the browser's own stroke of the same curve
+      for (const [x1, y1, x2, y2, width, rgb, alpha] of links) {
+        const m = (x1 + x2) / 2;
+        ctx.strokeStyle = `rgb(${rgb.join(",")})`;
+        ctx.lineWidth = width;
+        ctx.globalAlpha = alpha;
+        ctx.beginPath(); ctx.moveTo(x1, y1); ctx.bezierCurveTo(m, y1, m, y2, x2, y2); ctx.stroke();
+      }
+    }
+    return ctx.getImageData(0, 0, W, H).data;
+  };
+  const out = {};
+  for (const [name, links] of Object.entries(cases)) {
+    const a = draw(links, true), b = draw(links, false);
+    let inkA = 0, inkB = 0, diff = 0, colour = 0;
+    for (let i = 0; i < a.length; i += 4) {
+      inkA += a[i + 3] / 255;
+      inkB += b[i + 3] / 255;
+      diff += Math.abs(a[i + 3] - b[i + 3]) / 255;
+      if (a[i + 3] > 200 && b[i + 3] > 200) {
+        for (let k = 0; k < 3; k++) colour = Math.max(colour, Math.abs(a[i + k] - b[i + k]));
+      }
+    }
+    out[name] = { inkA, inkB, diff, colour };
+  }
+  return out;
+}"""
+
+
+def _ink(links: list) -> float:
+    """Width × arc length of each link's curve (opaque links), by a fine polyline."""
+    total = 0.0
+    for x1, y1, x2, y2, width, _, _ in links:
+        m = (x1 + x2) / 2
+        points = []
+        for k in range(2001):
+            t = k / 2000
+            u = 1 - t
+            points.append((u**3 * x1 + 3 * u * u * t * m + 3 * u * t * t * m + t**3 * x2,
+                           u**3 * y1 + 3 * u * u * t * y1 + 3 * u * t * t * y2 + t**3 * y2))
+        total += width * sum(math.dist(a, b) for a, b in zip(points, points[1:]))
+    return total
+
+
+def test_links_painted_by_the_page_match_the_browsers_own_strokes(page: Page) -> None:
+    """links.js paints links itself (stroking hundreds of wide curves costs the canvas most of a
+    frame). Two oracles: geometry — an opaque link's ink is its width times its arc length,
+    within 1 % — and Chromium's ctx.stroke() of the same Bézier curves: the same ink within 5 %
+    (Skia's strokes under 2 px wide carry ~4 % less ink than their width says), in the same
+    places (pixels differing by at most 20 % of the ink: antialiasing differs at the edges),
+    blended to the same colours."""
+    page.open()
+    found = page.js(COMPARE_LINKS, LINK_CASES)
+    for name, r in found.items():
+        assert r["inkA"] == pytest.approx(r["inkB"], rel=0.05), name
+        assert r["diff"] < 0.2 * r["inkB"], name
+        assert r["colour"] <= 4, name
+        if all(alpha == 1 for *_, alpha in LINK_CASES[name]):
+            assert r["inkA"] == pytest.approx(_ink(LINK_CASES[name]), rel=0.01), name
+    clean(page)

@@ -206,6 +206,10 @@ def test_neuron_heatmaps_are_the_hidden_activations():
     a1 = np.tanh(corner @ dense1.kernel + dense1.bias)[0]
     for j in range(3):
         assert decode(frame["neurons"][j])[0, 0] == pytest.approx(a1[j], abs=1 / 127.5)
+    dense2 = run.model.layers[1]
+    a2 = np.tanh(a1 @ dense2.kernel + dense2.bias)
+    for j in range(2):  # the second layer's neurons follow the first's
+        assert decode(frame["neurons"][3 + j])[0, 0] == pytest.approx(a2[j], abs=1 / 127.5)
     del centre
     # inputs are shown scaled to [−1, 1]: x₁ runs left to right, x₂ bottom to top
     x1, x2 = decode(frame["inputs"][0]), decode(frame["inputs"][1])
@@ -217,6 +221,14 @@ def test_heatmap_encoding_clamps_and_rounds():
     values = np.array([-5.0, -1.0, 0.0, 0.5, 1.0, 7.0, np.nan, -0.25, 0.999])
     encoded = np.frombuffer(base64.b64decode(trainer.heatmap(values, 3)["data"]), np.uint8)
     assert encoded.tolist() == [0, 0, 128, 191, 255, 255, 128, 96, 255]
+    # many columns at once (a frame's neurons): column k is heatmap k, in order
+    columns = np.stack([values, -values, np.full(9, np.inf)], axis=1)
+    pictures = trainer.heatmaps(columns, 3)
+    assert [np.frombuffer(base64.b64decode(p["data"]), np.uint8).tolist() for p in pictures] == [
+        [0, 0, 128, 191, 255, 255, 128, 96, 255],
+        [255, 255, 128, 64, 0, 0, 128, 159, 0],
+        [255] * 9]
+    assert [p["n"] for p in pictures] == [3, 3, 3]
 
 
 def test_gradient_flow_shows_the_vanishing_sigmoid_and_the_healthy_relu():

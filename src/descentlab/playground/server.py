@@ -269,15 +269,22 @@ class Connection:
     async def frame_loop(self) -> None:
         """While playing: train a slice, then send a frame if the page keeps up (at most
         :data:`MAX_IN_FLIGHT` un-acknowledged, at most :data:`MAX_FPS` a second); otherwise
-        the frame is skipped and training goes on. Paused: wait, using no CPU."""
+        the frame is skipped and training goes on. When the page is behind, the slice ends as
+        soon as it acknowledges a frame, so the next one leaves at once (the page is never kept
+        waiting for the rest of a slice). Paused: wait, using no CPU."""
         last_sent = 0.0
         while True:
             await self.wake.wait()
             async with self.lock:
                 session = self.session
                 if session is not None and self.playing:
-                    await anyio.to_thread.run_sync(session.train_for, TRAIN_SLICE,
-                                                   lambda: self.interrupt)
+                    behind = self.sent - self.acked >= MAX_IN_FLIGHT
+                    acked = self.acked
+
+                    def stop() -> bool:
+                        return self.interrupt or (behind and self.acked != acked)
+
+                    await anyio.to_thread.run_sync(session.train_for, TRAIN_SLICE, stop)
                     diverged = all(run.diverged for run in session.runs)
                     if diverged:
                         self.playing = False  # nothing left to train: say so in a frame

@@ -70,6 +70,41 @@ export function heatmapImage(hm, { discrete = false, lut = null } = {}) {
   return s.off;
 }
 
+// Many N×N heatmaps (a network's neurons) side by side on one canvas, painted with one
+// putImageData: heatmap k sits at column k of the strip. Drawing each from its own canvas would
+// make the browser copy a canvas per neuron and frame.
+let strip = null;
+export function heatmapStrip(hms, { lut = null } = {}) {
+  const list = hms.filter(Boolean);
+  if (!list.length) return null;
+  const n = list[0].n, count = hms.length;
+  if (!strip || strip.n !== n || strip.count < count) {
+    const off = document.createElement("canvas");
+    off.width = n * count;
+    off.height = n;
+    const octx = off.getContext("2d");
+    const img = octx.createImageData(n * count, n);
+    img.data.fill(255);
+    strip = { off, octx, img, n, count };
+  }
+  const data = strip.img.data, width = strip.n * strip.count;
+  const table = lut || LUT;
+  hms.forEach((hm, k) => {
+    const bytes = decode(hm);
+    if (!bytes || hm.n !== n) return;
+    for (let r = 0; r < n; r++) {
+      for (let c = 0, i = r * n, j = (r * width + k * n) * 4; c < n; c++, i++, j += 4) {
+        const b = bytes[i] * 3;
+        data[j] = table[b];
+        data[j + 1] = table[b + 1];
+        data[j + 2] = table[b + 2];
+      }
+    }
+  });
+  strip.octx.putImageData(strip.img, 0, 0);
+  return { canvas: strip.off, n };
+}
+
 // Paint an N×N heatmap onto a whole canvas: smoothly (soft boundaries), or pixelated when
 // discretized (a hard decision boundary).
 export function paint(canvas, hm, { discrete = false, smooth = true, lut = null } = {}) {

@@ -10,7 +10,8 @@
 // Playground's 6 × 8.
 
 import { FEATURES } from "./state.js";
-import { colorOf, featureHeatmap, heatmapImage, paint } from "./heatmap.js";
+import { BLUE, ORANGE, colorOf, featureHeatmap, heatmapImage, heatmapStrip, paint } from "./heatmap.js";
+import { LinkPainter, linkGeometry } from "./links.js";
 import { optionName, t } from "./i18n.js";
 
 const SVG = "http://www.w3.org/2000/svg";
@@ -61,6 +62,9 @@ export class NetworkView {
     this.W = W;
     this.H = H;
     this.linkCanvas = this._canvas("link-canvas", W, H);
+    const dpr = window.devicePixelRatio || 1;
+    this.linkPainter = new LinkPainter(this.linkCanvas, this.linkCanvas.canvas.width,
+      this.linkCanvas.canvas.height);
     const svg = document.createElementNS(SVG, "svg");
     svg.setAttribute("class", "links");
     svg.setAttribute("width", W);
@@ -111,8 +115,9 @@ export class NetworkView {
     out.el.addEventListener("mouseleave", () => this.cb.tooltip(null));
     this.nodes.push([out]);
 
-    // links, layer by layer: links[l][i][j] = [x1, y1, mx, x2, y2] from node i of column l to
-    // node j of column l+1 (a curve drawn on the link canvas; an invisible path for the mouse)
+    // links, layer by layer: links[l][i][j] is the geometry (links.js) of the curve from node i
+    // of column l to node j of column l+1, painted on the link canvas; an invisible SVG path
+    // along the same curve finds the link under the mouse
     this.links = [];
     const columns = [this.inputNodes, ...this.nodes.slice(1)];
     for (let l = 0; l < columns.length - 1; l++) {
@@ -125,7 +130,7 @@ export class NetworkView {
           const x1 = a.x + a.s / 2, x2 = b.x - b.s / 2, mx = (x1 + x2) / 2;
           p.setAttribute("d", `M${x1},${a.y} C${mx},${a.y} ${mx},${b.y} ${x2},${b.y}`);
           p.setAttribute("class", "link");
-          row.push([x1, a.y, mx, x2, b.y]);
+          row.push(linkGeometry(x1 * dpr, a.y * dpr, x2 * dpr, b.y * dpr));
           p.addEventListener("mouseenter", (e) => {
             const w = this.weights?.[l]?.[i]?.[j];
             if (w !== undefined) this.cb.tooltip(t("weightIs", { v: fmt(w) }), e);
@@ -275,9 +280,9 @@ export class NetworkView {
   }
 
   // Links: colour by sign, width by |w|; with the tint on, links into dark neurons fade too.
-  // Widths (¼ px) and opacities (1/32) are rounded to steps too small to see; links of the same
-  // look are stroked as one path, and when no link's look changed the canvas is left as it is
-  // (late in training most frames change nothing here; stroking is most of a frame's cost).
+  // Widths (¼ px) and opacities (1/32) are rounded to steps too small to see, and when no
+  // link's look changed the canvas is left as it is (late in training most frames change
+  // nothing here). Thin and faint links are painted first, so the strong ones lie on top.
   _drawLinks(run, bright) {
     const scale = this.size / 30;
     let maxAbs = 1e-12;
@@ -304,30 +309,17 @@ export class NetworkView {
     const before = this.linkLooks;
     if (before && before.length === looks.length && looks.every((x, k) => x === before[k])) return;
     this.linkLooks = looks;
-    const groups = new Map();         // look → [link, …]
+    const dpr = window.devicePixelRatio || 1;
+    const painted = [];
     let k = 0;
-    for (const layer of this.links) for (const row of layer) for (const link of row) {
+    for (const layer of this.links) for (const row of layer) for (const geometry of row) {
       const look = looks[k++];
       if (look < 0) continue;
-      let g = groups.get(look);
-      if (!g) groups.set(look, (g = []));
-      g.push(link);
+      painted.push({ geometry, look, rgb: look & 1 ? BLUE : ORANGE,
+        width: (((look >> 1) & 127) / 4) * dpr, alpha: (look >> 8) / 32 });
     }
-    const ctx = this.linkCanvas;
-    ctx.clearRect(0, 0, this.W, this.H);
-    // thin and faint first, so the strong links lie on top
-    for (const look of [...groups.keys()].sort((a, b) => (a >> 1) - (b >> 1))) {
-      ctx.strokeStyle = look & 1 ? "#0877bd" : "#f59322";
-      ctx.lineWidth = ((look >> 1) & 127) / 4;
-      ctx.globalAlpha = (look >> 8) / 32;
-      ctx.beginPath();
-      for (const [x1, y1, mx, x2, y2] of groups.get(look)) {
-        ctx.moveTo(x1, y1);
-        ctx.bezierCurveTo(mx, y1, mx, y2, x2, y2);
-      }
-      ctx.stroke();
-    }
-    ctx.globalAlpha = 1;
+    painted.sort((a, b) => (a.look >> 1) - (b.look >> 1));   // stable: equal looks keep order
+    this.linkPainter.paint(painted);
   }
 
   // The hidden neurons' and the output's pictures, the tint over them, and each one's bias: a
@@ -335,16 +327,23 @@ export class NetworkView {
   _drawPictures(run, bright, discrete) {
     const ctx = this.picCanvas;
     ctx.clearRect(0, 0, this.W, this.H);
-    let k = 0;                      // hidden neurons arrive as one list in layer order
+    const strip = heatmapStrip(run.neurons || []);   // hidden neurons, one list in layer order
+    let k = 0;
     const last = this.nodes.length - 1;
     for (let c = 1; c <= last; c++) {
       this.nodes[c].forEach((node, j) => {
-        const hm = c === last ? run.output : run.neurons?.[k++];
-        const img = hm && heatmapImage(hm, { discrete: c === last && discrete });
-        if (img) {
-          ctx.imageSmoothingEnabled = !(c === last && discrete);
-          ctx.drawImage(img, node.px, node.py, node.ps, node.ps);
+        if (c === last) {
+          const img = run.output && heatmapImage(run.output, { discrete });
+          if (img) {
+            ctx.imageSmoothingEnabled = !discrete;
+            ctx.drawImage(img, node.px, node.py, node.ps, node.ps);
+          }
+        } else if (strip && k < (run.neurons?.length ?? 0)) {
+          ctx.imageSmoothingEnabled = true;
+          ctx.drawImage(strip.canvas, k * strip.n, 0, strip.n, strip.n,
+            node.px, node.py, node.ps, node.ps);
         }
+        if (c !== last) k++;
         if (this.tint && bright[c][j] < 1) {
           ctx.fillStyle = `rgba(16,24,32,${(0.88 * (1 - bright[c][j])).toFixed(3)})`;
           ctx.fillRect(node.px, node.py, node.ps, node.ps);
