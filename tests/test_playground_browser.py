@@ -518,7 +518,7 @@ def _ink(links: list) -> float:
             u = 1 - t
             points.append((u**3 * x1 + 3 * u * u * t * m + 3 * u * t * t * m + t**3 * x2,
                            u**3 * y1 + 3 * u * u * t * y1 + 3 * u * t * t * y2 + t**3 * y2))
-        total += width * sum(math.dist(a, b) for a, b in zip(points, points[1:]))
+        total += width * sum(math.dist(a, b) for a, b in zip(points[:-1], points[1:], strict=True))
     return total
 
 

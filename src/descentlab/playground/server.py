@@ -266,6 +266,12 @@ class Connection:
         await self.send(message)
 
     # -- the frame loop -----------------------------------------------------------------------
+    def _slice_stop(self, behind: bool) -> Callable[[], bool]:
+        """When a training slice ends early: a handler wants the session, or (the page being
+        behind) the page acknowledged a frame, so that the next can leave at once."""
+        acked = self.acked
+        return lambda: self.interrupt or (behind and self.acked != acked)
+
     async def frame_loop(self) -> None:
         """While playing: train a slice, then send a frame if the page keeps up (at most
         :data:`MAX_IN_FLIGHT` un-acknowledged, at most :data:`MAX_FPS` a second); otherwise
@@ -278,12 +284,7 @@ class Connection:
             async with self.lock:
                 session = self.session
                 if session is not None and self.playing:
-                    behind = self.sent - self.acked >= MAX_IN_FLIGHT
-                    acked = self.acked
-
-                    def stop() -> bool:
-                        return self.interrupt or (behind and self.acked != acked)
-
+                    stop = self._slice_stop(behind=self.sent - self.acked >= MAX_IN_FLIGHT)
                     await anyio.to_thread.run_sync(session.train_for, TRAIN_SLICE, stop)
                     diverged = all(run.diverged for run in session.runs)
                     if diverged:
