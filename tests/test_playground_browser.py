@@ -538,3 +538,33 @@ def test_links_painted_by_the_page_match_the_browsers_own_strokes(page: Page) ->
         if all(alpha == 1 for *_, alpha in LINK_CASES[name]):
             assert r["inkA"] == pytest.approx(_ink(LINK_CASES[name]), rel=0.01), name
     clean(page)
+
+
+def test_links_repainted_column_range_by_range_equal_one_painting(page: Page) -> None:
+    """The drawing repaints only the layers whose links changed: painting columns [80, 160)
+    again with new links must leave columns [0, 80) as they were and give what one painting
+    of everything gives."""
+    page.open()
+    same = page.js("""async () => {
+      const { LinkPainter, linkGeometry } = await import("/static/links.js");
+      const W = 160, H = 120;
+      const link = (x1, y1, x2, y2, width, rgb, alpha) =>
+        ({ geometry: linkGeometry(x1, y1, x2, y2), rgb, width, alpha });
+      const left = [link(5, 10, 75, 100, 4, [8, 119, 189], 0.7)];
+      const old = [link(85, 100, 155, 10, 3, [245, 147, 34], 0.9)];
+      const now = [link(85, 20, 155, 110, 6, [8, 119, 189], 0.5),
+                   link(85, 110, 155, 20, 2, [245, 147, 34], 0.8)];
+      const canvas = (links, steps) => {
+        const c = document.createElement("canvas");
+        c.width = W; c.height = H;
+        const painter = new LinkPainter(c.getContext("2d"), W, H);
+        for (const [list, from, to] of steps) painter.paint(list, from, to);
+        return [...c.getContext("2d").getImageData(0, 0, W, H).data];
+      };
+      const stepwise = canvas(null, [[[...left, ...old]], [now, 80, 160]]);
+      const once = canvas(null, [[[...left, ...now]]]);
+      const changed = stepwise.some((v, i) => v !== canvas(null, [[[...left, ...old]]])[i]);
+      return { equal: stepwise.every((v, i) => v === once[i]), changed };
+    }""")
+    assert same == {"equal": True, "changed": True}
+    clean(page)

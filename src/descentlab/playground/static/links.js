@@ -52,18 +52,22 @@ export class LinkPainter {
     this.image = ctx.createImageData(width, height);
   }
 
-  /** Paint `links` in order, each {geometry, rgb: [r, g, b], width (device px), alpha},
-   *  over a transparent canvas: source-over, as the canvas would have blended them. */
-  paint(links) {
+  /** Paint pixel columns [from, to) afresh with `links` in order, each {geometry, rgb: [r, g,
+   *  b], width (device px), alpha}, over transparency: source-over, as the canvas would have
+   *  blended them. The links must be all that cross those columns; the rest of the canvas is
+   *  left as it is (a network's layers of links lie in columns of their own). */
+  paint(links, from = 0, to = this.width) {
     const { acc, width: W, height: H } = this;
-    acc.fill(0);
-    let xMin = W, xMax = -1;
+    from = Math.max(0, Math.floor(from));
+    to = Math.min(W, Math.ceil(to));
+    if (to <= from) return;
+    acc.fill(0, from * H * 4, to * H * 4);
     for (const { geometry: g, rgb, width, alpha } of links) {
       const half = width / 2;
       const [R, G, B] = rgb;
       for (let c = 0; c < g.n; c++) {
         const x = g.x0 + c;
-        if (x < 0 || x >= W) continue;
+        if (x < from || x >= to) continue;
         // the column's share of the link: its part between x1 and x2 (the ends are cut square)
         const share = Math.min(1, x + 1 - g.x1, g.x2 - x);
         if (share <= 0) continue;
@@ -72,8 +76,6 @@ export class LinkPainter {
         const t1 = g.center[2 * c + 1] - h1, b1 = g.center[2 * c + 1] + h1;
         const first = Math.max(0, Math.floor(Math.min(t0, t1)));
         const last = Math.min(H - 1, Math.floor(Math.max(b0, b1)));
-        if (x < xMin) xMin = x;
-        if (x > xMax) xMax = x;
         const weight = 0.5 * alpha * share;
         for (let r = first, i = (x * H + first) * 4; r <= last; r++, i += 4) {
           // the pixel's coverage: the mean of the two samples' overlaps with the row
@@ -90,17 +92,19 @@ export class LinkPainter {
     }
     // premultiplied, column by column → the canvas's straight RGBA, row by row
     const out = this.image.data;
-    out.fill(0);
-    for (let x = Math.max(0, xMin); x <= xMax; x++) {
+    for (let x = from; x < to; x++) {
       for (let r = 0, i = x * H * 4, o = x * 4; r < H; r++, i += 4, o += 4 * W) {
         const a = acc[i + 3];
-        if (a <= 0) continue;
+        if (a <= 0) {
+          out[o + 3] = 0;
+          continue;
+        }
         out[o] = acc[i] / a;
         out[o + 1] = acc[i + 1] / a;
         out[o + 2] = acc[i + 2] / a;
         out[o + 3] = a * 255;
       }
     }
-    this.ctx.putImageData(this.image, 0, 0);
+    this.ctx.putImageData(this.image, 0, 0, from, 0, to - from, H);
   }
 }

@@ -119,6 +119,7 @@ export class NetworkView {
     // of column l to node j of column l+1, painted on the link canvas; an invisible SVG path
     // along the same curve finds the link under the mouse
     this.links = [];
+    this.linkSpans = [];       // per layer: the pixel columns [from, to) its links cross
     const columns = [this.inputNodes, ...this.nodes.slice(1)];
     for (let l = 0; l < columns.length - 1; l++) {
       const from = columns[l], to = columns[l + 1];
@@ -141,6 +142,9 @@ export class NetworkView {
         rowsL.push(row);
       });
       this.links.push(rowsL);
+      const spans = rowsL.flat();
+      this.linkSpans.push([Math.min(...spans.map((g) => g.x0)),
+        Math.max(...spans.map((g) => g.x0 + g.n))]);
     }
     // the neurons' pictures go over their boxes (the mouse goes through to the boxes)
     this.picCanvas = this._canvas("node-canvas", W, H);
@@ -280,9 +284,10 @@ export class NetworkView {
   }
 
   // Links: colour by sign, width by |w|; with the tint on, links into dark neurons fade too.
-  // Widths (¼ px) and opacities (1/32) are rounded to steps too small to see, and when no
-  // link's look changed the canvas is left as it is (late in training most frames change
-  // nothing here). Thin and faint links are painted first, so the strong ones lie on top.
+  // Widths (¼ px) and opacities (1/32) are rounded to steps too small to see. Each layer's
+  // links lie in pixel columns of their own, so only the layers where some link's look changed
+  // are painted again (late in training most frames change few). Within a layer, thin and
+  // faint links are painted first, so the strong ones lie on top.
   _drawLinks(run, bright) {
     const scale = this.size / 30;
     let maxAbs = 1e-12;
@@ -291,9 +296,11 @@ export class NetworkView {
     }
     // widths are relative to a fixed range (as TF) but shrink when every weight is tiny
     const ref = Math.max(1, maxAbs);
-    const looks = [];                 // per link: sign | width step | opacity step, or -1
+    const dpr = window.devicePixelRatio || 1;
+    if (!this.linkLooks) this.linkLooks = [];
     this.links.forEach((layer, l) => {
       const wl = run.weights?.[l];
+      const looks = [];               // per link: sign | width step | opacity step, or -1
       layer.forEach((row, i) => {
         row.forEach((_, j) => {
           const w = wl?.[i]?.[j];
@@ -305,21 +312,23 @@ export class NetworkView {
           looks.push((w >= 0 ? 1 : 0) | (width << 1) | (alpha << 8));
         });
       });
+      const before = this.linkLooks[l];
+      if (before && before.length === looks.length && looks.every((x, k) => x === before[k])) {
+        return;
+      }
+      this.linkLooks[l] = looks;
+      const painted = [];
+      let k = 0;
+      for (const row of layer) for (const geometry of row) {
+        const look = looks[k++];
+        if (look < 0) continue;
+        painted.push({ geometry, look, rgb: look & 1 ? BLUE : ORANGE,
+          width: (((look >> 1) & 127) / 4) * dpr, alpha: (look >> 8) / 32 });
+      }
+      painted.sort((a, b) => (a.look >> 1) - (b.look >> 1));   // stable: equal looks keep order
+      const [from, to] = this.linkSpans[l];
+      this.linkPainter.paint(painted, from, to);
     });
-    const before = this.linkLooks;
-    if (before && before.length === looks.length && looks.every((x, k) => x === before[k])) return;
-    this.linkLooks = looks;
-    const dpr = window.devicePixelRatio || 1;
-    const painted = [];
-    let k = 0;
-    for (const layer of this.links) for (const row of layer) for (const geometry of row) {
-      const look = looks[k++];
-      if (look < 0) continue;
-      painted.push({ geometry, look, rgb: look & 1 ? BLUE : ORANGE,
-        width: (((look >> 1) & 127) / 4) * dpr, alpha: (look >> 8) / 32 });
-    }
-    painted.sort((a, b) => (a.look >> 1) - (b.look >> 1));   // stable: equal looks keep order
-    this.linkPainter.paint(painted);
   }
 
   // The hidden neurons' and the output's pictures, the tint over them, and each one's bias: a
