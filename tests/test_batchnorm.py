@@ -175,7 +175,7 @@ def test_fit_with_batchnorm_matches_keras_train_on_batch() -> None:
     model.compile(optimizer=optimizers.SGD(learning_rate=0.1),
                   loss="sparse_categorical_crossentropy")
     initial = model.get_weights()
-    model._train_rng = np.random.default_rng(21)  # fix the shuffling to replay it in Keras
+    model.set_training_seed(21)  # fix the shuffling to replay it in Keras
     history = model.fit(x, y, batch_size=size, epochs=epochs, verbose=0)
 
     reference = keras.Sequential([

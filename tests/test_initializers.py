@@ -205,7 +205,7 @@ def test_unknown_name_lists_valid_names():
         assert name in message
     with pytest.raises(ConfigError, match="fan_avg"):
         initializers.VarianceScaling(mode="fan_average")
-    with pytest.raises(ConfigError, match="positive"):
+    with pytest.raises(ConfigError, match="scale must be a finite number > 0; got 0.0"):
         initializers.VarianceScaling(scale=0.0)
     with pytest.raises(ConfigError, match="seed"):
         initializers.get({"name": "he_normal", "sed": 1})

@@ -128,7 +128,7 @@ def test_fit_matches_pytorch(float64, loss: str, opt_name: str) -> None:
     dl.set_random_seed(3)
     model = build_model(loss, make_dl())
     initial = model.get_weights()
-    model._train_rng = np.random.default_rng(11)  # fix the shuffling stream to replay it in torch
+    model.set_training_seed(11)  # fix the shuffling stream to replay it in torch
     history = model.fit(x, y, batch_size=BATCH, epochs=EPOCHS, verbose=0)
     expected_weights, expected_losses = torch_run(loss, initial, x, y, batch_orders(11),
                                                   make_torch)
@@ -171,7 +171,7 @@ def test_fit_matches_keras_optimizer(float64, keras64, loss: str, opt_name: str)
     dl.set_random_seed(5)
     model = build_model(loss, make_dl())
     initial = model.get_weights()
-    model._train_rng = np.random.default_rng(13)
+    model.set_training_seed(13)
     history = model.fit(x, y, batch_size=BATCH, epochs=EPOCHS, verbose=0)
 
     variables = [keras.Variable(w, dtype="float64") for w in initial]
@@ -215,7 +215,7 @@ def test_fit_matches_keras_train_on_batch(loss: str) -> None:
     dl.set_random_seed(5)
     model = build_model(loss, optimizers.Adam(learning_rate=0.01))
     initial = model.get_weights()
-    model._train_rng = np.random.default_rng(13)
+    model.set_training_seed(13)
     history = model.fit(x, y, batch_size=BATCH, epochs=EPOCHS, verbose=0)
     reference = keras_reference(keras, loss, initial)
     reference.compile(optimizer=keras.optimizers.Adam(learning_rate=0.01), loss=loss)

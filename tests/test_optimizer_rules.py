@@ -1,10 +1,11 @@
 """The optimizer's stages inside ``fit``, and the public ``apply`` it goes through.
 
-``fit`` hands the optimizer the model's weights as one flat array, or weight by weight when
-``clipnorm`` must rescale each gradient apart. These tests train a small network with clipping
-under momentum and replay the same steps with Keras' optimizer (flavor 'keras') and with
-``torch.optim`` after clipping the gradients in the test (flavor 'pytorch'): dropping the clipping
-stage, or clipping the flat array as if it were one gradient, changes the trajectory.
+``fit`` hands ``optimizer.apply`` the model's named weights (each layer's kernel and bias) and
+their gradients. These tests train a small network with clipping under momentum and replay the
+same steps with Keras' optimizer (flavor 'keras') and with ``torch.optim`` after clipping the
+gradients in the test (flavor 'pytorch'): dropping the clipping stage, or clipping all weights
+as if they were one gradient, changes the trajectory. The one speed-up (packed weights updated
+as one buffer) is held equal, bit for bit, to the rule applied parameter by parameter.
 """
 
 from __future__ import annotations
@@ -13,9 +14,10 @@ import numpy as np
 import pytest
 import torch
 
+import descentlab as dl
 from descentlab import optimizers
 from descentlab.errors import ConfigError
-from descentlab.layers import Dense
+from descentlab.layers import BatchNormalization, Dense, Dropout
 from descentlab.models import Sequential
 
 N, FEATURES, BATCH, EPOCHS = 40, 4, 16, 5  # 40 = 16 + 16 + 8: three steps per epoch
@@ -136,3 +138,109 @@ def test_apply_converts_gradients_to_the_parameters_dtype() -> None:
 def test_apply_names_what_is_wrong(grads, params, message: str) -> None:
     with pytest.raises(ConfigError, match=message):
         optimizers.SGD().apply(grads, params)
+
+
+# --------------------------------------------------------------------------------------------
+# fit goes through the public apply, with the named weights; the packed speed-up changes nothing
+# --------------------------------------------------------------------------------------------
+class RecordingSGD(optimizers.SGD):
+    """An SGD that remembers what it was handed (fit must use the public ``apply``)."""
+
+    def apply(self, grads, params):
+        self.handed = (list(grads), list(params))
+        super().apply(grads, params)
+
+
+def test_fit_updates_each_layers_named_weights_through_apply() -> None:
+    x, y = make_problem()
+    model = Sequential([Dense(6, activation="tanh", input_dim=FEATURES), BatchNormalization(),
+                        Dense(2)])
+    optimizer = RecordingSGD(0.1, momentum=0.9)
+    model.compile(optimizer=optimizer, loss="mse")
+    model.fit(x, y, batch_size=BATCH, epochs=1, verbose=0)
+    grads, params = optimizer.handed
+    dense, norm, out = model.layers
+    expected = [dense.kernel, dense.bias, norm.gamma, norm.beta, out.kernel, out.bias]
+    assert len(params) == len(expected)
+    assert all(p is e for p, e in zip(params, expected, strict=True))
+    assert [g.shape for g in grads] == [e.shape for e in expected]
+    assert optimizer.iterations == 3  # 40 samples in batches of 16
+
+
+#: Every optimizer with the options that change its rule.
+SETTINGS = [
+    (optimizers.SGD, {"learning_rate": 0.1}),
+    (optimizers.SGD, {"learning_rate": 0.1, "momentum": 0.9, "weight_decay": 0.01}),
+    (optimizers.SGD, {"learning_rate": 0.1, "momentum": 0.9, "nesterov": True}),
+    (optimizers.Adagrad, {"learning_rate": 0.1}),
+    (optimizers.RMSprop, {"momentum": 0.5, "centered": True}),
+    (optimizers.RMSprop, {}),
+    (optimizers.Adam, {"amsgrad": True, "weight_decay": 0.01}),
+    (optimizers.Adam, {}),
+    (optimizers.AdamW, {}),
+    (optimizers.Nadam, {}),
+]
+
+
+def count_rule_calls(optimizer: optimizers.Optimizer) -> list[int]:
+    """Wrap the optimizer's update rule so that its calls are counted."""
+    calls = [0]
+    name = "_keras_rule" if optimizer.flavor == "keras" else "_pytorch_rule"
+    rule = getattr(optimizer, name)
+
+    def counted(*args):
+        calls[0] += 1
+        rule(*args)
+    setattr(optimizer, name, counted)
+    return calls
+
+
+@pytest.mark.parametrize("flavor", optimizers.FLAVORS)
+@pytest.mark.parametrize("cls, settings", SETTINGS)
+def test_packed_update_equals_the_rule_parameter_by_parameter(cls, settings, flavor) -> None:
+    """Parameters packed in one buffer (the speed-up: one rule call per step) end bit for bit
+    where the rule applied to each parameter apart (one call per parameter) leaves them."""
+    gen = np.random.default_rng(5)
+    shapes = [(5, 3), (3,), (3, 2), (2,)]
+    start = [gen.normal(size=s).astype(np.float32) for s in shapes]
+    steps = [[gen.normal(size=s).astype(np.float32) for s in shapes] for _ in range(6)]
+    apart = [w.copy() for w in start]
+    _, packed = optimizers.pack(start)
+    _, packed_grads = optimizers.pack([np.zeros_like(w) for w in start])
+    assert optimizers.packed_buffer(packed) is not None
+    assert optimizers.packed_buffer(apart) is None
+    one, two = cls(**settings, flavor=flavor), cls(**settings, flavor=flavor)
+    calls_apart, calls_packed = count_rule_calls(one), count_rule_calls(two)
+    for grads in steps:
+        one.apply(grads, apart)
+        for buffer, g in zip(packed_grads, grads, strict=True):
+            buffer[...] = g
+        two.apply(packed_grads, packed)
+    for a, b in zip(apart, packed, strict=True):
+        np.testing.assert_array_equal(a, b)
+    assert calls_apart[0] == len(steps) * len(shapes)
+    assert calls_packed[0] < len(steps) * len(shapes)  # the buffers, in one call per step
+    state_one, state_two = one.get_state(), two.get_state()
+    for name, arrays in state_one["slots"].items():
+        for a, b in zip(arrays, state_two["slots"][name], strict=True):
+            np.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.parametrize("optimizer", [
+    lambda: optimizers.Adam(0.01), lambda: optimizers.SGD(0.1, momentum=0.9, clipnorm=0.05),
+    lambda: optimizers.Nadam(flavor="pytorch", global_clipnorm=0.1)])
+def test_fit_packed_or_not_gives_the_same_weights(optimizer) -> None:
+    """model.pack = False trains on the weights as the layers built them: the same numbers."""
+    x, y = make_problem()
+    results = []
+    for pack in (True, False):
+        dl.set_random_seed(8)
+        model = Sequential([Dense(6, activation="relu", input_dim=FEATURES), Dropout(0.2),
+                            BatchNormalization(), Dense(2)])
+        model.pack = pack
+        model.compile(optimizer=optimizer(), loss="mse")
+        model.fit(x, y, batch_size=BATCH, epochs=4, verbose=0)
+        assert (optimizers.packed_buffer(model.trainable_weights) is not None) == pack
+        results.append(model.get_weights())
+    for a, b in zip(*results, strict=True):
+        np.testing.assert_array_equal(a, b)

@@ -6,6 +6,7 @@ import hashlib
 import io
 import json
 import os
+import stat
 import subprocess
 import sys
 import zipfile
@@ -14,8 +15,9 @@ import numpy as np
 import pytest
 
 import descentlab as dl
-from descentlab import datasets, saving
+from descentlab import datasets, files, saving
 from descentlab.errors import ModelFileError
+from descentlab.lab import results
 from descentlab.layers import BatchNormalization, Dense, Dropout
 from descentlab.models import Sequential, load_model
 
@@ -136,8 +138,18 @@ def test_missing_path_and_folder(tmp_path) -> None:
         load_model(str(tmp_path / "nothing.dlab"))
     with pytest.raises(ModelFileError, match="is a folder"):
         load_model(str(tmp_path))
-    with pytest.raises(ModelFileError, match="does not exist"):
-        digits_model().save(str(tmp_path / "no" / "such" / "dir.dlab"))
+    with pytest.raises(ModelFileError, match="it is a folder"):
+        digits_model().save(str(tmp_path))
+
+
+def test_save_into_a_missing_folder_creates_it(tmp_path) -> None:
+    """As Keras' model.save does (the book's chapter 13 saves into ./model/)."""
+    model = digits_model()
+    path = tmp_path / "no" / "such" / "dir.dlab"
+    model.save(str(path))
+    again = load_model(str(path))
+    for a, b in zip(model.get_weights(), again.get_weights(), strict=True):
+        np.testing.assert_array_equal(a, b)
 
 
 def test_zip_without_header(tmp_path) -> None:
@@ -177,3 +189,81 @@ def test_loading_never_unpickles(tmp_path) -> None:
         load_model(str(bad))
     assert not marker.exists()
     assert saving.FORMAT_TAG == "descentlab-model"
+
+
+# --------------------------------------------------------------------------------------------
+# The one atomic writer (descentlab.files.atomic_write): modes, long names, interruptions
+# --------------------------------------------------------------------------------------------
+@pytest.fixture
+def umask():
+    """Set the process umask for one test, and restore it after."""
+    previous = os.umask(0o022)
+    yield os.umask
+    os.umask(previous)
+
+
+def mode_of(path) -> int:
+    return stat.S_IMODE(os.stat(path).st_mode)
+
+
+WRITERS = {
+    "atomic_write": lambda path: files.atomic_write(path, b"data"),
+    "write_atomic (lab results)": lambda path: results.write_atomic(path, "text"),
+    "model.save": lambda path: Sequential([Dense(2, input_dim=3)]).save(path),
+}
+
+
+@pytest.mark.parametrize("writer", sorted(WRITERS))
+@pytest.mark.parametrize("mask, expected", [(0o022, 0o644), (0o077, 0o600), (0o002, 0o664)])
+def test_a_new_file_gets_the_mode_the_umask_gives(tmp_path, umask, writer, mask, expected):
+    umask(mask)
+    path = tmp_path / "new.file"
+    WRITERS[writer](str(path))
+    assert mode_of(path) == expected == 0o666 & ~mask
+    with open(tmp_path / "plain.file", "wb"):  # what open() itself gives a new file
+        pass
+    assert mode_of(tmp_path / "plain.file") == expected
+
+
+@pytest.mark.parametrize("writer", sorted(WRITERS))
+@pytest.mark.parametrize("existing", [0o644, 0o640, 0o600])
+def test_an_existing_file_keeps_its_mode(tmp_path, umask, writer, existing: int) -> None:
+    umask(0o077)  # a umask that would give 0600 to a new file
+    path = tmp_path / "old.file"
+    path.write_bytes(b"old")
+    os.chmod(path, existing)
+    WRITERS[writer](str(path))
+    assert mode_of(path) == existing
+    assert path.read_bytes() != b"old"
+
+
+@pytest.mark.parametrize("name", ["a" * 250 + ".dlab", "가" * 83 + ".dlab"])
+def test_a_name_of_the_longest_legal_length_works(tmp_path, name: str) -> None:
+    assert len(os.fsencode(name)) in (255, 254)
+    model = digits_model()
+    model.save(str(tmp_path / name))
+    again = load_model(str(tmp_path / name))
+    np.testing.assert_array_equal(again.get_weights()[0], model.get_weights()[0])
+    files.atomic_write(tmp_path / name, b"over")  # and over an existing one
+    assert (tmp_path / name).read_bytes() == b"over"
+    assert os.listdir(tmp_path) == [name]
+
+
+def test_an_interrupted_write_leaves_the_old_file_intact(tmp_path) -> None:
+    path = tmp_path / "results.json"
+    files.atomic_write(path, "old contents")
+
+    def write_then_fail(stream) -> None:
+        stream.write(b"half of the new")
+        raise KeyboardInterrupt  # a crash, Ctrl-C: anything between the first byte and rename
+
+    with pytest.raises(KeyboardInterrupt):
+        files.atomic_write(path, write_then_fail)
+    assert path.read_text() == "old contents"
+    assert os.listdir(tmp_path) == ["results.json"], "no temporary file is left behind"
+
+
+def test_atomic_write_creates_missing_folders_and_writes_text_as_utf8(tmp_path) -> None:
+    path = tmp_path / "a" / "b" / "c.txt"
+    assert files.atomic_write(path, "기울기 ∂L/∂W") == str(path)
+    assert path.read_bytes() == "기울기 ∂L/∂W".encode()

@@ -35,6 +35,7 @@ import numpy as np
 
 from descentlab import backend
 from descentlab.errors import ConfigError, did_you_mean, instantiate
+from descentlab.validation import check_bool, check_float, check_int
 
 _SQRT_2PI = math.sqrt(2.0 * math.pi)
 
@@ -368,9 +369,7 @@ class GELU(ActivationFunction):
     _CLIP = 40.0
 
     def __init__(self, approximate: bool = False) -> None:
-        if not isinstance(approximate, (bool, np.bool_)):
-            raise ConfigError(f"gelu approximate must be True or False; got {approximate!r}.")
-        self.approximate = bool(approximate)
+        self.approximate = check_bool(approximate, "gelu approximate")
         self.max_derivative = 1.1289930686587718 if self.approximate else 1.1289041451851548
 
     def _two_u(self, xc: np.ndarray) -> np.ndarray:
@@ -460,9 +459,7 @@ class Softmax(ActivationFunction):
     output_only = True
 
     def __init__(self, axis: int = -1) -> None:
-        if isinstance(axis, bool) or not isinstance(axis, (int, np.integer)):
-            raise ConfigError(f"softmax axis must be an integer; got {axis!r}.")
-        self.axis = int(axis)
+        self.axis = check_int(axis, "softmax axis")
 
     def f(self, x: np.ndarray) -> np.ndarray:
         y = x - x.max(axis=self.axis, keepdims=True)
@@ -487,10 +484,7 @@ class Softmax(ActivationFunction):
 
 
 def _parameter(value: Any, what: str) -> float:
-    if (isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating))
-            or not math.isfinite(value) or value < 0):
-        raise ConfigError(f"{what} must be a finite number ≥ 0; got {value!r}.")
-    return float(value)
+    return check_float(value, what, low=0.0)
 
 
 # -- lookup by name -------------------------------------------------------------------------------

@@ -1,8 +1,9 @@
 """The ground floor: floating-point precision and the random generator.
 
-Nothing here imports the rest of descentlab. Every random draw in the engine (initial weights,
-shuffling, dropout) comes from one NumPy ``Generator`` owned by this module, so that
-``set_random_seed(s)`` followed by the same code and data gives bit-identical results.
+Nothing here imports the rest of descentlab but the argument checks. Every random draw in the
+engine (initial weights, shuffling, dropout) comes from one NumPy ``Generator`` owned by this
+module, so that ``set_random_seed(s)`` followed by the same code and data gives bit-identical
+results.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from contextlib import contextmanager
 
 import numpy as np
 
-from descentlab.errors import ConfigError
+from descentlab.validation import check_choice, check_int
 
 _FLOATX = "float32"
 _VALID_FLOATX = ("float32", "float64")
@@ -28,11 +29,7 @@ def floatx() -> str:
 def set_floatx(value: str) -> None:
     """Set the default float type for models built afterwards (``"float32"`` or ``"float64"``)."""
     global _FLOATX
-    if value not in _VALID_FLOATX:
-        raise ConfigError(
-            f"set_floatx got {value!r}; valid values are 'float32' and 'float64'."
-        )
-    _FLOATX = value
+    _FLOATX = check_choice(value, "floatx", _VALID_FLOATX)
 
 
 def dtype() -> np.dtype:
@@ -46,9 +43,7 @@ def set_random_seed(seed: int) -> None:
     Same seed, same data, same code → bit-identical weights and history.
     """
     global _generator
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
-        raise ConfigError(f"set_random_seed needs a non-negative integer; got {seed!r}.")
-    _generator = np.random.default_rng(int(seed))
+    _generator = np.random.default_rng(check_int(seed, "seed", low=0))
 
 
 def rng() -> np.random.Generator:

@@ -3,6 +3,11 @@
 Keras' semantics: ``History`` records the logs of every epoch, ``EarlyStopping`` stops when a
 monitored value stops improving, ``ModelCheckpoint`` saves the model (every epoch, or only when
 the monitored value improves). The progress output of ``fit`` is a callback too.
+``GradientMonitor`` records :mod:`descentlab.diagnostics`' gradient-flow measurements during
+``fit``.
+
+A callback knows the model only through its public methods (``save``, ``get_weights``,
+``stop_training``, ...): this module imports no model.
 """
 
 from __future__ import annotations
@@ -14,7 +19,10 @@ import warnings
 from collections.abc import Sequence
 from typing import Any
 
-from descentlab.errors import ConfigError
+import numpy as np
+
+from descentlab import diagnostics, validation
+from descentlab.errors import ConfigError, DataError
 
 
 class Callback:
@@ -54,6 +62,11 @@ class History(Callback):
     def __repr__(self) -> str:
         return f"<History epochs={len(self.epoch)} keys={list(self.history)}>"
 
+    def __getstate__(self) -> dict[str, Any]:
+        # Pickled (inside a TrainingDiverged, from a worker process) without the model it
+        # belonged to: the logs are the history; the model would be a copy, not the model.
+        return {**self.__dict__, "model": None}
+
 
 def _overrides(callback: Callback, hook: str) -> bool:
     return getattr(type(callback), hook) is not getattr(Callback, hook)
@@ -65,11 +78,13 @@ class CallbackList:
 
     def __init__(self, callbacks: Sequence[Callback], *, model: Any, history: History,
                  verbose: int, params: dict[str, Any]) -> None:
+        if not isinstance(callbacks, (list, tuple)):
+            raise validation.fail("callbacks", "a list of Callback objects "
+                                  "([EarlyStopping(...), ...])", callbacks)
         for cb in callbacks:
             if not isinstance(cb, Callback):
-                raise ConfigError(
-                    f"callbacks must be Callback objects (EarlyStopping(...), ...); got {cb!r}."
-                )
+                raise validation.fail("each of callbacks", "a Callback object "
+                                      "(EarlyStopping(...), ...)", cb)
         self.callbacks = list(callbacks)
         if verbose:
             self.callbacks.insert(0, LiveProgbarLogger() if verbose == 1 else ProgbarLogger())
@@ -200,12 +215,13 @@ class _MonitorCallback(Callback):
     def __init__(self, monitor: str, mode: str, baseline: float | None = None,
                  min_delta: float = 0.0) -> None:
         super().__init__()
-        if mode not in ("auto", "min", "max"):
-            raise ConfigError(f"mode must be 'auto', 'min' or 'max'; got {mode!r}.")
+        if not isinstance(monitor, str):
+            raise validation.fail("monitor", "the name of a logged value, such as 'val_loss'",
+                                  monitor)
         self.monitor = monitor
-        self.mode = mode
+        self.mode = validation.check_choice(mode, "mode", ("auto", "min", "max"))
         self.best = baseline
-        self.min_delta = abs(float(min_delta))
+        self.min_delta = abs(validation.check_float(min_delta, "min_delta"))
         self._greater: bool | None = None
 
     def _direction(self) -> bool:
@@ -252,13 +268,13 @@ class EarlyStopping(_MonitorCallback):
                  verbose: int = 0, mode: str = "auto", baseline: float | None = None,
                  restore_best_weights: bool = False, start_from_epoch: int = 0) -> None:
         super().__init__(monitor, mode, min_delta=min_delta)
-        if isinstance(patience, bool) or not isinstance(patience, int) or patience < 0:
-            raise ConfigError(f"patience must be a non-negative integer; got {patience!r}.")
-        self.patience = patience
-        self.verbose = verbose
-        self.baseline = baseline
-        self.restore_best_weights = restore_best_weights
-        self.start_from_epoch = start_from_epoch
+        self.patience = validation.check_int(patience, "patience", low=0)
+        self.verbose = validation.check_int(verbose, "verbose", low=0)
+        self.baseline = None if baseline is None else validation.check_float(baseline,
+                                                                              "baseline")
+        self.restore_best_weights = validation.check_bool(restore_best_weights,
+                                                          "restore_best_weights")
+        self.start_from_epoch = validation.check_int(start_from_epoch, "start_from_epoch", low=0)
         self.wait = 0
         self.stopped_epoch = 0
         self.best_weights: list[Any] | None = None
@@ -306,8 +322,8 @@ class ModelCheckpoint(_MonitorCallback):
 
     ``filepath`` may hold placeholders filled from the epoch and the logs, as in the textbook:
     ``"./model/{epoch:02d}-{val_loss:.4f}.hdf5"``. Any extension works (``.keras``, ``.h5``,
-    ``.hdf5``, ``.dlab``); the file always holds descentlab's own format. Missing folders are
-    created. Each save is atomic.
+    ``.hdf5``, ``.dlab``); the file always holds descentlab's own format. Each save is a
+    ``model.save`` (atomic; missing folders are created).
     """
 
     def __init__(self, filepath: str | os.PathLike[str], monitor: str = "val_loss",
@@ -315,14 +331,17 @@ class ModelCheckpoint(_MonitorCallback):
                  save_weights_only: bool = False, mode: str = "auto",
                  save_freq: str | int = "epoch",
                  initial_value_threshold: float | None = None) -> None:
+        if initial_value_threshold is not None:
+            validation.check_float(initial_value_threshold, "initial_value_threshold")
         super().__init__(monitor, mode, baseline=initial_value_threshold)
-        if save_freq != "epoch":
-            raise ConfigError(f"save_freq must be 'epoch'; got {save_freq!r}.")
+        self.save_freq = validation.check_choice(save_freq, "save_freq", ("epoch",))
+        if not isinstance(filepath, (str, os.PathLike)) or not os.fspath(filepath):
+            raise validation.fail("ModelCheckpoint filepath", "a file name such as "
+                                  "'model/{epoch:02d}.keras'", filepath)
         self.filepath = os.fspath(filepath)
-        self.verbose = verbose
-        self.save_best_only = save_best_only
-        self.save_weights_only = save_weights_only
-        self.save_freq = save_freq
+        self.verbose = validation.check_int(verbose, "verbose", low=0)
+        self.save_best_only = validation.check_bool(save_best_only, "save_best_only")
+        self.save_weights_only = validation.check_bool(save_weights_only, "save_weights_only")
 
     def _path(self, epoch: int, logs: dict[str, float]) -> str:
         try:
@@ -351,19 +370,122 @@ class ModelCheckpoint(_MonitorCallback):
                 self.best = current
         elif self.verbose > 0:
             print(f"\nEpoch {epoch + 1}: saving model to {path}")
-        folder = os.path.dirname(path)
-        if folder:
-            os.makedirs(folder, exist_ok=True)
-        from descentlab import saving
-
-        saving.save_model(self.model, path, include_optimizer=not self.save_weights_only)
+        self.model.save(path, include_optimizer=not self.save_weights_only)
 
 
-def __getattr__(name: str):
-    # GradientMonitor lives with the other measurements in descentlab.diagnostics, which is
-    # built on this module; it is importable from here too, as the textbook's callbacks are.
-    if name == "GradientMonitor":
-        from descentlab.diagnostics import GradientMonitor
+# --------------------------------------------------------------------------------------------
+# Gradient monitoring: the measurements of descentlab.diagnostics, taken during fit
+# --------------------------------------------------------------------------------------------
+def _head(data: Any, n: int) -> Any:
+    """The first ``n`` samples, without converting the rest (x may be large)."""
+    if data is None:
+        return None
+    return data.iloc[:n] if hasattr(data, "iloc") else data[:n]
 
-        return GradientMonitor
-    raise AttributeError(f"module 'descentlab.callbacks' has no attribute {name!r}")
+
+class GradientMonitor(Callback):
+    """Records :func:`~descentlab.diagnostics.gradient_flow` on a fixed probe batch while
+    ``fit`` trains.
+
+    Args:
+        x, y: data; the probe is its first ``max_samples`` samples, fixed for the whole run.
+        every: ``"epoch"`` (a record at the end of every epoch) or an integer N (a record after
+            every N-th batch, counted across epochs).
+        max_samples: size of the probe batch (default 256).
+
+    A record is taken at the start of training (``tag="init"``, ``epoch=0``) and then per epoch
+    or per N batches. Each record is a dict::
+
+        {"tag": "init" | "epoch" | "batch", "epoch": 1-based epoch (0 = before training),
+         "batch": batches done in that epoch, "step": updates since fit began,
+         "loss": probe loss, "samples": probe size, "layers": [gradient_flow rows]}
+
+    The records are in ``monitor.records`` and, for the model's ``fit``, in
+    ``model.history.gradients`` (the same list). The probe is measured in inference mode, so the
+    monitored run's weights are bit-identical to an unmonitored one; the cost is one forward and
+    backward pass on the probe per record.
+
+    >>> monitor = GradientMonitor(x_train, y_train)
+    >>> history = model.fit(x_train, y_train, epochs=20, callbacks=[monitor])
+    >>> descentlab.diagnostics.diagnose(history).text("ko")
+    """
+
+    def __new__(cls, *args: Any, **kwargs: Any) -> GradientMonitor:
+        # The training loop skips the per-batch hook for callbacks that do not define one, so
+        # per-epoch monitoring (the default) must not define it: it would cost every batch.
+        # Per-batch monitoring gets a subclass that does.
+        every = kwargs.get("every", args[2] if len(args) > 2 else "epoch")
+        if cls is GradientMonitor and every != "epoch":
+            cls = _BatchGradientMonitor
+        return super().__new__(cls)
+
+    def __init__(self, x: Any, y: Any, every: str | int = "epoch",
+                 max_samples: int = 256) -> None:
+        super().__init__()
+        if every != "epoch":
+            validation.check_int(every, "GradientMonitor every", low=1,
+                                 what="a positive integer (a number of batches) or 'epoch'")
+        self.every = every
+        self.max_samples = validation.check_int(max_samples, "GradientMonitor max_samples", low=1)
+        if x is None or y is None:
+            raise DataError(
+                "GradientMonitor needs the data to measure on: GradientMonitor(x, y) with the "
+                f"inputs and targets of the probe batch; got x={type(x).__name__}, "
+                f"y={type(y).__name__}."
+            )
+        if len(x) != len(y):
+            raise DataError(
+                f"GradientMonitor x and y have different numbers of samples: {len(x)} and "
+                f"{len(y)}."
+            )
+        if len(x) == 0:
+            raise DataError("GradientMonitor x is empty; the probe batch needs samples.")
+        # Kept in float64; cast once per fit to the model's dtype (exactly as a direct cast).
+        n = self.max_samples
+        self._x = validation.check_array(_head(x, n), "GradientMonitor x", np.float64)
+        self._y = validation.check_array(_head(y, n), "GradientMonitor y", np.float64)
+        self.records: list[dict[str, Any]] = []
+        self._probe: tuple[np.ndarray, np.ndarray] = (self._x, self._y)
+        self._start_iterations = 0
+        self._epoch_iterations = 0
+        self._epoch = 0
+
+    @property
+    def probe(self) -> tuple[np.ndarray, np.ndarray]:
+        """The fixed probe batch ``(x, y)``."""
+        return self._probe
+
+    def _record(self, tag: str, epoch: int, batch: int) -> None:
+        loss, samples, layers = diagnostics.flow(self.model, *self._probe)
+        self.records.append({
+            "tag": tag, "epoch": epoch, "batch": batch,
+            "step": int(self.model.optimizer.iterations - self._start_iterations),
+            "loss": loss, "samples": samples, "layers": layers,
+        })
+
+    def on_train_begin(self, logs: dict[str, float] | None = None) -> None:
+        dtype = self.model.dtype
+        self._probe = (self._x.astype(dtype, copy=False), self._y.astype(dtype, copy=False))
+        self.records = []
+        if self.model.history is not None:
+            self.model.history.gradients = self.records
+        self._start_iterations = self._epoch_iterations = self.model.optimizer.iterations
+        self._record("init", 0, 0)
+
+    def on_epoch_begin(self, epoch: int, logs: dict[str, float] | None = None) -> None:
+        self._epoch = epoch
+        self._epoch_iterations = self.model.optimizer.iterations
+
+    def on_epoch_end(self, epoch: int, logs: dict[str, float] | None = None) -> None:
+        if self.every == "epoch":
+            self._record("epoch", epoch + 1,
+                         int(self.model.optimizer.iterations - self._epoch_iterations))
+
+
+class _BatchGradientMonitor(GradientMonitor):
+    """:class:`GradientMonitor` with ``every=N``: a record after every N-th batch."""
+
+    def on_train_batch_end(self, batch: int, logs: dict[str, float] | None = None) -> None:
+        step = self.model.optimizer.iterations - self._start_iterations
+        if step % self.every == 0:
+            self._record("batch", self._epoch + 1, batch + 1)

@@ -23,9 +23,9 @@ This module measures, on one batch and without changing the model:
                         healthy; adaptive optimizers rescale the step, so for them a proxy)
 =====================  ==========================================================================
 
-* :func:`gradient_flow` measures once; :class:`GradientMonitor` measures during ``fit`` on a
-  fixed probe batch; :func:`to_table` / :func:`to_dataframe` flatten the records;
-  :func:`diagnose` turns the numbers into findings with remedies, in English and Korean.
+* :func:`gradient_flow` measures once; :class:`~descentlab.callbacks.GradientMonitor` measures
+  during ``fit`` on a fixed probe batch; :func:`to_table` / :func:`to_dataframe` flatten the
+  records; :func:`diagnose` turns the numbers into findings with remedies, in English and Korean.
 
 The gradients come from the model's public ``compute_gradients`` in inference mode (no dropout,
 BatchNormalization with its moving statistics): no weight, no optimizer state and no random
@@ -41,10 +41,9 @@ from typing import Any
 
 import numpy as np
 
-from descentlab.callbacks import Callback, History
 from descentlab.errors import ConfigError, DataError
 from descentlab.layers import Activation, Dense
-from descentlab.models import Sequential, as_float_array
+from descentlab.validation import check_float
 
 #: A unit × sample entry is saturated when |f'(z)| is below this fraction of max |f'|.
 SATURATION_LEVEL = 0.1
@@ -83,8 +82,28 @@ RECORD_FIELDS = ("tag", "epoch", "batch", "step", "loss", "samples")
 # --------------------------------------------------------------------------------------------
 # Measuring
 # --------------------------------------------------------------------------------------------
+def _is_model(candidate: Any) -> bool:
+    """Whether ``candidate`` is a model this module can measure: it has the public
+    ``compute_gradients`` and ``layers`` of :class:`~descentlab.models.Sequential`."""
+    return callable(getattr(candidate, "compute_gradients", None)) and \
+        isinstance(getattr(candidate, "layers", None), list)
+
+
+def _is_history(candidate: Any) -> bool:
+    """Whether ``candidate`` is the History that ``fit`` returns (its ``history`` dict and
+    ``epoch`` list); a GradientMonitor adds ``gradients`` to it."""
+    return isinstance(getattr(candidate, "history", None), dict) and \
+        isinstance(getattr(candidate, "epoch", None), list)
+
+
+def _is_monitor(candidate: Any) -> bool:
+    """Whether ``candidate`` is a :class:`~descentlab.callbacks.GradientMonitor` (its
+    ``records`` list and ``probe`` batch)."""
+    return isinstance(getattr(candidate, "records", None), list) and hasattr(candidate, "probe")
+
+
 def _check_model(model: Any, what: str) -> None:
-    if not isinstance(model, Sequential):
+    if not _is_model(model):
         raise ConfigError(f"{what} needs a descentlab Sequential model; got {model!r}.")
     if not any(isinstance(layer, Dense) for layer in model.layers):
         raise ConfigError(
@@ -93,23 +112,17 @@ def _check_model(model: Any, what: str) -> None:
         )
 
 
-def _learning_rate(model: Sequential, learning_rate: Any) -> float:
+def _learning_rate(model: Any, learning_rate: Any) -> float:
     if learning_rate is None:
         if model.optimizer is None:
             raise ConfigError("gradient_flow needs a compiled model (its optimizer's learning "
                               "rate) or learning_rate=...; call model.compile(...) first.")
         return float(model.optimizer.current_learning_rate)
-    if isinstance(learning_rate, bool) or not isinstance(
-            learning_rate, (int, float, np.integer, np.floating)) \
-            or not math.isfinite(learning_rate) or learning_rate < 0:
-        raise ConfigError(
-            f"learning_rate must be a finite number ≥ 0 (or None: the optimizer's current one); "
-            f"got {learning_rate!r}."
-        )
-    return float(learning_rate)
+    return check_float(learning_rate, "learning_rate", low=0.0,
+                       what="a finite number ≥ 0 (or None: the optimizer's current one)")
 
 
-def _dense_blocks(model: Sequential) -> list[tuple[Dense, Any, int]]:
+def _dense_blocks(model: Any) -> list[tuple[Dense, Any, int]]:
     """For each Dense layer: the layer, where its activation is applied, its first gradient index.
 
     ``Dense(32)`` followed by ``BatchNormalization()`` and ``Activation("sigmoid")`` is one
@@ -150,9 +163,10 @@ def _ratio(numerator: float, denominator: float) -> float:
     return numerator / denominator
 
 
-def _flow(model: Sequential, x: Any, y: Any, learning_rate: Any = None,
+def flow(model: Any, x: Any, y: Any, learning_rate: Any = None,
           per_unit: bool = False) -> tuple[float, int, list[dict[str, Any]]]:
-    """The batch loss, the batch size and the per-layer records of :func:`gradient_flow`."""
+    """The batch loss, the batch size and the per-layer records of :func:`gradient_flow`
+    (what :class:`~descentlab.callbacks.GradientMonitor` records)."""
     _check_model(model, "gradient_flow")
     if learning_rate is not None:
         _learning_rate(model, learning_rate)  # a bad value fails before any computation
@@ -212,7 +226,7 @@ def _flow(model: Sequential, x: Any, y: Any, learning_rate: Any = None,
     return float(loss), samples, layers
 
 
-def gradient_flow(model: Sequential, x: Any, y: Any, learning_rate: float | None = None,
+def gradient_flow(model: Any, x: Any, y: Any, learning_rate: float | None = None,
                   per_unit: bool = False) -> list[dict[str, Any]]:
     """Per-Dense-layer gradient statistics from one forward and backward pass on ``(x, y)``.
 
@@ -228,128 +242,7 @@ def gradient_flow(model: Sequential, x: Any, y: Any, learning_rate: float | None
     >>> rows = gradient_flow(model, x[:256], y[:256])
     >>> [round(r["grad_norm_ratio"], 4) for r in rows]     # 1.0 for the last layer
     """
-    return _flow(model, x, y, learning_rate, per_unit)[2]
-
-
-# --------------------------------------------------------------------------------------------
-# Monitoring during fit
-# --------------------------------------------------------------------------------------------
-def _head(data: Any, n: int) -> Any:
-    """The first ``n`` samples, without converting the rest (x may be large)."""
-    if data is None:
-        return None
-    return data.iloc[:n] if hasattr(data, "iloc") else data[:n]
-
-
-def _positive_int(value: Any, what: str, extra: str = "") -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value <= 0:
-        raise ConfigError(f"{what} must be a positive integer{extra}; got {value!r}.")
-    return int(value)
-
-
-class GradientMonitor(Callback):
-    """Records :func:`gradient_flow` on a fixed probe batch while ``fit`` trains.
-
-    Args:
-        x, y: data; the probe is its first ``max_samples`` samples, fixed for the whole run.
-        every: ``"epoch"`` (a record at the end of every epoch) or an integer N (a record after
-            every N-th batch, counted across epochs).
-        max_samples: size of the probe batch (default 256).
-
-    A record is taken at the start of training (``tag="init"``, ``epoch=0``) and then per epoch
-    or per N batches. Each record is a dict::
-
-        {"tag": "init" | "epoch" | "batch", "epoch": 1-based epoch (0 = before training),
-         "batch": batches done in that epoch, "step": updates since fit began,
-         "loss": probe loss, "samples": probe size, "layers": [gradient_flow rows]}
-
-    The records are in ``monitor.records`` and, for the model's ``fit``, in
-    ``model.history.gradients`` (the same list). The probe is measured in inference mode, so the
-    monitored run's weights are bit-identical to an unmonitored one; the cost is one forward and
-    backward pass on the probe per record.
-
-    >>> monitor = GradientMonitor(x_train, y_train)
-    >>> history = model.fit(x_train, y_train, epochs=20, callbacks=[monitor])
-    >>> diagnose(history).text("ko")
-    """
-
-    def __new__(cls, *args: Any, **kwargs: Any) -> GradientMonitor:
-        # The training loop skips the per-batch hook for callbacks that do not define one, so
-        # per-epoch monitoring (the default) must not define it: it would cost every batch.
-        # Per-batch monitoring gets a subclass that does.
-        every = kwargs.get("every", args[2] if len(args) > 2 else "epoch")
-        if cls is GradientMonitor and every != "epoch":
-            cls = _BatchGradientMonitor
-        return super().__new__(cls)
-
-    def __init__(self, x: Any, y: Any, every: str | int = "epoch",
-                 max_samples: int = 256) -> None:
-        super().__init__()
-        if every != "epoch":
-            _positive_int(every, "GradientMonitor every", " (a number of batches) or 'epoch'")
-        self.every = every
-        self.max_samples = _positive_int(max_samples, "GradientMonitor max_samples")
-        if x is None or y is None:
-            raise DataError(
-                "GradientMonitor needs the data to measure on: GradientMonitor(x, y) with the "
-                f"inputs and targets of the probe batch; got x={type(x).__name__}, "
-                f"y={type(y).__name__}."
-            )
-        if len(x) != len(y):
-            raise DataError(
-                f"GradientMonitor x and y have different numbers of samples: {len(x)} and "
-                f"{len(y)}."
-            )
-        if len(x) == 0:
-            raise DataError("GradientMonitor x is empty; the probe batch needs samples.")
-        # Kept in float64; cast once per fit to the model's dtype (exactly as a direct cast).
-        self._x = as_float_array(_head(x, self.max_samples), "GradientMonitor x", np.float64)
-        self._y = as_float_array(_head(y, self.max_samples), "GradientMonitor y", np.float64)
-        self.records: list[dict[str, Any]] = []
-        self._probe: tuple[np.ndarray, np.ndarray] = (self._x, self._y)
-        self._start_iterations = 0
-        self._epoch_iterations = 0
-        self._epoch = 0
-
-    @property
-    def probe(self) -> tuple[np.ndarray, np.ndarray]:
-        """The fixed probe batch ``(x, y)``."""
-        return self._probe
-
-    def _record(self, tag: str, epoch: int, batch: int) -> None:
-        loss, samples, layers = _flow(self.model, *self._probe)
-        self.records.append({
-            "tag": tag, "epoch": epoch, "batch": batch,
-            "step": int(self.model.optimizer.iterations - self._start_iterations),
-            "loss": loss, "samples": samples, "layers": layers,
-        })
-
-    def on_train_begin(self, logs: dict[str, float] | None = None) -> None:
-        dtype = self.model.dtype
-        self._probe = (self._x.astype(dtype, copy=False), self._y.astype(dtype, copy=False))
-        self.records = []
-        if self.model.history is not None:
-            self.model.history.gradients = self.records
-        self._start_iterations = self._epoch_iterations = self.model.optimizer.iterations
-        self._record("init", 0, 0)
-
-    def on_epoch_begin(self, epoch: int, logs: dict[str, float] | None = None) -> None:
-        self._epoch = epoch
-        self._epoch_iterations = self.model.optimizer.iterations
-
-    def on_epoch_end(self, epoch: int, logs: dict[str, float] | None = None) -> None:
-        if self.every == "epoch":
-            self._record("epoch", epoch + 1,
-                         int(self.model.optimizer.iterations - self._epoch_iterations))
-
-
-class _BatchGradientMonitor(GradientMonitor):
-    """:class:`GradientMonitor` with ``every=N``: a record after every N-th batch."""
-
-    def on_train_batch_end(self, batch: int, logs: dict[str, float] | None = None) -> None:
-        step = self.model.optimizer.iterations - self._start_iterations
-        if step % self.every == 0:
-            self._record("batch", self._epoch + 1, batch + 1)
+    return flow(model, x, y, learning_rate, per_unit)[2]
 
 
 # --------------------------------------------------------------------------------------------
@@ -357,9 +250,9 @@ class _BatchGradientMonitor(GradientMonitor):
 # --------------------------------------------------------------------------------------------
 def _as_records(records: Any, what: str) -> list[dict[str, Any]]:
     """Monitor records from a list of them, a gradient_flow result, a monitor or a History."""
-    if isinstance(records, GradientMonitor):
+    if _is_monitor(records):
         records = records.records
-    elif isinstance(records, History):
+    elif _is_history(records):
         records = getattr(records, "gradients", None)
         if records is None:
             raise ConfigError(_NO_GRADIENTS)
@@ -759,7 +652,7 @@ def diagnose(model_or_history: Any, x: Any = None, y: Any = None) -> Diagnosis:
     * dead_units: a relu layer with more than 50 % dead units (warning; 100 % critical);
     * stalled_updates: lr·‖g‖/‖W‖ < 1e-6 in a layer (warning).
     """
-    if isinstance(model_or_history, Sequential):
+    if _is_model(model_or_history):
         if x is None or y is None:
             raise DataError(
                 "diagnose(model, x, y) needs the data to measure the gradients on; got "
@@ -767,7 +660,7 @@ def diagnose(model_or_history: Any, x: Any = None, y: Any = None) -> Diagnosis:
                 f"y={'None' if y is None else type(y).__name__}. Pass a batch of inputs and "
                 "targets, or diagnose the History of a fit run with a GradientMonitor."
             )
-        loss, samples, layers = _flow(model_or_history, x, y)
+        loss, samples, layers = flow(model_or_history, x, y)
         context = {"source": "model", "samples": samples, "loss": loss}
     else:
         if x is not None or y is not None:
@@ -775,10 +668,11 @@ def diagnose(model_or_history: Any, x: Any = None, y: Any = None) -> Diagnosis:
                 "x and y are only used with a model (diagnose(model, x, y)); a History or "
                 "GradientMonitor is diagnosed from its own records."
             )
-        if isinstance(model_or_history, History) and not getattr(
+        if _is_history(model_or_history) and not getattr(
                 model_or_history, "gradients", None):
             raise ConfigError(_NO_GRADIENTS)
-        if not isinstance(model_or_history, (History, GradientMonitor, list, tuple, dict)):
+        if not (_is_history(model_or_history) or _is_monitor(model_or_history)
+                or isinstance(model_or_history, (list, tuple, dict))):
             raise ConfigError(
                 "diagnose takes a compiled Sequential model (with x and y), a History of a fit "
                 "run with a GradientMonitor, a GradientMonitor, or gradient records; got "

@@ -46,6 +46,16 @@ class TrainingDiverged(DescentLabError, RuntimeError):
         self.learning_rate = learning_rate
         self.history = history
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Pickling re-creates an exception from its args alone (the message); the facts are
+        # keyword-only, so they travel as the state (to a worker process's parent, e.g.).
+        return (_training_diverged, (self.args[0],), self.__dict__)
+
+
+def _training_diverged(message: str) -> TrainingDiverged:
+    """An empty TrainingDiverged for unpickling; ``__dict__`` then restores its facts."""
+    return TrainingDiverged(message, epoch=None, batch=None, learning_rate=float("nan"))
+
 
 def did_you_mean(value: str, valid: list[str]) -> str:
     """A short hint listing the valid names, closest first when one is close."""

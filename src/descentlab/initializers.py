@@ -42,6 +42,7 @@ import numpy as np
 
 from descentlab import backend
 from descentlab.errors import ConfigError, did_you_mean, instantiate, name_and_params
+from descentlab.validation import check_float, check_int
 
 #: Standard deviation of a standard normal truncated to (−2, 2), the constant Keras divides by.
 TRUNCATED_NORMAL_STD = 0.87962566103423978
@@ -99,24 +100,15 @@ def _cast(w: Any, dtype: np.dtype) -> np.ndarray:
 
 
 def _number(value: Any, what: str, positive: bool = False, nonnegative: bool = False) -> float:
-    if (isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating))
-            or not math.isfinite(value)):
-        raise ConfigError(f"{what} must be a finite number; got {value!r}.")
-    if positive and value <= 0:
-        raise ConfigError(f"{what} must be positive; got {value!r}.")
-    if nonnegative and value < 0:
-        raise ConfigError(f"{what} must be ≥ 0; got {value!r}.")
-    return float(value)
+    """A finite number (> 0 if ``positive``, ≥ 0 if ``nonnegative``)."""
+    low = 0.0 if positive or nonnegative else None
+    return check_float(value, what, low=low, low_open=positive)
 
 
 def _seed(seed: Any) -> int | None:
     if seed is None:
         return None
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
-        raise ConfigError(
-            f"An initializer seed must be a non-negative integer or None; got {seed!r}."
-        )
-    return int(seed)
+    return check_int(seed, "An initializer seed", low=0, what="an integer ≥ 0 or None")
 
 
 def truncated_standard_normal(rng: np.random.Generator, shape: tuple[int, ...]) -> np.ndarray:

@@ -26,12 +26,7 @@ import numpy as np
 
 from descentlab import activations, backend, initializers, regularizers
 from descentlab.errors import ConfigError, DataError
-
-
-def _positive_int(value: Any, what: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value <= 0:
-        raise ConfigError(f"{what} must be a positive integer; got {value!r}.")
-    return int(value)
+from descentlab.validation import check_bool, check_float, check_int, fail
 
 
 class Layer:
@@ -42,8 +37,10 @@ class Layer:
     activation: Any = None
 
     def __init__(self, name: str | None = None, input_dim: int | None = None) -> None:
+        if name is not None and not isinstance(name, str):
+            raise fail("A layer's name", "a string or None", name)
         self.name = name
-        self.input_dim = None if input_dim is None else _positive_int(input_dim, "input_dim")
+        self.input_dim = None if input_dim is None else check_int(input_dim, "input_dim", low=1)
         self.built = False
         self.units: int | None = None
         self.weights: list[np.ndarray] = []
@@ -61,10 +58,12 @@ class Layer:
     def count_params(self) -> int:
         return int(sum(w.size for w in self.weights))
 
-    def adopt_storage(self, weights: list[np.ndarray], grads: list[np.ndarray]) -> None:
-        """Move the trainable weights (values copied) and their gradients into the given arrays,
-        views into the model's flat buffers, so the optimizer can update every parameter of
-        the model with a handful of NumPy calls instead of a handful per array."""
+    def move_weights_to(self, weights: list[np.ndarray], grads: list[np.ndarray]) -> None:
+        """Keep the trainable weights (values copied) and their gradients in the given arrays
+        from now on; the names (``kernel``, ``bias``, ``gamma``, ...) follow them.
+
+        Used by the model's one speed-up (``Sequential.pack_weights``): views into one flat
+        buffer let the optimizer update every weight of the model at once."""
         for new, old in zip(weights, self.trainable_weights, strict=True):
             new[...] = old
         moved = {id(old): new for old, new in zip(self.trainable_weights, weights, strict=True)}
@@ -154,18 +153,16 @@ class Dense(Layer):
                 "use_bias, kernel_regularizer, bias_regularizer, name."
             )
         if input_shape is not None:
-            if len(tuple(input_shape)) != 1:
-                raise ConfigError(
-                    "Dense takes flat inputs; input_shape must be (features,), got "
-                    f"{input_shape!r}."
-                )
-            input_dim = tuple(input_shape)[0]
+            if not isinstance(input_shape, (tuple, list)) or len(input_shape) != 1:
+                raise fail("Dense input_shape", "a tuple (features,) (Dense takes flat inputs)",
+                           input_shape)
+            input_dim = check_int(input_shape[0], "Dense input_shape[0]", low=1)
         super().__init__(name=name, input_dim=input_dim)
-        self.units = _positive_int(units, "Dense units")
+        self.units = check_int(units, "Dense units", low=1)
         self.activation = activations.get(activation)
         self.kernel_initializer = initializers.get(kernel_initializer)
         self.bias_initializer = initializers.get(bias_initializer)
-        self.use_bias = bool(use_bias)
+        self.use_bias = check_bool(use_bias, "Dense use_bias")
         self.kernel_regularizer = regularizers.get(kernel_regularizer)
         self.bias_regularizer = regularizers.get(bias_regularizer)
         self.bias = None
@@ -215,7 +212,7 @@ class Dense(Layer):
         else:
             dz = self.activation.backward(self.z, self.a, grad)
         np.matmul(self.x.T, dz, out=self.grads[0])  # ∂L/∂W = xᵀ·∂L/∂z
-        # A penalty's gradient is added in place: grads are views the optimizer reads.
+        # A penalty's gradient is added in place: the optimizer reads these very arrays.
         if self.kernel_regularizer is not None:
             self.grads[0] += self.kernel_regularizer.gradient(self.kernel)  # + ∂R/∂W
         if self.bias is not None:
@@ -283,10 +280,8 @@ class Dropout(Layer):
     def __init__(self, rate: float, name: str | None = None, seed: int | None = None,
                  input_dim: int | None = None) -> None:
         super().__init__(name=name, input_dim=input_dim)
-        if isinstance(rate, bool) or not isinstance(rate, (int, float)) or not 0 <= rate < 1:
-            raise ConfigError(f"Dropout rate must be a number in [0, 1); got {rate!r}.")
-        self.rate = float(rate)
-        self.seed = seed
+        self.rate = check_float(rate, "Dropout rate", low=0.0, high=1.0, high_open=True)
+        self.seed = None if seed is None else check_int(seed, "Dropout seed", low=0)
         #: The generator the masks come from; the model hands it its own (see Sequential).
         self.rng: np.random.Generator | None = (
             None if seed is None else np.random.default_rng(seed)
@@ -341,15 +336,12 @@ class BatchNormalization(Layer):
                  scale: bool = True, name: str | None = None,
                  input_dim: int | None = None) -> None:
         super().__init__(name=name, input_dim=input_dim)
-        if isinstance(momentum, bool) or not isinstance(momentum, (int, float)) \
-                or not 0 <= momentum < 1:
-            raise ConfigError(f"BatchNormalization momentum must be in [0, 1); got {momentum!r}.")
-        if isinstance(epsilon, bool) or not isinstance(epsilon, (int, float)) or epsilon <= 0:
-            raise ConfigError(f"BatchNormalization epsilon must be positive; got {epsilon!r}.")
-        self.momentum = float(momentum)
-        self.epsilon = float(epsilon)
-        self.center = bool(center)
-        self.scale = bool(scale)
+        self.momentum = check_float(momentum, "BatchNormalization momentum", low=0.0, high=1.0,
+                                    high_open=True)
+        self.epsilon = check_float(epsilon, "BatchNormalization epsilon", low=0.0,
+                                   low_open=True)
+        self.center = check_bool(center, "BatchNormalization center")
+        self.scale = check_bool(scale, "BatchNormalization scale")
 
     def build(self, input_dim: int) -> None:
         dtype = backend.floatx()

@@ -5,7 +5,10 @@ One training step is the whole of chapter 9 in four lines (see ``_train_step``):
     output = forward(x_batch)                       # layer by layer
     loss   = L(y_batch, output) + Σ R(W)            # mean over the batch, + weight penalties
     grads  = backward(∂L/∂output)                   # chain rule, layer by layer, last to first
-    optimizer.apply(grads)                          # SGD, momentum, Adam, ...
+    optimizer.apply(grads, weights)                 # every layer's kernel, bias, ...: SGD, Adam
+
+``optimizer.apply`` is the public function a user calls by hand; ``fit`` hands it each layer's
+named weights. One optional speed-up sits under that call (:meth:`Sequential.pack_weights`).
 
 The penalties Σ R(W) of regularized weights (``Dense(..., kernel_regularizer=l2(0.01))``) are
 part of the loss that ``fit``, ``train_on_batch``, ``evaluate`` and ``compute_gradients`` report,
@@ -18,84 +21,46 @@ data; an integer makes it mini-batch stochastic gradient descent.
 from __future__ import annotations
 
 import math
+import os
 import sys
 import time
 from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
-from numpy.typing import DTypeLike
 
-from descentlab import backend, losses, optimizers
+from descentlab import backend, losses, optimizers, saving, validation
 from descentlab import callbacks as callbacks_module
 from descentlab import layers as layers_module
 from descentlab import metrics as metrics_module
-from descentlab.errors import ConfigError, DataError, TrainingDiverged
+from descentlab.errors import (
+    ConfigError,
+    DataError,
+    DescentLabError,
+    ModelFileError,
+    TrainingDiverged,
+)
 
 _DIVERGENCE_MODES = ("raise", "stop", "continue")
 
 
-# --------------------------------------------------------------------------------------------
-# Input handling: arrays, nested lists and pandas objects become one float array, checked once.
-# --------------------------------------------------------------------------------------------
-def as_float_array(data: Any, what: str, dtype: DTypeLike) -> np.ndarray:
-    """``data`` (array, nested list, pandas DataFrame/Series) as a float array of ``dtype``."""
-    if data is None:
-        raise DataError(f"{what} is missing (got None).")
-    if hasattr(data, "to_numpy") and hasattr(data, "dtypes"):
-        # pandas: the boolean one-hot frames of get_dummies convert cleanly; strings do not.
-        from pandas.api.types import is_bool_dtype, is_numeric_dtype
-
-        kinds = data.dtypes
-        kinds = [kinds] if not hasattr(kinds, "__iter__") else list(kinds)
-        for column, kind in zip(getattr(data, "columns", [getattr(data, "name", what)]), kinds,
-                                strict=False):
-            if not (is_numeric_dtype(kind) or is_bool_dtype(kind)):
-                raise DataError(
-                    f"{what} column {column!r} holds non-numeric values ({kind}); encode it "
-                    "first (for labels: pandas.get_dummies or a category code)."
-                )
-        data = data.to_numpy()
-    try:
-        array = np.asarray(data, dtype=dtype)
-    except (ValueError, TypeError) as exc:
-        raise DataError(
-            f"{what} must be numeric (an array, nested lists of numbers or a numeric DataFrame); "
-            f"it could not be converted: {exc}."
-        ) from None
-    return array
-
-
-def _check_finite(array: np.ndarray, what: str) -> None:
-    if not np.isfinite(array).all():
-        bad = np.argwhere(~np.isfinite(array))[0]
-        where = tuple(int(i) for i in bad)
-        index = where if len(where) > 1 else where[0]
-        raise DataError(
-            f"{what} contains {float(array[where])} at index {index}; "
-            "NaN and infinite values cannot be trained on (drop or impute them first)."
-        )
-
-
 def _batch_size(value: Any, n: int) -> int:
+    """Samples per step: an integer ≥ 1, or ``"full"`` (all ``n``: plain gradient descent)."""
     if value is None:
         return 32
-    if value == "full":
+    if isinstance(value, str) and value == "full":
         return n
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value <= 0:
-        raise ConfigError(
-            f"batch_size must be a positive integer or 'full' (one batch of all samples: plain "
-            f"gradient descent); got {value!r}."
-        )
-    return int(value)
+    return validation.check_int(
+        value, "batch_size", low=1, what="a positive integer or 'full' (one batch of all "
+        "samples: plain gradient descent)")
 
 
 def _default_verbose(verbose: Any) -> int:
+    """0 silent, 1 progress bar, 2 one line per epoch; "auto" = 1 on a terminal or notebook."""
+    verbose = validation.check_choice(verbose, "verbose", (0, 1, 2, "auto"))
     if verbose == "auto":
         interactive = sys.stdout.isatty() or "ipykernel" in sys.modules
         return 1 if interactive else 2
-    if verbose not in (0, 1, 2):
-        raise ConfigError(f"verbose must be 0, 1, 2 or 'auto'; got {verbose!r}.")
     return int(verbose)
 
 
@@ -121,7 +86,10 @@ class Sequential:
         self.history: callbacks_module.History | None = None
         self._train_rng: np.random.Generator | None = None
         self._metric_objects: list[Any] | None = None
-        self._flat: tuple[np.ndarray, np.ndarray] | None = None
+        self._params_and_grads: tuple[list[np.ndarray], list[np.ndarray]] = ([], [])
+        #: Whether fit packs the weights first (see :meth:`pack_weights`): the same numbers,
+        #: bit for bit, either way; False trains on the weight arrays as the layers built them.
+        self.pack = True
         #: Whether any weight has a regularizer; set when training starts, so that a model
         #: without one pays nothing for the penalties in its training step.
         self._regularized = False
@@ -216,14 +184,19 @@ class Sequential:
         return [w.copy() for w in self.weights]
 
     def set_weights(self, weights: Sequence[Any]) -> None:
-        """Overwrite all weights in place (same order and shapes as ``get_weights()``)."""
+        """Overwrite all weights in place (same order and shapes as ``get_weights()``); each
+        array must hold real numbers (text and complex numbers are refused)."""
         current = self.weights
+        if isinstance(weights, (str, bytes, np.ndarray)) or not isinstance(weights, Sequence):
+            raise validation.fail("set_weights' argument", "a list of arrays (as get_weights "
+                                  "returns)", weights, DataError)
         if len(weights) != len(current):
             raise DataError(
                 f"set_weights got {len(weights)} arrays; this model has {len(current)} "
                 f"({', '.join(str(w.shape) for w in current)})."
             )
-        arrays = [np.asarray(w) for w in weights]
+        arrays = [validation.check_array(w, f"set_weights array {i}", old.dtype)
+                  for i, (w, old) in enumerate(zip(weights, current, strict=True))]
         for i, (new, old) in enumerate(zip(arrays, current, strict=True)):
             if new.shape != old.shape:
                 raise DataError(
@@ -231,7 +204,7 @@ class Sequential:
                     f"has shape {old.shape}."
                 )
         for new, old in zip(arrays, current, strict=True):
-            np.copyto(old, new, casting="same_kind")
+            np.copyto(old, new)
 
     def summary(self, print_fn: Any = None) -> None:
         """Print a Keras-style table of layers, output shapes and parameter counts."""
@@ -267,7 +240,7 @@ class Sequential:
 
     # -- data checks --------------------------------------------------------------------------
     def _prepare_x(self, x: Any, what: str = "x") -> np.ndarray:
-        x = as_float_array(x, what, self.dtype if self.built else backend.floatx())
+        x = validation.check_array(x, what, self.dtype if self.built else backend.floatx())
         if x.ndim == 1:
             if self.input_dim == 1:
                 x = x.reshape(-1, 1)
@@ -283,7 +256,7 @@ class Sequential:
             )
         if len(x) == 0:
             raise DataError(f"{what} is empty (shape {x.shape}); there is nothing to train on.")
-        _check_finite(x, what)
+        validation.check_finite(x, what)
         if not self.built:
             self.build(x.shape[1])
         elif x.shape[1] != self.input_dim:
@@ -297,13 +270,13 @@ class Sequential:
         x = self._prepare_x(x, f"{what}x")
         if y is None:
             raise DataError(f"{what}y is missing: training and evaluation need targets.")
-        y_raw = as_float_array(y, f"{what}y", self.dtype)
+        y_raw = validation.check_array(y, f"{what}y", self.dtype)
         if len(y_raw) != len(x):
             raise DataError(
                 f"{what}x and {what}y have different numbers of samples: {len(x)} and "
                 f"{len(y_raw)}."
             )
-        _check_finite(y_raw, f"{what}y")
+        validation.check_finite(y_raw, f"{what}y")
         self.loss.check_targets(y_raw, (len(x), self.output_units))
         return x, self.loss.prepare_targets(y_raw, self.output_units, self.dtype)
 
@@ -335,45 +308,36 @@ class Sequential:
             assert grad is not None  # only the first layer skips ∂L/∂input
             grad = layer.backward(grad)
 
-    def _flat_storage(self) -> tuple[np.ndarray, np.ndarray]:
-        """All trainable weights, and all their gradients, as views into two flat arrays.
+    def pack_weights(self) -> None:
+        """The one optional speed-up: move every trainable weight into one flat buffer, and
+        every gradient into another (values kept; each layer's ``kernel``, ``bias``, ... is
+        then a view of its piece). ``fit`` does this when ``pack`` is True (the default).
 
-        The optimizer's update rules are elementwise, so one call on the flat arrays updates
-        the whole model: on small networks this removes most of the per-step overhead. Done
-        once; redone only if the layers changed.
+        Nothing changes in what is computed: the optimizer still receives the named weights,
+        and, finding them packed, runs its rule once on the buffers instead of once per
+        weight — on small networks most of the update's cost is per-call overhead.
         """
-        trainable = self.trainable_weights
-        if self._flat is not None and all(
-                np.shares_memory(w, self._flat[0]) for w in trainable):
-            return self._flat
-        dtype = trainable[0].dtype if trainable else np.dtype(self.dtype)
-        total = sum(w.size for w in trainable)
-        flat_w, flat_g = np.empty(total, dtype=dtype), np.zeros(total, dtype=dtype)
-        offset = 0
+        params = self.trainable_weights
+        if not params or optimizers.packed_buffer(params) is not None:
+            return  # nothing to pack, or packed already
+        _, weights = optimizers.pack(params)
+        _, grads = optimizers.pack([g for layer in self.layers for g in layer.grads])
+        start = 0
         for layer in self.layers:
-            views_w, views_g = [], []
-            for w in layer.trainable_weights:
-                views_w.append(flat_w[offset:offset + w.size].reshape(w.shape))
-                views_g.append(flat_g[offset:offset + w.size].reshape(w.shape))
-                offset += w.size
-            if views_w:
-                layer.adopt_storage(views_w, views_g)
-        self._flat = (flat_w, flat_g)
-        return self._flat
-
-    def _optimizer_arrays(self) -> tuple[list[np.ndarray], list[np.ndarray]]:
-        """What the training loop hands the optimizer: the flat arrays, or per-weight views
-        where the rule is not elementwise (clipnorm rescales each weight's gradient apart)."""
-        flat_w, flat_g = self._flat_storage()
-        assert self.optimizer is not None  # training runs on a compiled model
-        if self.optimizer.clipnorm is not None:
-            return self.trainable_weights, [g for layer in self.layers for g in layer.grads]
-        return [flat_w], [flat_g]
+            end = start + len(layer.trainable_weights)
+            if end > start:
+                layer.move_weights_to(weights[start:end], grads[start:end])
+            start = end
 
     def _start_training(self) -> None:
-        """What fit and train_on_batch set up before their steps."""
+        """What fit and train_on_batch set up before their steps: the random stream, and the
+        two lists every step hands the optimizer."""
         self._ensure_train_rng()
-        self._params_and_grads = self._optimizer_arrays()
+        if self.pack:
+            self.pack_weights()
+        params = self.trainable_weights  # each layer's kernel, bias (gamma, beta), in order
+        grads = [g for layer in self.layers for g in layer.grads]  # their ∂L/∂w, same order
+        self._params_and_grads = (params, grads)
         self._regularized = any(layer.regularized_weights() for layer in self.layers)
 
     def _train_step(self, x: np.ndarray, y: np.ndarray) -> tuple[float, np.ndarray]:
@@ -381,10 +345,10 @@ class Sequential:
         loss = self.loss(y, output)
         if self._regularized:
             loss += sum(self.losses)  # penalties of the weights before this step's update
-        self._backward(y, output)  # each layer's gradients include ∂R/∂W
+        self._backward(y, output)  # each layer's gradients, ∂R/∂W included
         params, grads = self._params_and_grads
         assert self.optimizer is not None  # training runs on a compiled model
-        self.optimizer.apply(grads, params)
+        self.optimizer.apply(grads, params)  # the public update: W ← W − ..., b ← b − ...
         return loss, output
 
     def compute_gradients(self, x: Any, y: Any,
@@ -396,6 +360,7 @@ class Sequential:
         made. ``training=True`` applies dropout as ``fit`` would.
         """
         self._require_compiled("compute_gradients")
+        training = validation.check_bool(training, "training")
         x, y = self._prepare_xy(x, y)
         if training:
             self._ensure_train_rng()
@@ -434,7 +399,7 @@ class Sequential:
     def _result(self, logs: dict[str, float], return_dict: bool) -> Any:
         """What evaluate and train_on_batch return, as Keras does: the logs as a dict, the
         loss alone, or ``[loss, metric, ...]`` when the model was compiled with metrics."""
-        if return_dict:
+        if validation.check_bool(return_dict, "return_dict"):
             return logs
         if not self._metric_objects:
             return logs["loss"]
@@ -449,6 +414,29 @@ class Sequential:
             if isinstance(layer, layers_module.Dropout):
                 layer.model_rng = self._train_rng
         return self._train_rng
+
+    # -- training state -----------------------------------------------------------------------
+    def set_training_seed(self, seed: int) -> None:
+        """Restart the model's own random stream — the order ``fit`` shuffles in and the
+        dropout masks — at ``numpy.random.default_rng(seed)``. Each epoch of ``fit`` with
+        ``shuffle=True`` draws ``permutation(n)`` from it before the epoch's dropout masks."""
+        seed = validation.check_int(seed, "seed", low=0)
+        self._train_rng = np.random.default_rng(seed)
+
+    def get_training_state(self) -> dict[str, Any]:
+        """What a resumed run needs besides the weights and the optimizer: ``{"rng": the state
+        of the model's random stream (a JSON-ready dict), or None before any training}``."""
+        rng = self._train_rng
+        return {"rng": None if rng is None else rng.bit_generator.state}
+
+    def set_training_state(self, state: dict[str, Any]) -> None:
+        """Restore a :meth:`get_training_state` result."""
+        if state.get("rng") is None:
+            self._train_rng = None
+            return
+        rng = np.random.default_rng()
+        rng.bit_generator.state = state["rng"]
+        self._train_rng = rng
 
     # -- fit ----------------------------------------------------------------------------------
     def fit(self, x: Any = None, y: Any = None, batch_size: int | str | None = None,
@@ -468,23 +456,21 @@ class Sequential:
                 history) or ``"continue"``.
         """
         self._require_compiled("fit")
-        if isinstance(epochs, bool) or not isinstance(epochs, (int, np.integer)) or epochs <= 0:
-            raise ConfigError(f"epochs must be a positive integer; got {epochs!r}.")
-        if on_divergence not in _DIVERGENCE_MODES:
-            raise ConfigError(
-                f"on_divergence must be one of {', '.join(_DIVERGENCE_MODES)}; got "
-                f"{on_divergence!r}."
-            )
+        epochs = validation.check_int(epochs, "epochs", low=1)
+        initial_epoch = validation.check_int(initial_epoch, "initial_epoch", low=0)
+        on_divergence = validation.check_choice(on_divergence, "on_divergence",
+                                                _DIVERGENCE_MODES)
+        shuffle = validation.check_bool(shuffle, "shuffle")
         verbose = _default_verbose(verbose)
+        validation_split = validation.check_float(
+            validation_split, "validation_split", low=0.0, high=1.0, high_open=True,
+            what="a fraction in [0, 1)")
         x, y = self._prepare_xy(x, y)
-        if isinstance(validation_split, bool) or not 0.0 <= float(validation_split) < 1.0:
-            raise ConfigError(
-                f"validation_split must be a fraction in [0, 1); got {validation_split!r}."
-            )
         val = None
         if validation_data is not None:
             if not isinstance(validation_data, (tuple, list)) or len(validation_data) != 2:
-                raise DataError("validation_data must be a tuple (x_val, y_val).")
+                raise validation.fail("validation_data", "a tuple (x_val, y_val)",
+                                      validation_data, DataError)
             x_val, y_val = validation_data
             val = self._prepare_xy(x_val, y_val, what="validation_data ")
         elif validation_split > 0:
@@ -504,8 +490,8 @@ class Sequential:
         self._start_training()
         history = callbacks_module.History()
         cbs = callbacks_module.CallbackList(
-            list(callbacks or []), model=self, history=history, verbose=verbose,
-            params={"epochs": int(epochs), "steps": steps, "verbose": verbose,
+            [] if callbacks is None else callbacks, model=self, history=history, verbose=verbose,
+            params={"epochs": epochs, "steps": steps, "verbose": verbose,
                     "batch_size": size, "samples": n},
         )
         self.stop_training = False
@@ -516,7 +502,7 @@ class Sequential:
             xs, ys = np.empty_like(x), np.empty_like(y)
         else:
             xs, ys = x, y
-        for epoch in range(int(initial_epoch), int(epochs)):
+        for epoch in range(initial_epoch, epochs):
             cbs.on_epoch_begin(epoch)
             if shuffle:
                 order = self._ensure_train_rng().permutation(n)
@@ -604,9 +590,10 @@ class Sequential:
 
         The loss includes the weights' penalties Σ R(W), as Keras' ``evaluate`` does."""
         self._require_compiled("evaluate")
+        verbose = _default_verbose(verbose)
+        validation.check_bool(return_dict, "return_dict")
         x, y = self._prepare_xy(x, y)
         size = _batch_size(batch_size, len(x))
-        verbose = _default_verbose(verbose)
         started = time.perf_counter()
         logs = self._evaluate_arrays(x, y, size)
         if verbose:
@@ -619,6 +606,7 @@ class Sequential:
         """The model's output for ``x`` (inference mode: no dropout)."""
         if not self.layers:
             raise ConfigError("The model has no layers; add some with model.add(Dense(...)).")
+        _default_verbose(verbose)  # checked; predict prints nothing
         x = self._prepare_x(x)
         size = _batch_size(batch_size if batch_size is not None else 1024, len(x))
         parts = [self._forward(x[s:s + size], training=False).copy()
@@ -626,14 +614,36 @@ class Sequential:
         return parts[0] if len(parts) == 1 else np.concatenate(parts)
 
     def __call__(self, x: Any, training: bool = False) -> np.ndarray:
+        training = validation.check_bool(training, "training")
         return self._forward(self._prepare_x(x), training=training).copy()
 
     # -- saving -------------------------------------------------------------------------------
-    def save(self, filepath: str) -> None:
-        """Save architecture, weights, optimizer and shuffling state to one file, atomically."""
-        from descentlab import saving
+    def save(self, filepath: str | os.PathLike[str], include_optimizer: bool = True) -> None:
+        """Save architecture, weights, optimizer and training state to one file, atomically
+        (missing folders are created, as Keras does). See :mod:`descentlab.saving`."""
+        content, arrays = self._file_contents(include_optimizer)
+        saving.write_model_file(filepath, content, arrays)
 
-        saving.save_model(self, filepath)
+    def _file_contents(self, include_optimizer: bool) -> tuple[dict[str, Any], list[np.ndarray]]:
+        """The description (JSON-ready) and the arrays (weights, then optimizer slots) of a
+        model file."""
+        arrays: list[np.ndarray] = list(self.weights)
+        content: dict[str, Any] = {
+            "model": {"class_name": type(self).__name__, "config": self.get_config(),
+                      "input_dim": self.input_dim, "built": self.built},
+            "weights": {"count": len(arrays)},
+            "compile": self.get_compile_config(),
+            "optimizer_state": None,
+            "train_rng": self.get_training_state()["rng"],
+        }
+        if self.optimizer is not None and include_optimizer:
+            state = self.optimizer.get_state()
+            slots = state.pop("slots", {})
+            content["optimizer_state"] = {
+                "scalars": state, "slots": {name: len(values) for name, values in slots.items()}}
+            for values in slots.values():
+                arrays.extend(values)
+        return content, arrays
 
     def get_config(self) -> dict[str, Any]:
         return {
@@ -641,6 +651,24 @@ class Sequential:
             "layers": [layers_module.serialize(layer) for layer in self.layers],
             "dtype": self.dtype,
         }
+
+    def get_compile_config(self) -> dict[str, Any] | None:
+        """The arguments of ``compile`` as plain data (Keras' ``get_compile_config``):
+        ``{"optimizer": config, "loss": name, "metrics": [names]}``, or None if not compiled."""
+        if not self.compiled:
+            return None
+        assert self.optimizer is not None  # set by compile
+        return {
+            "optimizer": optimizers.serialize(self.optimizer),
+            "loss": losses.serialize(self.loss),
+            "metrics": [m if isinstance(m, str) else getattr(m, "name", str(m))
+                        for m in self._metric_identifiers],
+        }
+
+    def compile_from_config(self, config: dict[str, Any]) -> None:
+        """``compile`` with the arguments of a :meth:`get_compile_config` result."""
+        self.compile(optimizer=optimizers.deserialize(config["optimizer"]),
+                     loss=losses.get(config["loss"]), metrics=config["metrics"])
 
 
 def _snake(name: str) -> str:
@@ -697,8 +725,55 @@ def _human_bytes(n: float) -> str:
     return f"{n:.2f} GB"
 
 
-def load_model(filepath: str) -> Sequential:
-    """Load a model saved with ``model.save`` (architecture, weights, optimizer state)."""
-    from descentlab import saving
+def load_model(filepath: str | os.PathLike[str]) -> Sequential:
+    """Load a model saved with ``model.save``: architecture, weights, and the optimizer and
+    training state, ready to predict or to resume training exactly."""
+    path = os.fspath(filepath)
+    content, arrays = saving.read_model_file(path)
+    try:
+        return _model_from_file(content, arrays, path)
+    except ModelFileError:
+        raise
+    except DescentLabError as exc:
+        raise ModelFileError(
+            f"{path!r} describes a model descentlab cannot rebuild: {exc}"
+        ) from None
+    except (KeyError, TypeError, ValueError, IndexError, AttributeError) as exc:
+        raise ModelFileError(
+            f"{path!r} is not a valid descentlab model file ({type(exc).__name__}: {exc})."
+        ) from None
 
-    return saving.load_model(filepath)
+
+def _model_from_file(content: dict[str, Any], arrays: list[np.ndarray], path: str) -> Sequential:
+    """The model a file's description and arrays describe (see :meth:`Sequential.save`)."""
+    spec = content["model"]
+    if spec["class_name"] != "Sequential":
+        raise ModelFileError(f"{path!r} holds an unknown model type {spec['class_name']!r}.")
+    config = spec["config"]
+    previous = backend.floatx()
+    backend.set_floatx(config.get("dtype", previous))
+    try:
+        model = Sequential(name=config.get("name"))
+        for layer_spec in config["layers"]:
+            model.add(layers_module.deserialize(layer_spec))
+        if spec.get("built") and not model.built:
+            model.build(spec["input_dim"])
+    finally:
+        backend.set_floatx(previous)
+    count = content["weights"]["count"]
+    if count != len(model.weights):
+        raise ModelFileError(f"{path!r} is inconsistent: {count} weights for a model of "
+                             f"{len(model.weights)}.")
+    model.set_weights(arrays[:count])
+    if content.get("compile"):
+        model.compile_from_config(content["compile"])
+        state_spec = content.get("optimizer_state")
+        if state_spec:
+            slots, k = {}, count
+            for name, n in state_spec["slots"].items():
+                slots[name] = arrays[k:k + n]
+                k += n
+            assert model.optimizer is not None  # compiled just above
+            model.optimizer.set_state({**state_spec["scalars"], "slots": slots})
+    model.set_training_state({"rng": content.get("train_rng")})
+    return model

@@ -16,7 +16,13 @@ line by line as its docstring states it. Notation: g gradient, p parameter, t st
 
 Three ways in (Keras' progressive disclosure): ``compile(optimizer="adam")``,
 ``Adam(learning_rate=..., beta_1=...)``, and ``opt.apply_gradients([(g, p), ...])`` (or
-``opt.apply(grads, params)``), which updates NumPy arrays in place. ``fit`` uses ``apply``.
+``opt.apply(grads, params)``), which updates NumPy arrays in place. ``fit`` calls ``apply``
+with the model's named weights (each layer's kernel, bias, gamma, beta) and their gradients.
+
+One speed-up, and only one: when the parameters, their gradients and the optimizer's state are
+each *packed* — consecutive pieces of one flat buffer (see :func:`pack`; ``fit`` packs the
+model's weights) — stages 2 and 3 run once on the whole buffers instead of once per parameter.
+The rules are elementwise, so the numbers are the same, bit for bit (a test holds them equal).
 """
 
 from __future__ import annotations
@@ -28,31 +34,14 @@ from typing import Any
 
 import numpy as np
 
-from descentlab import schedules
+from descentlab import schedules, validation
 from descentlab.errors import ConfigError, did_you_mean
+from descentlab.validation import check_bool, check_float
 
 FLAVORS = ("keras", "pytorch")
 
 #: The per-parameter state an update rule reads and updates in place, by slot name.
 State = dict[str, np.ndarray]
-
-def _number(value: Any, what: str, low: float | None = None, high: float | None = None,
-            low_open: bool = False, high_open: bool = True) -> float:
-    """``value`` as a float checked against its valid range, or a ConfigError that says so."""
-    if isinstance(value, bool) or not isinstance(value, (int, float, np.floating, np.integer)) \
-            or not math.isfinite(value):
-        raise ConfigError(f"{what} must be a finite number; got {value!r}.")
-    value = float(value)
-    bad_low = low is not None and (value <= low if low_open else value < low)
-    bad_high = high is not None and (value >= high if high_open else value > high)
-    if bad_low or bad_high:
-        left = "(" if low_open else "["
-        right = ")" if high_open else "]"
-        lo = "-inf" if low is None else f"{low:g}"
-        hi = "inf" if high is None else f"{high:g}"
-        raise ConfigError(f"{what} must lie in {left}{lo}, {hi}{right}; got {value!r}.")
-    return value
-
 
 # --------------------------------------------------------------------------------------------
 # Stage 1: clipping (Keras' clipvalue, clipnorm, global_clipnorm). Each returns new arrays and
@@ -79,6 +68,42 @@ def clip_by_global_norm(grads: Sequence[np.ndarray], global_clipnorm: float) -> 
 def _l2_norm(arrays: Sequence[np.ndarray]) -> float:
     """√(Σ g²) over every element of every array."""
     return math.sqrt(sum(float(np.sum(g * g)) for g in arrays))
+
+
+# --------------------------------------------------------------------------------------------
+# The speed-up: arrays packed back to back in one buffer, so that an elementwise rule can update
+# all of them with one NumPy call per line instead of one per array.
+# --------------------------------------------------------------------------------------------
+def pack(arrays: Sequence[np.ndarray]) -> tuple[np.ndarray, list[np.ndarray]]:
+    """A flat buffer holding copies of ``arrays`` back to back, and a view of it per array
+    (same shape, same values). Writing to a view writes to the buffer, and back."""
+    dtype = arrays[0].dtype if len(arrays) else np.dtype("float32")
+    buffer = np.empty(sum(a.size for a in arrays), dtype=dtype)
+    views, offset = [], 0
+    for a in arrays:
+        view = buffer[offset:offset + a.size].reshape(a.shape)
+        view[...] = a
+        views.append(view)
+        offset += a.size
+    return buffer, views
+
+
+def packed_buffer(arrays: Sequence[np.ndarray]) -> np.ndarray | None:
+    """The flat buffer that ``arrays`` tile exactly, in order (as :func:`pack` makes them), or
+    None when they are not so packed."""
+    if not len(arrays) or not isinstance(arrays[0], np.ndarray):
+        return None
+    buffer = arrays[0].base
+    if not isinstance(buffer, np.ndarray) or buffer.ndim != 1 or \
+            not buffer.flags.c_contiguous:
+        return None
+    address = buffer.__array_interface__["data"][0]
+    for a in arrays:
+        if not isinstance(a, np.ndarray) or a.base is not buffer or not a.flags.c_contiguous \
+                or a.__array_interface__["data"][0] != address:
+            return None
+        address += a.nbytes
+    return buffer if address == buffer.__array_interface__["data"][0] + buffer.nbytes else None
 
 
 class Optimizer:
@@ -117,10 +142,9 @@ class Optimizer:
         if isinstance(learning_rate, dict):
             learning_rate = schedules.deserialize(learning_rate)
         if not callable(learning_rate):
-            learning_rate = _number(learning_rate, "learning_rate", low=0.0, high=None,
-                                    low_open=True)
+            learning_rate = check_float(learning_rate, "learning_rate", low=0.0, low_open=True)
         if decay is not None:
-            decay = _number(decay, "decay", low=0.0, high=None)
+            decay = check_float(decay, "decay", low=0.0)
             warnings.warn(
                 "decay is a Keras 2 argument; it now means learning_rate = "
                 "InverseTimeDecay(learning_rate, decay_steps=1, decay_rate=decay) "
@@ -132,18 +156,16 @@ class Optimizer:
                     raise ConfigError("decay cannot be combined with a learning-rate schedule.")
                 learning_rate = schedules.InverseTimeDecay(learning_rate, 1, decay)
         self.learning_rate = learning_rate
-        if flavor not in FLAVORS:
-            raise ConfigError(f"flavor must be 'keras' or 'pytorch'; got {flavor!r}.")
-        self.flavor = flavor
-        self.weight_decay = None if weight_decay is None else _number(
-            weight_decay, "weight_decay", low=0.0, high=None)
+        self.flavor = validation.check_choice(flavor, "flavor", FLAVORS)
+        self.weight_decay = None if weight_decay is None else check_float(
+            weight_decay, "weight_decay", low=0.0)
         clips = {"clipnorm": clipnorm, "clipvalue": clipvalue, "global_clipnorm": global_clipnorm}
         given = [k for k, v in clips.items() if v is not None]
         if len(given) > 1:
             raise ConfigError(f"Use only one of clipnorm, clipvalue and global_clipnorm; got "
                               f"{', '.join(given)}.")
         for key in given:
-            _number(clips[key], key, low=0.0, high=None, low_open=True)
+            check_float(clips[key], key, low=0.0, low_open=True)
         self.clipnorm = None if clipnorm is None else float(clipnorm)
         self.clipvalue = None if clipvalue is None else float(clipvalue)
         self.global_clipnorm = None if global_clipnorm is None else float(global_clipnorm)
@@ -154,12 +176,20 @@ class Optimizer:
         self._shapes: list[tuple[tuple[int, ...], np.dtype]] | None = None
         self._checked: Sequence[np.ndarray] | None = None
         self._checked_grads: Sequence[Any] | None = None
+        #: The speed-up's one (g, p, state) triple of whole buffers, when everything is packed.
+        self._packed: list[tuple[np.ndarray, np.ndarray, State]] | None = None
 
     # -- learning rate --------------------------------------------------------------------
     def learning_rate_at(self, step: int) -> float:
-        """The learning rate of update number ``step + 1`` (``step`` updates already made)."""
+        """The learning rate of update number ``step + 1`` (``step`` updates already made).
+
+        A schedule's value is checked at every step: a negative rate would climb the loss
+        (gradient ascent), a NaN would spoil every weight."""
         lr = self.learning_rate
-        return float(lr(step)) if callable(lr) else lr
+        if not callable(lr):
+            return lr
+        return check_float(lr(step), f"the learning rate {lr!r} gives at step {step}",
+                           low=0.0)
 
     @property
     def current_learning_rate(self) -> float:
@@ -203,7 +233,8 @@ class Optimizer:
         self._checked = params
 
     def get_state(self) -> dict[str, Any]:
-        """Everything that evolves during training: the step count and the slots."""
+        """Everything that evolves during training: the step count and the slots, copied
+        (``{"iterations": t, "slots": {slot name: [one array per parameter]}}``)."""
         return {"iterations": self.iterations,
                 "slots": {name: [a.copy() for a in arrays] for name, arrays in self._slots.items()}}
 
@@ -217,6 +248,8 @@ class Optimizer:
             first = slots[self.slot_names[0]]
             self._shapes = [(a.shape, a.dtype) for a in first]
             self._link_states()
+        # The next apply checks its lists again (and packs the new slots if it packs).
+        self._checked = self._checked_grads = self._packed = None
 
     # -- config -------------------------------------------------------------------------------
     def get_config(self) -> dict[str, Any]:
@@ -251,22 +284,30 @@ class Optimizer:
         ``grads[i]`` is the gradient of ``params[i]``; the gradients are not modified. The
         three stages, in Keras' order: clipping, weight decay, the update rule.
 
-        ``fit`` calls this every step with the same two lists: the model's weights and their
-        gradients (as one flat array each, since the rules are elementwise; weight by weight
-        for ``clipnorm``, which rescales each gradient apart). Lists seen at the previous call
-        are not checked again, so do not swap the arrays inside them between calls.
+        ``fit`` calls this every step with the same two lists: the model's weights (each
+        layer's kernel, bias, ...) and their gradients. Lists seen at the previous call are not
+        checked again, so do not swap the arrays inside them between calls.
         """
         if grads is not self._checked_grads or params is not self._checked:
             grads = self._checked_gradients(grads, params)
         lr = self.learning_rate_at(self.iterations)
         self.iterations += 1
         t = self.iterations
-        grads = self._clip(grads)                              # 1. clipping
+        clipped = self._clip(grads)                            # 1. clipping
         self._begin_step(t)
         rule = self._keras_rule if self.flavor == "keras" else self._pytorch_rule
-        for g, p, state in zip(grads, params, self._states, strict=True):
+        for g, p, state in self._update_groups(clipped, params):
             g = self._weight_decay(g, p, lr)                   # 2. weight decay
             rule(g, p, state, lr, t)                           # 3. the update rule
+
+    def _update_groups(self, grads: Sequence[np.ndarray], params: Sequence[np.ndarray],
+                       ) -> Iterable[tuple[np.ndarray, np.ndarray, State]]:
+        """The (g, p, state) triples stages 2 and 3 run on: one per parameter, or — the
+        speed-up — one triple of whole buffers when the checked gradients (not clipped copies),
+        the parameters and the state are each packed in one buffer."""
+        if self._packed is not None and grads is self._checked_grads:
+            return self._packed
+        return zip(grads, params, self._states, strict=True)
 
     def _checked_gradients(self, grads: Sequence[Any], params: Sequence[np.ndarray],
                            ) -> list[np.ndarray]:
@@ -277,9 +318,28 @@ class Optimizer:
                               f"gradients for {len(params)} parameters.")
         self._check_params(params)
         arrays = [self._as_gradient(g, p) for g, p in zip(grads, params, strict=True)]
+        self._packed = None
         if isinstance(grads, list) and all(a is g for a, g in zip(arrays, grads, strict=True)):
             self._checked_grads = grads
+            self._packed = self._packed_groups(grads, params)
+            return grads
         return arrays
+
+    def _packed_groups(self, grads: Sequence[np.ndarray], params: Sequence[np.ndarray],
+                       ) -> list[tuple[np.ndarray, np.ndarray, State]] | None:
+        """The speed-up's single (g, p, state) triple of whole buffers, when ``grads`` and
+        ``params`` are each packed; the state is then packed alike (values kept). Else None."""
+        flat_p, flat_g = packed_buffer(params), packed_buffer(grads)
+        if flat_p is None or flat_g is None:
+            return None
+        flat_state: State = {}
+        for name in self.slot_names:
+            flat = packed_buffer(self._slots[name])
+            if flat is None:
+                flat, self._slots[name] = pack(self._slots[name])
+            flat_state[name] = flat
+        self._link_states()
+        return [(flat_g, flat_p, flat_state)]
 
     @staticmethod
     def _as_gradient(g: Any, p: np.ndarray) -> np.ndarray:
@@ -348,8 +408,8 @@ class SGD(Optimizer):
     def __init__(self, learning_rate: Any = None, momentum: float = 0.0, nesterov: bool = False,
                  **kwargs: Any) -> None:
         super().__init__(learning_rate, **kwargs)
-        self.momentum = _number(momentum, "momentum", low=0.0, high=1.0)
-        self.nesterov = bool(nesterov)
+        self.momentum = check_float(momentum, "momentum", low=0.0, high=1.0, high_open=True)
+        self.nesterov = check_bool(nesterov, "nesterov")
         if self.nesterov and self.momentum == 0:
             raise ConfigError("nesterov=True needs a momentum in (0, 1), e.g. momentum=0.9.")
         self.slot_names = ("momentum",) if self.momentum else ()
@@ -399,9 +459,9 @@ class Adagrad(Optimizer):
     def __init__(self, learning_rate: Any = None, initial_accumulator_value: float = 0.1,
                  epsilon: float = 1e-7, **kwargs: Any) -> None:
         super().__init__(learning_rate, **kwargs)
-        self.initial_accumulator_value = _number(initial_accumulator_value,
-                                                 "initial_accumulator_value", low=0.0, high=None)
-        self.epsilon = _number(epsilon, "epsilon", low=0.0, high=None)
+        self.initial_accumulator_value = check_float(initial_accumulator_value,
+                                                 "initial_accumulator_value", low=0.0)
+        self.epsilon = check_float(epsilon, "epsilon", low=0.0)
 
     def _initial_slot(self, name: str, param: np.ndarray) -> np.ndarray:
         return np.full_like(param, self.initial_accumulator_value)
@@ -443,10 +503,10 @@ class RMSprop(Optimizer):
     def __init__(self, learning_rate: Any = None, rho: float = 0.9, momentum: float = 0.0,
                  epsilon: float = 1e-7, centered: bool = False, **kwargs: Any) -> None:
         super().__init__(learning_rate, **kwargs)
-        self.rho = _number(rho, "rho", low=0.0, high=1.0)
-        self.momentum = _number(momentum, "momentum", low=0.0, high=1.0)
-        self.epsilon = _number(epsilon, "epsilon", low=0.0, high=None)
-        self.centered = bool(centered)
+        self.rho = check_float(rho, "rho", low=0.0, high=1.0, high_open=True)
+        self.momentum = check_float(momentum, "momentum", low=0.0, high=1.0, high_open=True)
+        self.epsilon = check_float(epsilon, "epsilon", low=0.0)
+        self.centered = check_bool(centered, "centered")
         self.slot_names = ("velocity",) + (("average_gradient",) if self.centered else ()) + \
             (("momentum",) if self.momentum else ())
 
@@ -511,10 +571,10 @@ class Adam(Optimizer):
     def __init__(self, learning_rate: Any = None, beta_1: float = 0.9, beta_2: float = 0.999,
                  epsilon: float = 1e-7, amsgrad: bool = False, **kwargs: Any) -> None:
         super().__init__(learning_rate, **kwargs)
-        self.beta_1 = _number(beta_1, "beta_1", low=0.0, high=1.0)
-        self.beta_2 = _number(beta_2, "beta_2", low=0.0, high=1.0)
-        self.epsilon = _number(epsilon, "epsilon", low=0.0, high=None)
-        self.amsgrad = bool(amsgrad)
+        self.beta_1 = check_float(beta_1, "beta_1", low=0.0, high=1.0, high_open=True)
+        self.beta_2 = check_float(beta_2, "beta_2", low=0.0, high=1.0, high_open=True)
+        self.epsilon = check_float(epsilon, "epsilon", low=0.0)
+        self.amsgrad = check_bool(amsgrad, "amsgrad")
         self.slot_names = ("momentum", "velocity") + (("velocity_hat",) if self.amsgrad else ())
 
     def _keras_rule(self, g: np.ndarray, p: np.ndarray, state: State, lr: float,
@@ -582,10 +642,10 @@ class Nadam(Optimizer):
     def __init__(self, learning_rate: Any = None, beta_1: float = 0.9, beta_2: float = 0.999,
                  epsilon: float = 1e-7, momentum_decay: float = 0.004, **kwargs: Any) -> None:
         super().__init__(learning_rate, **kwargs)
-        self.beta_1 = _number(beta_1, "beta_1", low=0.0, high=1.0)
-        self.beta_2 = _number(beta_2, "beta_2", low=0.0, high=1.0)
-        self.epsilon = _number(epsilon, "epsilon", low=0.0, high=None)
-        self.momentum_decay = _number(momentum_decay, "momentum_decay", low=0.0, high=None)
+        self.beta_1 = check_float(beta_1, "beta_1", low=0.0, high=1.0, high_open=True)
+        self.beta_2 = check_float(beta_2, "beta_2", low=0.0, high=1.0, high_open=True)
+        self.epsilon = check_float(epsilon, "epsilon", low=0.0)
+        self.momentum_decay = check_float(momentum_decay, "momentum_decay", low=0.0)
         #: Π_t, the product of the momentum schedule so far.
         self.u_product = 1.0
         self._u_t = self._u_next = 0.0

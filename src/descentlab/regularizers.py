@@ -25,22 +25,19 @@ mean of those batch losses, exactly as in Keras.
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 import numpy as np
 
 from descentlab.errors import ConfigError, did_you_mean, instantiate, name_and_params
+from descentlab.validation import check_float
 
 
 def _factor(value: Any, what: str, default: float) -> float:
     """A regularization factor: a finite number ≥ 0 (None means the default, as in Keras)."""
     if value is None:
         return default
-    if (isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating))
-            or not math.isfinite(value) or value < 0):
-        raise ConfigError(f"{what} must be a finite number ≥ 0; got {value!r}.")
-    return float(value)
+    return check_float(value, what, low=0.0)
 
 
 class Regularizer:

@@ -11,13 +11,11 @@ import math
 from typing import Any
 
 from descentlab.errors import ConfigError, did_you_mean
+from descentlab.validation import check_bool, check_float
 
 
 def _positive(value: Any, what: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0 \
-            or not math.isfinite(value):
-        raise ConfigError(f"{what} must be a positive number; got {value!r}.")
-    return float(value)
+    return check_float(value, what, low=0.0, low_open=True)
 
 
 class LearningRateSchedule:
@@ -47,7 +45,7 @@ class ExponentialDecay(LearningRateSchedule):
         self.initial_learning_rate = _positive(initial_learning_rate, "initial_learning_rate")
         self.decay_steps = _positive(decay_steps, "decay_steps")
         self.decay_rate = _positive(decay_rate, "decay_rate")
-        self.staircase = bool(staircase)
+        self.staircase = check_bool(staircase, "staircase")
 
     def __call__(self, step: int) -> float:
         p = step / self.decay_steps
@@ -69,11 +67,8 @@ class InverseTimeDecay(LearningRateSchedule):
                  staircase: bool = False) -> None:
         self.initial_learning_rate = _positive(initial_learning_rate, "initial_learning_rate")
         self.decay_steps = _positive(decay_steps, "decay_steps")
-        if isinstance(decay_rate, bool) or not isinstance(decay_rate, (int, float)) \
-                or decay_rate < 0:
-            raise ConfigError(f"decay_rate must be a number ≥ 0; got {decay_rate!r}.")
-        self.decay_rate = float(decay_rate)
-        self.staircase = bool(staircase)
+        self.decay_rate = check_float(decay_rate, "decay_rate", low=0.0)
+        self.staircase = check_bool(staircase, "staircase")
 
     def __call__(self, step: int) -> float:
         p = step / self.decay_steps
@@ -97,9 +92,9 @@ class PiecewiseConstantDecay(LearningRateSchedule):
                 f"PiecewiseConstantDecay needs one more value than boundaries; got "
                 f"{len(boundaries)} boundaries and {len(values)} values."
             )
-        if list(boundaries) != sorted(boundaries):
+        self.boundaries = [check_float(b, "each boundary") for b in boundaries]
+        if self.boundaries != sorted(self.boundaries):
             raise ConfigError(f"boundaries must be increasing; got {boundaries!r}.")
-        self.boundaries = [float(b) for b in boundaries]
         self.values = [_positive(v, "each value") for v in values]
 
     def __call__(self, step: int) -> float:
@@ -122,17 +117,13 @@ class CosineDecay(LearningRateSchedule):
 
     def __init__(self, initial_learning_rate: float, decay_steps: float, alpha: float = 0.0,
                  warmup_target: float | None = None, warmup_steps: float = 0) -> None:
-        if isinstance(initial_learning_rate, bool) or not isinstance(
-                initial_learning_rate, (int, float)) or initial_learning_rate < 0:
-            raise ConfigError(
-                f"initial_learning_rate must be a number ≥ 0; got {initial_learning_rate!r}.")
-        self.initial_learning_rate = float(initial_learning_rate)
+        self.initial_learning_rate = check_float(initial_learning_rate,
+                                                 "initial_learning_rate", low=0.0)
         self.decay_steps = _positive(decay_steps, "decay_steps")
-        if not 0 <= alpha <= 1:
-            raise ConfigError(f"alpha must lie in [0, 1]; got {alpha!r}.")
-        self.alpha = float(alpha)
-        self.warmup_target = None if warmup_target is None else float(warmup_target)
-        self.warmup_steps = float(warmup_steps)
+        self.alpha = check_float(alpha, "alpha", low=0.0, high=1.0)
+        self.warmup_target = None if warmup_target is None else check_float(
+            warmup_target, "warmup_target", low=0.0)
+        self.warmup_steps = check_float(warmup_steps, "warmup_steps", low=0.0)
 
     def _decay(self, step: float, peak: float) -> float:
         cosine = 0.5 * (1.0 + math.cos(math.pi * step / self.decay_steps))

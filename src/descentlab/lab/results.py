@@ -8,12 +8,13 @@ included — can read it.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import math
 import os
 import tempfile
 from typing import Any
+
+from descentlab.files import atomic_write
 
 
 def plain(value: Any) -> Any:
@@ -27,11 +28,13 @@ def plain(value: Any) -> Any:
     return value
 
 
-def prepare_folder(path: str | os.PathLike[str], what: str = "output folder") -> str:
+def prepare_folder(path: str | os.PathLike[str], what: str = "output folder",
+                   flag: str = "--out") -> str:
     """Create ``path`` if needed and check it can be written to, before any work is done.
 
     A file in the way, a missing parent that cannot be made, or no permission becomes a
-    :class:`~descentlab.errors.ConfigError` that names the folder, not a traceback minutes later.
+    :class:`~descentlab.errors.ConfigError` that names the folder (and ``flag``, the option
+    that chose it), not a traceback minutes later.
     """
     from descentlab.errors import ConfigError
 
@@ -39,7 +42,8 @@ def prepare_folder(path: str | os.PathLike[str], what: str = "output folder") ->
     if not path:
         raise ConfigError(f"the {what} must be a path; got an empty one.")
     if os.path.exists(path) and not os.path.isdir(path):
-        raise ConfigError(f"the {what} {path!r} is a file, not a folder; choose another --out.")
+        raise ConfigError(f"the {what} {path!r} is a file, not a folder; choose another "
+                          f"{flag}.")
     try:
         os.makedirs(path, exist_ok=True)
         handle, probe = tempfile.mkstemp(prefix=".write-test.", dir=path)
@@ -52,22 +56,10 @@ def prepare_folder(path: str | os.PathLike[str], what: str = "output folder") ->
 
 
 def write_atomic(path: str | os.PathLike[str], data: str | bytes) -> str:
-    """Write ``data`` to ``path`` so that a reader never sees half a file."""
-    path = os.fspath(path)
-    folder = os.path.dirname(os.path.abspath(path))
-    os.makedirs(folder, exist_ok=True)
-    handle, tmp = tempfile.mkstemp(prefix=f".{os.path.basename(path)}.", dir=folder)
-    try:
-        with os.fdopen(handle, "wb") as stream:
-            stream.write(data.encode("utf-8") if isinstance(data, str) else data)
-            stream.flush()
-            os.fsync(stream.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
-    return path
+    """Write ``data`` to ``path`` so that a reader never sees half a file (see
+    :func:`descentlab.files.atomic_write`: same-folder temporary file, fsync, rename; the file
+    keeps the mode a new file gets, or the old file's)."""
+    return atomic_write(path, data)
 
 
 def save_json(results: Any, path: str | os.PathLike[str]) -> str:
