@@ -173,7 +173,7 @@ def test_missing_csv_is_one_line_with_status_2(capsys, tmp_path):
     (["--activation", "relux"], ["Unknown activation 'relux'", "Did you mean 'relu'?"]),
     (["--data", "xr"], ["--data 'xr' is neither a built-in data set nor a CSV file",
                         "Did you mean 'xor'?"]),
-    (["--noise", "-1"], ["noise must be a finite number ≥ 0; got -1.0"]),
+    (["--noise", "-1"], ["argument --noise", "expected a number ≥ 0; got '-1'"]),
     (["--no-such-flag"], ["unrecognized arguments: --no-such-flag"]),
 ], ids=["epochs-0", "batch-negative", "layers-text", "layers-zero", "lr-negative",
         "validation-split", "verbose", "optimizer", "activation", "data", "noise", "unknown-flag"])
@@ -486,3 +486,256 @@ def test_report_out_and_from_json_reach_the_report(monkeypatch, tmp_path):
                        "--out", str(tmp_path / "again")])
     assert called == {"arg0": {"from": "saved.json"}, "arg1": str(tmp_path / "again"),
                       "arg2": "ko"}
+
+
+def test_demo_is_the_run_written_by_hand(capsys):
+    """`demo` trains Dense(32, relu) → Dense(10, softmax) with Adam on a stratified 75/25 split
+    of digits, batch 32, 10 % held out for validation: the printed test numbers are the oracle's."""
+    import descentlab as dl
+    from descentlab.layers import Dense
+    from descentlab.models import Sequential
+
+    status, out, _ = run(capsys, "demo", "--seed", "3", *FAST)
+    dl.set_random_seed(3)
+    x, y = datasets.load_digits()
+    x_train, x_test, y_train, y_test = datasets.train_test_split(x, y, test_size=0.25, seed=3)
+    model = Sequential([Dense(32, input_dim=64, activation="relu"),
+                        Dense(10, activation="softmax")])
+    model.compile(loss="sparse_categorical_crossentropy", optimizer="adam", metrics=["accuracy"])
+    model.fit(x_train, y_train, epochs=2, batch_size=32, validation_split=0.1, verbose=0)
+    loss, accuracy = model.evaluate(x_test, y_test, verbose=0)
+    assert status == 0
+    assert f"Test loss {loss:.4f}, test accuracy {accuracy:.4f}" in out
+
+
+# ---------------------------------------------------------------------------------------------
+# Hostile or careless input (issue 11): every mistake is one line and status 2, found before
+# anything is allocated, trained or written; odd but valid input is handled, never crashed.
+# ---------------------------------------------------------------------------------------------
+def complete(argv, tmp_path):
+    """``argv`` with what makes it quick and keeps it in ``tmp_path``: FAST for ``train``, an
+    ``--out`` folder and one epoch for the labs."""
+    if argv[0] == "train":
+        return [*argv, *FAST]
+    epochs = ["--epochs", "1"] if argv[0] in ("vanishing", "optimizers") else []
+    return [*argv, *epochs, "--out", str(tmp_path / "out")]
+
+
+def label_csv(tmp_path, labels, name="labels.csv"):
+    """Two well-separated features per row and the given labels, 6 rows per label."""
+    rng = np.random.default_rng(0)
+    rows = [f"{k + rng.normal() * 0.1:.3f},{-k + rng.normal() * 0.1:.3f},{label}"
+            for k, label in enumerate(labels) for _ in range(6)]
+    return write_csv(tmp_path, "f1,f2,y\n" + "\n".join(rows) + "\n", name)
+
+
+@pytest.mark.parametrize(("labels", "units"), [
+    ([1, 2], 1),                   # was 3 units (max + 1)
+    ([0, 20_000_000], 1),          # was Dense(20000001): 6.8 GB
+    ([3, 5, 9], 3),                # was 10 units
+    ([-1, 1], 1),                  # negative labels were an index error in the loss
+    (["b", "a", "c"], 3),          # text labels: renumbered in sorted order, as before
+])
+def test_train_renumbers_class_labels(capsys, tmp_path, labels, units):
+    import descentlab as dl
+    from descentlab.layers import Dense
+    from descentlab.models import Sequential
+
+    path = label_csv(tmp_path, labels)
+    model, _ = train_cli(capsys, tmp_path, data=path)
+    assert model.get_weights()[-1].shape == (units,)
+    # the oracle: the classes renumbered 0..K-1 in sorted order, then the run written by hand
+    dl.set_random_seed(0)
+    x, raw, _ = datasets.load_csv(path)
+    _, y = np.unique(raw, return_inverse=True)
+    x_train, _, y_train, _ = datasets.train_test_split(x, y, test_size=0.2, seed=0)
+    oracle = Sequential([Dense(4, activation="relu", input_dim=2),
+                         Dense(units, activation="sigmoid" if units == 1 else "softmax")])
+    oracle.compile(optimizer="adam", metrics=["accuracy"],
+                   loss="binary_crossentropy" if units == 1 else
+                   "sparse_categorical_crossentropy")
+    oracle.fit(x_train, y_train, epochs=2, batch_size=32, verbose=0)
+    assert same_weights(model, oracle)
+
+
+def test_train_treats_a_many_valued_whole_number_target_as_regression(capsys, tmp_path):
+    """Years or prices in whole numbers are a quantity, not 31 classes: regression, said so,
+    unless --task classification asks for classes."""
+    path = label_csv(tmp_path, list(range(1990, 2021)), "years.csv")
+    model, out = train_cli(capsys, tmp_path, data=path)
+    assert model.get_weights()[-1].shape == (1,)
+    assert model.layers[-1].activation.name == "linear"
+    assert ("the target holds 31 different whole numbers: regression (task 'classification' "
+            "to classify)") in out
+    assert re.search(r"test mae \d+\.\d{4}", out)
+    model, out = train_cli(capsys, tmp_path, data=path, task="classification")
+    assert model.get_weights()[-1].shape == (31,)
+    assert "test accuracy" in out
+
+
+def test_train_task_classification_refuses_a_fractional_target(capsys, tmp_path):
+    path = write_csv(tmp_path, "a,y\n" + "".join(f"{i},{i / 7:.3f}\n" for i in range(10)))
+    status, _, err = run(capsys, "train", "--data", path, "--task", "classification", *FAST)
+    assert_one_line_error(status, err, "target column 'y' of",
+                          "holds fractional numbers (e.g. 0.143); with task 'classification' "
+                          "its values must be class labels")
+
+
+@pytest.mark.parametrize("argv", [
+    ["train", "--data", "xor", "--layers", "1000000000"],
+    ["train", "--data", "xor", "--layers", "60000,60000"],
+    ["optimizers", "--layers", "1000000000"],
+    ["vanishing", "--width", "1000000000"],
+    ["vanishing", "--width", "5000", "--depths", "1,200"],
+    ["vanishing", "--depths", "100000000"],
+    ["surfaces", "--steps", "1000000000"],
+], ids=lambda argv: " ".join(argv[:3]))
+def test_absurd_sizes_are_refused_before_anything_is_allocated(capsys, tmp_path, argv):
+    import tracemalloc
+
+    tracemalloc.start()
+    try:
+        status, out, err = run(capsys, *complete(argv, tmp_path))
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert_one_line_error(status, err, "at most")
+    assert peak < 200 * 2 ** 20, peak  # imports and data; the network would take gigabytes
+    assert "Epoch" not in out
+
+
+@pytest.mark.parametrize(("argv", "flag"), [
+    (["train", "--data", "xor", "--layers", ",,"], "--layers"),
+    (["train", "--data", "xor", "--layers", "4,,8"], "--layers"),
+    (["vanishing", "--depths", "1,,3"], "--depths"),
+    (["vanishing", "--seeds", "0,"], "--seeds"),
+    (["vanishing", "--activations", "sigmoid,,relu"], "--activations"),
+    (["optimizers", "--optimizers", ",sgd"], "--optimizers"),
+])
+def test_lists_with_an_empty_item_are_refused(capsys, tmp_path, argv, flag):
+    status, _, err = run(capsys, *complete(argv, tmp_path))
+    assert_one_line_error(status, err, f"argument {flag}", "an empty item")
+
+
+def test_train_save_refuses_an_empty_path(capsys):
+    status, _, err = run(capsys, "train", "--data", "xor", "--save", "", *FAST)
+    assert_one_line_error(status, err, "argument --save", "expected a file path; got ''")
+
+
+@pytest.mark.parametrize("where", ["under-a-file", "a-folder"])
+def test_train_save_to_an_unwritable_place_fails_before_training(capsys, tmp_path,
+                                                                 monkeypatch, where):
+    from descentlab.models import Sequential
+
+    (tmp_path / "file.txt").write_text("not a folder")
+    target = tmp_path / "file.txt" / "model.dlab" if where == "under-a-file" else tmp_path
+
+    def no_training(*args, **kwargs):
+        raise AssertionError("trained although the model could not be saved")
+
+    monkeypatch.setattr(Sequential, "fit", no_training)
+    status, out, err = run(capsys, "train", "--data", "xor", "--save", str(target), *FAST)
+    assert_one_line_error(status, err, f"--save {str(target)!r}")
+    assert "test loss" not in out
+
+
+@pytest.mark.parametrize(("cell", "where"), [
+    ("inf", "column 'b', row 3"), ("-1e999", "column 'b', row 3"), ("1e309", "column 'b', row 3")])
+def test_an_infinite_csv_value_is_reported_at_its_file_row(capsys, tmp_path, cell, where):
+    rows = [f"{i},{i * 2},{i % 2}" for i in range(8)]
+    rows[2] = f"2,{cell},0"
+    path = write_csv(tmp_path, "a,b,y\n" + "\n".join(rows) + "\n")
+    status, _, err = run(capsys, "train", "--data", path, *FAST)
+    assert_one_line_error(status, err, f"an infinite value in {where}")
+
+
+def test_an_infinite_target_is_reported_at_its_file_row(capsys, tmp_path):
+    rows = [f"{i},{i / 3:.3f}" for i in range(8)]
+    rows[4] = "4,inf"
+    path = write_csv(tmp_path, "a,y\n" + "\n".join(rows) + "\n")
+    status, _, err = run(capsys, "train", "--data", path, *FAST)
+    assert_one_line_error(status, err, "an infinite value in column 'y', row 5")
+
+
+@pytest.mark.parametrize(("argv", "flag"), [
+    (["surfaces", "--surface", "quadratic", "--kappa", "1e308"], "--kappa"),
+    (["surfaces", "--surface", "quadratic", "--kappa", "inf"], "--kappa"),
+    (["surfaces", "--learning-rate", "inf"], "--learning-rate"),
+    (["train", "--data", "xor", "--learning-rate", "1e309"], "--learning-rate"),
+    (["train", "--data", "xor", "--noise", "inf"], "--noise"),
+    (["vanishing", "--learning-rate", "inf"], "--learning-rate"),
+    (["optimizers", "--target-loss", "inf"], "--target-loss"),
+])
+def test_an_out_of_range_number_is_reported_with_the_flag_the_user_gave(capsys, tmp_path,
+                                                                        argv, flag):
+    status, _, err = run(capsys, *complete(argv, tmp_path))
+    assert_one_line_error(status, err, flag)
+    assert "momentum" not in err
+
+
+@pytest.mark.parametrize(("argv", "valid"), [
+    (["optimizers", "--optimizers", "sgd,nope"], "nadam"),
+    (["surfaces", "--optimizers", "nope"], "nadam"),
+    (["surfaces", "--surface", "nope"], "rastrigin"),
+    (["vanishing", "--activations", "nope"], "softplus"),
+    (["train", "--data", "xor", "--optimizer", "nope"], "nadam"),
+    (["train", "--data", "nope"], "spirals"),
+])
+def test_an_unknown_name_lists_the_valid_names_once(capsys, tmp_path, argv, valid):
+    status, _, err = run(capsys, *complete(argv, tmp_path))
+    assert_one_line_error(status, err, "'nope'")
+    assert err.count(valid) == 1, err
+
+
+@pytest.mark.parametrize(("encoding", "argv"), [
+    ("ascii", ["demo", "--epochs", "1", "--verbose", "1"]),
+    ("ascii", ["surfaces", "--surface", "quadratic"]),
+    ("ascii", ["activations"]),
+    ("ascii", ["train", "--data", "xor", "--epochs", "1", "--verbose", "1"]),
+    ("cp1252", ["demo", "--epochs", "1", "--verbose", "1"]),
+    ("cp1252", ["surfaces", "--surface", "quadratic"]),
+], ids=lambda v: v if isinstance(v, str) else v[0])
+def test_commands_print_on_a_terminal_that_cannot_show_unicode(tmp_path, encoding, argv):
+    """Box-drawing lines, superscripts, κ and → become '?' on such a terminal, not a crash."""
+    out = ["--out", str(tmp_path / "out")] if argv[0] in ("surfaces", "activations") else []
+    done = subprocess.run([sys.executable, "-m", "descentlab.cli", *argv, *out], cwd=tmp_path,
+                          capture_output=True, timeout=300,
+                          env={**os.environ, "PYTHONIOENCODING": encoding})
+    assert done.returncode == 0, done.stderr.decode(encoding, "replace")[-2000:]
+    assert b"Traceback" not in done.stderr
+    done.stdout.decode(encoding)  # everything printed is in the terminal's encoding
+    assert b"?" in done.stdout  # and something had to be replaced
+
+
+@pytest.mark.parametrize("command", ["vanishing", "optimizers"])
+def test_a_dollar_in_a_csv_name_is_shown_as_text_in_the_figures(capsys, tmp_path, command):
+    """Matplotlib reads $…$ as mathematics: a file name must not be parsed as such."""
+    path = write_csv(tmp_path, open("tests/data/iris3.csv").read(), "prices$_$2020.csv")
+    argv = ({"vanishing": ["--activations", "sigmoid", "--depths", "1", "--seeds", "0"],
+             "optimizers": ["--optimizers", "sgd", "--seeds", "0"]}[command])
+    status, out, err = run(capsys, command, "--data", path, *argv, "--epochs", "1", "--quiet",
+                           "--out", str(tmp_path / "out"))
+    assert status == 0, err
+    assert os.listdir(tmp_path / "out") and "figures: " in out
+
+
+@pytest.mark.parametrize("argv", [
+    ["optimizers", "--optimizers", "sgd,adam", "--seeds", "0", "--epochs", "1", "--lr-mode",
+     "shared", "--learning-rate", "1e300", "--quiet"],
+    ["surfaces", "--learning-rate", "1e300"],
+    ["surfaces", "--surface", "quadratic", "--learning-rate", "1e300"],
+], ids=["optimizers", "surfaces", "quadratic"])
+def test_runs_that_all_diverge_still_draw_their_figures(capsys, tmp_path, argv):
+    status, out, err = run(capsys, *argv, "--out", str(tmp_path / "out"))
+    assert status == 0, err
+    assert "figures: " in out and all(os.path.getsize(p) > 0 for p in
+                                      (tmp_path / "out").iterdir())
+
+
+def test_the_flags_limits_are_the_labs_limits():
+    from descentlab.lab import surfaces, vanishing
+
+    assert cli._MAX_DEPTH == vanishing.MAX_DEPTH
+    assert cli._MAX_STEPS == surfaces.MAX_STEPS
+    assert cli._MAX_KAPPA == surfaces.MAX_KAPPA
+    assert cli._MAX_AUTO_CLASSES == datasets.MAX_AUTO_CLASSES

@@ -269,7 +269,7 @@ def test_cli_surfaces_and_optimizers(tmp_path, capsys) -> None:
     (["optimizers", "--lr-mode", "shared"], "lr_mode 'shared' needs a positive learning_rate"),
     (["optimizers", "--seeds", "a,b"], "expected comma-separated non-negative integers"),
     (["surfaces", "--surface", "rosenbrok"], "Unknown surface 'rosenbrok'"),
-    (["surfaces", "--kappa", "0.5"], "expected a number ≥ 1"),
+    (["surfaces", "--kappa", "0.5"], "argument --kappa: expected a number in [1, 1e+12]"),
 ])
 def test_cli_user_errors_are_one_line(argv, message, capsys) -> None:
     try:

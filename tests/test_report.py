@@ -573,3 +573,178 @@ def test_every_branch_of_the_chapter_renders_in_both_languages(reports) -> None:
                 for sentence in expected[name]:
                     assert sentence in body, (name, sentence)
         assert 'class="claim unknown"' in body or name == "unreliable"
+
+
+# ---------------------------------------------------------------------------------------------
+# --from-json reads an untrusted file: limits, then the schema; one line and status 2 otherwise
+# ---------------------------------------------------------------------------------------------
+def _refused(capsys, tmp_path, path, *fragments) -> None:
+    out = tmp_path / "refused-out"
+    status = cli.main(["report", "--from-json", str(path), "--out", str(out)])
+    err = capsys.readouterr().err
+    assert status == 2, err
+    assert err.startswith("descentlab: error: ") and err.count("\n") == 1, err
+    for fragment in fragments:
+        assert fragment in err, err
+    assert not out.exists()  # refused before anything was written
+
+
+def _broken(results: dict, change) -> dict:
+    bad = copy.deepcopy(results)
+    change(bad)
+    return bad
+
+
+#: A results.json with one thing wrong, and what the one-line message must say.
+BROKEN = [
+    (lambda r: r.pop("optimizers"), "the entry 'optimizers' is missing"),
+    (lambda r: r["optimizers"].pop("config"), "optimizers: the entry 'config' is missing"),
+    (lambda r: r["vanishing"]["summary"][0].pop("depth"),
+     "vanishing.summary.0: the entry 'depth' is missing"),
+    (lambda r: r["surfaces"]["quadratic"].pop("theory"),
+     "surfaces.quadratic: the entry 'theory' is missing"),
+    (lambda r: r["vanishing"]["configuration"].update(depths=[0]),
+     "vanishing.configuration.depths.0: expected a number ≥ 1, got 0"),
+    (lambda r: r["vanishing"]["summary"][1]["final_test_accuracy"].update(mean=1.5),
+     "vanishing.summary.1.final_test_accuracy.mean: expected a number ≤ 1, got 1.5"),
+    (lambda r: r["optimizers"]["config"].update(epochs=-3),
+     "optimizers.config.epochs: expected a number ≥ 1, got -3"),
+    (lambda r: r["optimizers"]["config"].update(batch_size="32"),
+     "optimizers.config.batch_size: expected integer, got \"32\""),
+    (lambda r: r["batch_norm"]["trials"][0]["config"].update(width=2.5),
+     "batch_norm.trials.0.config.width: expected integer, got 2.5"),
+    (lambda r: r["surfaces"]["dlfs"]["theory"].update(kappa=0.5),
+     "surfaces.dlfs.theory.kappa: expected a number ≥ 1, got 0.5"),
+    (lambda r: r["weight_scale"]["runs"].append("x"),
+     "weight_scale.runs.12: expected object, got \"x\""),
+    (lambda r: r.update(quick="yes"), "quick: expected boolean, got \"yes\""),
+    (lambda r: r["diagnosis"]["relu_he"].update(diagnosis=None),
+     "diagnosis.relu_he.diagnosis: expected object, got null"),
+]
+
+
+@pytest.mark.parametrize(("change", "message"), BROKEN, ids=[m[:40] for _, m in BROKEN])
+def test_from_json_refuses_a_file_that_breaks_the_schema(reports, tmp_path, capsys, change,
+                                                         message) -> None:
+    path = tmp_path / "bad.json"
+    path.write_text(json.dumps(_broken(reports["results"], change)), encoding="utf-8")
+    _refused(capsys, tmp_path, path, "is not a complete descentlab report", message)
+
+
+def test_from_json_refuses_files_that_are_not_results(reports, tmp_path, capsys) -> None:
+    from descentlab.report import schema
+
+    text = json.dumps(reports["results"])
+    (tmp_path / "truncated.json").write_text(text[: len(text) // 2], encoding="utf-8")
+    _refused(capsys, tmp_path, tmp_path / "truncated.json", "is not a JSON file")
+    for depth in (40, 100_000):  # deeper than the limit; deeper than Python's stack
+        (tmp_path / "deep.json").write_text("[" * depth + "]" * depth, encoding="utf-8")
+        _refused(capsys, tmp_path, tmp_path / "deep.json", "nested deeper than 32 levels")
+    _refused(capsys, tmp_path, tmp_path, "is a folder")
+    _refused(capsys, tmp_path, "/dev/zero", "is not a regular file")
+    os.mkfifo(tmp_path / "fifo.json")  # opening it would wait for a writer forever
+    _refused(capsys, tmp_path, tmp_path / "fifo.json", "is not a regular file")
+    with open(tmp_path / "huge.json", "wb") as stream:  # sparse: takes no disk space
+        stream.truncate(schema.MAX_BYTES + 1)
+    _refused(capsys, tmp_path, tmp_path / "huge.json", f"at most {schema.MAX_BYTES:,}")
+    (tmp_path / "latin1.json").write_bytes(b'{"schema": "\xe9"}')
+    _refused(capsys, tmp_path, tmp_path / "latin1.json", "is not a JSON file")
+
+
+def _leaves(node, path=()):
+    if isinstance(node, dict):
+        for key, value in node.items():
+            yield from _leaves(value, (*path, key))
+    elif isinstance(node, list):
+        for i, value in enumerate(node):
+            yield from _leaves(value, (*path, i))
+    yield path
+
+
+def test_the_schema_check_agrees_with_jsonschema(reports) -> None:
+    """The oracle is the jsonschema package: on the real results and on 120 copies with one
+    value replaced or one entry deleted at random, both find a problem, or neither does."""
+    import jsonschema
+
+    from descentlab.report import schema
+
+    results = reports["results"]
+    official = jsonschema.Draft202012Validator(schema.results_schema())
+    jsonschema.Draft202012Validator.check_schema(schema.results_schema())
+    official.validate(results)
+    schema.validate(results)
+    rng = np.random.default_rng(0)
+    paths = [p for p in _leaves(results) if p]
+    replacements = [None, "x", -1, 0, 0.5, 1.5, 2, True, [], {}, 10 ** 6]
+    outcomes = set()
+    for _ in range(120):
+        bad = copy.deepcopy(results)
+        path = paths[rng.integers(len(paths))]
+        parent = bad
+        for part in path[:-1]:
+            parent = parent[part]
+        if isinstance(parent, dict) and rng.random() < 0.3:
+            del parent[path[-1]]
+        else:
+            parent[path[-1]] = replacements[rng.integers(len(replacements))]
+        expected = next(iter(official.iter_errors(bad)), None) is not None
+        try:
+            schema.validate(bad)
+            found = False
+        except DataError:
+            found = True
+        assert found == expected, path
+        outcomes.add(found)
+    assert outcomes == {True, False}  # both kinds of case were drawn
+
+
+# ---------------------------------------------------------------------------------------------
+# Rerunning into a report folder replaces it whole; the measurements are saved first
+# ---------------------------------------------------------------------------------------------
+def test_rewriting_a_report_leaves_no_figure_of_the_old_one(reports, tmp_path) -> None:
+    out = tmp_path / "again"
+    build.write(reports["results"], str(out), "en", workers=1)
+    first = sorted(os.listdir(out / "figures"))
+    (out / "figures" / "stale_figure.png").write_bytes(b"old")
+    fewer = copy.deepcopy(reports["results"])
+    fewer["weight_scale"]["configuration"]["activations"] = ["sigmoid"]
+    paths = build.write(fewer, str(out), "en", workers=1)
+    expected = sorted(f"{job['name']}.png" for job in build.figure_jobs(fewer, "en", ""))
+    assert sorted(os.listdir(out / "figures")) == expected
+    assert "weight_scale_relu.png" in first and "weight_scale_relu.png" not in expected
+    assert sorted(os.listdir(out)) == ["figures", "index.html", "results.json"]
+    assert json.loads((out / "results.json").read_text(encoding="utf-8")) == \
+        json.loads(json.dumps(fewer))
+    assert paths["figures"] == str(out / "figures")
+
+
+def test_an_interrupted_rewrite_keeps_the_old_report_and_the_new_numbers(reports, tmp_path,
+                                                                        monkeypatch) -> None:
+    out = tmp_path / "kept"
+    build.write(reports["results"], str(out), "en", workers=1)
+    def figures():  # contents and inode: a figure rewritten with equal bytes is still new
+        return {name: ((out / "figures" / name).read_bytes(),
+                       (out / "figures" / name).stat().st_ino)
+                for name in os.listdir(out / "figures")}
+
+    before = figures()
+    page = (out / "index.html").read_bytes()
+    changed = copy.deepcopy(reports["results"])
+    changed["data_description"] = "changed"
+    real = build.draw_figure
+    drawn = []
+
+    def interrupted(job):
+        if drawn:
+            raise KeyboardInterrupt  # Ctrl-C after the first figure
+        drawn.append(job["name"])
+        return real(job)
+
+    monkeypatch.setattr(build, "draw_figure", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        build.write(changed, str(out), "en", workers=1)
+    assert json.loads((out / "results.json").read_text(encoding="utf-8"))[
+        "data_description"] == "changed"  # the measurements are safe
+    assert figures() == before  # no mix of old and new
+    assert (out / "index.html").read_bytes() == page
+    assert sorted(os.listdir(out)) == ["figures", "index.html", "results.json"]  # no leftovers

@@ -7,6 +7,8 @@ status 2; ``--debug`` shows the full traceback instead.
 from __future__ import annotations
 
 import argparse
+import io
+import math
 import sys
 import time
 from collections.abc import Sequence
@@ -16,6 +18,16 @@ from descentlab.errors import ConfigError, DescentLabError
 from descentlab.lab.results import prepare_folder, save_json
 
 EXIT_USAGE = 2
+#: Size limits of the flags, checked while parsing so that the message names the flag:
+#: widest hidden layer, deepest network of the vanishing grid (the lab's MAX_DEPTH), most steps
+#: on a surface and largest condition number (surfaces' MAX_STEPS, MAX_KAPPA), the number of
+#: different whole numbers --task auto takes for classes (datasets' MAX_AUTO_CLASSES); a test
+#: holds them equal to the labs' own.
+_MAX_UNITS = 100_000
+_MAX_DEPTH = 1000
+_MAX_STEPS = 1_000_000
+_MAX_KAPPA = 1e12
+_MAX_AUTO_CLASSES = 20
 
 
 class _Parser(argparse.ArgumentParser):
@@ -24,28 +36,16 @@ class _Parser(argparse.ArgumentParser):
 
 
 def _cmd_demo(args: argparse.Namespace) -> None:
-    import descentlab as dl
-    from descentlab import datasets
-    from descentlab.layers import Dense
-    from descentlab.models import Sequential
+    from descentlab.lab import training
 
-    dl.set_random_seed(args.seed)
-    x, y = datasets.load_digits()
-    x_train, x_test, y_train, y_test = datasets.train_test_split(x, y, test_size=0.25,
-                                                                 seed=args.seed)
-    print(f"digits: {len(x_train)} training and {len(x_test)} test images of 8x8 pixels, "
-          "10 classes\n")
-    model = Sequential()
-    model.add(Dense(32, input_dim=64, activation="relu"))
-    model.add(Dense(10, activation="softmax"))
-    model.compile(loss="sparse_categorical_crossentropy", optimizer="adam",
-                  metrics=["accuracy"])
-    model.summary()
+    run = training.prepare("digits", test_size=0.25, seed=args.seed, hidden=(32,))
+    print(f"digits: {len(run.x_train)} training and {len(run.x_test)} test images of 8x8 "
+          "pixels, 10 classes\n")
+    run.model.summary()
     started = time.perf_counter()
-    model.fit(x_train, y_train, epochs=args.epochs, batch_size=32, validation_split=0.1,
-              verbose=args.verbose)
+    run.fit(epochs=args.epochs, batch_size=32, validation_split=0.1, verbose=args.verbose)
     seconds = time.perf_counter() - started
-    loss, accuracy = model.evaluate(x_test, y_test, verbose=0)
+    loss, accuracy = run.evaluate()
     print(f"\nTrained {args.epochs} epochs in {seconds:.2f} s. Test loss {loss:.4f}, "
           f"test accuracy {accuracy:.4f} ({accuracy * 100:.1f} %).")
 
@@ -53,19 +53,23 @@ def _cmd_demo(args: argparse.Namespace) -> None:
 def _cmd_train(args: argparse.Namespace) -> None:
     from descentlab.lab import training
 
+    if args.save is not None:
+        training.check_save_path(args.save)  # before training, so that no model is lost
     run = training.prepare(
         args.data, target=args.target, noise=args.noise, standardize=args.standardize,
         test_size=args.test_size, seed=args.seed, hidden=args.layers,
         activation=args.activation, initializer=args.initializer, optimizer=args.optimizer,
-        learning_rate=args.learning_rate, what="--data ")
+        learning_rate=args.learning_rate, task=args.task, what="--data ")
     print(f"data: {run.description}; {len(run.x_train)} training and {len(run.x_test)} test "
           "samples\n")
+    if run.note:
+        print(f"{run.note}\n")
     run.model.summary()
     run.fit(epochs=args.epochs, batch_size=args.batch_size,
             validation_split=args.validation_split, verbose=args.verbose)
     loss, metric = run.evaluate()
     print(f"\ntest loss {loss:.4f}, test {run.output.metric} {metric:.4f}")
-    if args.save:
+    if args.save is not None:
         run.model.save(args.save)
         print(f"saved the model to {args.save}")
 
@@ -278,40 +282,59 @@ def _cmd_activations(args: argparse.Namespace) -> None:
     print(f"\nresults: {', '.join(paths)}\nfigures: {', '.join(figures)}")
 
 
+def _items(text: str, expected: str) -> list[str]:
+    """The comma-separated items of ``text``; an empty one (``a,,b``, ``,``) is a mistake."""
+    items = [part.strip() for part in text.split(",")]
+    if "" in items:
+        raise argparse.ArgumentTypeError(f"expected {expected}; got {text!r} (an empty item)")
+    return items
+
+
 def _name_list(text: str) -> list[str]:
-    names = [part.strip().lower() for part in text.split(",") if part.strip()]
-    if not names:
-        raise argparse.ArgumentTypeError(f"expected comma-separated names; got {text!r}")
-    return names
+    return [name.lower() for name in _items(text, "comma-separated names")]
 
 
-def _positive_int_list(text: str) -> list[int]:
-    values = _int_list(text)
-    if 0 in values:
-        raise argparse.ArgumentTypeError(f"expected positive integers; got {text!r}")
-    return values
+def _int_list_in(low: int, high: int | None, expected: str):
+    """An argparse type: comma-separated integers in [low, high] (no upper bound if None)."""
+    def parse(text: str) -> list[int]:
+        try:
+            values = [int(part) for part in _items(text, expected)]
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected {expected}; got {text!r}") from None
+        if any(v < low for v in values):
+            raise argparse.ArgumentTypeError(f"expected {expected}; got {text!r}")
+        if high is not None and any(v > high for v in values):
+            raise argparse.ArgumentTypeError(f"each value must be at most {high:,}; got "
+                                             f"{text!r}")
+        return values
+
+    return parse
 
 
-def _int_list(text: str) -> list[int]:
-    try:
-        values = [int(part) for part in text.split(",") if part.strip()]
-    except ValueError:
-        values = []
-    if not values or any(v < 0 for v in values):
-        raise argparse.ArgumentTypeError(
-            f"expected comma-separated non-negative integers such as 0,1,2; got {text!r}")
-    return values
+_int_list = _int_list_in(0, None, "comma-separated non-negative integers such as 0,1,2")
 
 
 def _layer_list(text: str) -> list[int]:
+    """Hidden layer widths such as ``12,8``; an empty text means no hidden layer."""
+    if not text.strip():
+        return []
     try:
-        units = [int(part) for part in text.split(",") if part.strip()]
+        units = [int(part) for part in _items(text, "comma-separated layer widths such as 12,8")]
     except ValueError:
         raise argparse.ArgumentTypeError(
             f"expected comma-separated layer widths such as 12,8; got {text!r}") from None
     if any(u <= 0 for u in units):
         raise argparse.ArgumentTypeError(f"layer widths must be positive; got {text!r}")
+    if any(u > _MAX_UNITS for u in units):
+        raise argparse.ArgumentTypeError(f"layer widths must be at most {_MAX_UNITS:,}; got "
+                                         f"{text!r}")
     return units
+
+
+def _file_path(text: str) -> str:
+    if not text:
+        raise argparse.ArgumentTypeError("expected a file path; got ''")
+    return text
 
 
 def _batch_size_arg(text: str) -> int | str:
@@ -325,13 +348,14 @@ def _batch_size_arg(text: str) -> int | str:
 
 
 def _float_in(valid, expectation: str):
-    """An argparse type: a float for which ``valid(value)`` holds, else one clear line."""
+    """An argparse type: a finite float for which ``valid(value)`` holds, else one clear
+    line (``inf``, ``nan`` and ``1e309``, which is inf, are never valid)."""
     def parse(text: str) -> float:
         try:
             value = float(text)
         except ValueError:
             value = None
-        if value is None or not valid(value):
+        if value is None or not math.isfinite(value) or not valid(value):
             raise argparse.ArgumentTypeError(f"expected {expectation}; got {text!r}")
         return value
 
@@ -395,10 +419,16 @@ def build_parser() -> argparse.ArgumentParser:
                        help="fraction held out for the final test (default 0.2)")
     train.add_argument("--standardize", action="store_true",
                        help="scale features to mean 0, std 1")
-    train.add_argument("--noise", type=float, default=0.0,
+    train.add_argument("--noise", type=_float_in(lambda v: v >= 0, "a number ≥ 0"), default=0.0,
                        help="noise level of generated data sets (xor, circles, ...)")
     train.add_argument("--seed", type=_non_negative_int, default=0, help="random seed")
-    train.add_argument("--save", metavar="PATH", help="save the trained model to PATH")
+    train.add_argument("--task", choices=("auto", "classification", "regression"),
+                       default="auto",
+                       help="what a CSV target is: 'auto' (default) classifies text and whole "
+                            f"numbers with at most {_MAX_AUTO_CLASSES} different values and "
+                            "regresses other numbers (prices, years)")
+    train.add_argument("--save", metavar="PATH", type=_file_path,
+                       help="save the trained model to PATH")
     train.add_argument("--verbose", type=int, choices=(0, 1, 2), default=2,
                        help="0 silent, 1 progress bar, 2 one line per epoch (default)")
     train.set_defaults(func=_cmd_train)
@@ -446,14 +476,16 @@ def build_parser() -> argparse.ArgumentParser:
     van.add_argument("--activations", type=_name_list,
                      default=["sigmoid", "tanh", "relu", "softplus"],
                      help="comma-separated (default sigmoid,tanh,relu,softplus)")
-    van.add_argument("--depths", type=_positive_int_list, default=[1, 3, 5, 10],
+    van.add_argument("--depths", default=[1, 3, 5, 10],
+                     type=_int_list_in(1, _MAX_DEPTH, "comma-separated positive integers"),
                      help="hidden-layer counts (default 1,3,5,10)")
     van.add_argument("--initializers", type=_name_list, default=["glorot_uniform"],
                      help="kernel initializers (default glorot_uniform)")
     van.add_argument("--seeds", type=_int_list, default=[0, 1, 2],
                      help="seeds (default 0,1,2)")
     van.add_argument("--epochs", type=_positive_int, default=30, help="epochs (default 30)")
-    van.add_argument("--width", type=_positive_int, default=32, help="units per layer (32)")
+    van.add_argument("--width", type=_positive_int_at_most(_MAX_UNITS), default=32,
+                     help="units per layer (32)")
     van.add_argument("--batch-size", type=_positive_int, default=32, help="batch size (32)")
     van.add_argument("--learning-rate", type=_positive_float, default=0.1,
                      help="SGD learning rate (default 0.1)")
@@ -503,7 +535,8 @@ def build_parser() -> argparse.ArgumentParser:
     surf.add_argument("--surface", default="dlfs",
                       help="dlfs, quadratic, rosenbrock, beale, saddle or rastrigin "
                            "(default dlfs: x²/20 + y²)")
-    surf.add_argument("--kappa", type=_float_in(lambda v: v >= 1, "a number ≥ 1"),
+    surf.add_argument("--kappa", type=_float_in(lambda v: 1 <= v <= _MAX_KAPPA,
+                                                f"a number in [1, {_MAX_KAPPA:g}]"),
                       default=100.0, help="condition number of --surface quadratic (default 100)")
     surf.add_argument("--optimizers", type=_name_list, default=None,
                       help="comma-separated: sgd, momentum, nag, adagrad, rmsprop, adam, adamw, "
@@ -512,7 +545,8 @@ def build_parser() -> argparse.ArgumentParser:
                       help="how learning rates are chosen (default shared)")
     surf.add_argument("--learning-rate", type=_positive_float, default=None,
                       help="the shared learning rate (default 0.1)")
-    surf.add_argument("--steps", type=_positive_int, default=30, help="steps (default 30)")
+    surf.add_argument("--steps", type=_positive_int_at_most(_MAX_STEPS), default=30,
+                      help="steps (default 30)")
     surf.add_argument("--flavor", choices=("keras", "pytorch"), default="keras",
                       help="update equations (default keras)")
     _output_arguments(surf, "descentlab-out/surfaces")
@@ -600,6 +634,18 @@ def _positive_int(text: str) -> int:
     return value
 
 
+def _positive_int_at_most(limit: int):
+    """An argparse type: an integer from 1 to ``limit``."""
+    def parse(text: str) -> int:
+        value = _positive_int(text)
+        if value > limit:
+            raise argparse.ArgumentTypeError(f"expected a positive integer at most {limit:,}, "
+                                             f"got {text!r}")
+        return value
+
+    return parse
+
+
 def _non_negative_int(text: str) -> int:
     try:
         value = int(text)
@@ -611,6 +657,11 @@ def _non_negative_int(text: str) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    for stream in (sys.stdout, sys.stderr):
+        # A terminal that cannot show a character (ASCII, or cp1252 on Windows when output is
+        # redirected) gets '?' for it (box-drawing lines, superscripts, κ, →), not a crash.
+        if isinstance(stream, io.TextIOWrapper):
+            stream.reconfigure(errors="replace")
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.command is None:

@@ -24,6 +24,11 @@ import numpy as np
 
 from descentlab.errors import ConfigError, DataError, did_you_mean
 
+#: With ``task="auto"``, a target of whole numbers with more different values than this is a
+#: quantity (a price, a year, a count), learnt by regression, not that many classes.
+MAX_AUTO_CLASSES = 20
+TASKS = ("auto", "classification", "regression")
+
 
 @dataclass(frozen=True)
 class DatasetInfo:
@@ -37,6 +42,7 @@ class DatasetInfo:
     class_names: list[str] = field(default_factory=list)
     feature_names: list[str] = field(default_factory=list)
     target_name: str = ""
+    task: str = "classification"  # or "regression": what the target is learnt as
 
 
 def load_digits() -> tuple[np.ndarray, np.ndarray]:
@@ -248,7 +254,7 @@ SYNTHETIC: dict[str, Callable[..., tuple[np.ndarray, np.ndarray]]] = {
 # Files on disk
 # ---------------------------------------------------------------------------------------------
 def load_csv(path: str | os.PathLike[str], target: str | int = -1, header: bool | None = None,
-             standardize_features: bool = False,
+             standardize_features: bool = False, task: str | None = None,
              ) -> tuple[np.ndarray, np.ndarray, DatasetInfo]:
     """A CSV file as ``(x, y, info)``.
 
@@ -261,15 +267,20 @@ def load_csv(path: str | os.PathLike[str], target: str | int = -1, header: bool 
             when all of its cells are text, so a header-less file with text labels
             (``5.1,3.5,1.4,0.2,Iris-setosa``) keeps its first row.
         standardize_features: scale each feature to mean 0, std 1.
+        task: what the target is. ``None``: text and whole numbers are classes, other numbers
+            a regression target. ``"auto"``: the same, except that whole numbers with more
+            than :data:`MAX_AUTO_CLASSES` different values (prices, years) are a regression
+            target. ``"classification"``: every different value is a class (fractional numbers
+            are refused). ``"regression"``: numbers as they are (text is refused).
 
     String labels (``Iris-setosa``) become integer codes in sorted order (``info.class_names``);
-    numeric labels that are whole numbers are kept as integers.
+    numeric class labels that are whole numbers are kept as integers.
     """
     path = os.fspath(path)
     if not os.path.isfile(path):
         raise DataError(f"CSV file {path!r} does not exist (or is not a file).")
     return _read_table(lambda: path, repr(path), os.path.basename(path), f"CSV file {path}",
-                       target, header, standardize_features)
+                       target, header, standardize_features, task)
 
 
 def parse_csv(text: str, name: str = "data.csv", target: str | int = -1,
@@ -287,11 +298,13 @@ def parse_csv(text: str, name: str = "data.csv", target: str | int = -1,
 
 def _read_table(open_source: Callable[[], Any], label: str, name: str, description: str,
                 target: str | int, header: bool | None, standardize_features: bool,
-                ) -> tuple[np.ndarray, np.ndarray, DatasetInfo]:
+                task: str | None = None) -> tuple[np.ndarray, np.ndarray, DatasetInfo]:
     """The reading and checking behind :func:`load_csv` and :func:`parse_csv`; ``label`` names
     the source in messages."""
     import pandas as pd
 
+    if task is not None and task not in TASKS:
+        raise ConfigError(f"Unknown task {task!r}. {did_you_mean(str(task), list(TASKS))}")
     try:
         if header is None:
             head = pd.read_csv(open_source(), header=None, nrows=100, dtype=str,
@@ -339,7 +352,27 @@ def _read_table(open_source: Callable[[], Any], label: str, name: str, descripti
     if labels.isna().any():
         raise DataError(f"target column {target_name!r} of {label} has empty cells (row "
                         f"{int(np.flatnonzero(labels.isna().to_numpy())[0]) + 1}).")
-    if pd.api.types.is_numeric_dtype(labels) and np.all(np.mod(labels.to_numpy(), 1) == 0):
+    # ±inf (written "inf", or a number beyond float64 such as 1e309) is reported at its row in
+    # the file, before any shuffling can move it.
+    numeric = frame[[*features.columns] + ([target_name] if
+                                          pd.api.types.is_numeric_dtype(labels) else [])]
+    infinite = np.isinf(numeric.to_numpy(dtype=np.float64))
+    if infinite.any():
+        row, col = np.argwhere(infinite)[0]
+        raise DataError(f"{label} has an infinite value in column {numeric.columns[col]!r}, "
+                        f"row {row + 1}; replace or drop it first.")
+    whole = pd.api.types.is_numeric_dtype(labels) and bool(np.all(np.mod(labels.to_numpy(),
+                                                                         1) == 0))
+    if pd.api.types.is_numeric_dtype(labels) and task == "classification" and not whole:
+        example = labels[np.mod(labels.to_numpy(), 1) != 0].iloc[0]
+        raise DataError(f"target column {target_name!r} of {label} holds fractional numbers "
+                        f"(e.g. {example:g}); with task 'classification' its values must be "
+                        "class labels.")
+    if not pd.api.types.is_numeric_dtype(labels) and task == "regression":
+        raise DataError(f"target column {target_name!r} of {label} holds text; with task "
+                        "'regression' it must hold numbers.")
+    many = whole and labels.nunique() > MAX_AUTO_CLASSES
+    if whole and not (task == "regression" or (task == "auto" and many)):
         y = labels.to_numpy().astype(np.int64)
         class_names = [str(v) for v in np.unique(y)]  # '1', not '1.0', for a column of 1.0
     elif pd.api.types.is_numeric_dtype(labels):
@@ -358,21 +391,24 @@ def _read_table(open_source: Callable[[], Any], label: str, name: str, descripti
     info = DatasetInfo(name=name, samples=len(x), features=x.shape[1],
                        classes=len(class_names), description=description,
                        class_names=class_names, feature_names=list(features.columns),
-                       target_name=target_name)
+                       target_name=target_name,
+                       task="classification" if class_names else "regression")
     return x, y, info
 
 
 def load_any(spec: str, seed: int = 0, noise: float = 0.0, target: str | int = -1,
-             standardize_features: bool = False, what: str = "",
+             standardize_features: bool = False, what: str = "", task: str | None = None,
              ) -> tuple[np.ndarray, np.ndarray, str]:
     """A built-in data set by name, or a CSV file by path: ``(x, y, description)``.
 
-    ``what`` prefixes the error for a spec that is neither (the CLI passes ``"--data "``).
+    ``what`` prefixes the error for a spec that is neither (the CLI passes ``"--data "``);
+    ``task`` is :func:`load_csv`'s (the built-in sets are all classification).
     """
     if spec in names():
         return *load(spec, seed=seed, noise=noise), spec
     if os.path.splitext(spec)[1].lower() in (".csv", ".txt") or os.path.exists(spec):
-        x, y, info = load_csv(spec, target=target, standardize_features=standardize_features)
+        x, y, info = load_csv(spec, target=target, standardize_features=standardize_features,
+                              task=task)
         return x, y, f"{info.name} ({info.samples} rows, {info.features} features)"
     raise DataError(f"{what}{spec!r} is neither a built-in data set nor a CSV file. "
                     f"{did_you_mean(spec, names())}")

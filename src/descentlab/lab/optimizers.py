@@ -67,6 +67,7 @@ import numpy as np
 
 from descentlab.errors import ConfigError, TrainingDiverged, did_you_mean
 from descentlab.lab import runner
+from descentlab.lab.networks import check_size
 
 SCHEMA = "descentlab.optimizers/1"
 
@@ -112,7 +113,7 @@ def check_optimizers(names: Sequence[str]) -> list[str]:
     for name in names:
         if name not in SPECS:
             raise ConfigError(f"Unknown optimizer {name!r} for the optimizer lab. "
-                              f"{did_you_mean(name, list(SPECS))} Valid: {', '.join(SPECS)}.")
+                              f"{did_you_mean(name, list(SPECS))}")
     if len(set(names)) != len(names):
         raise ConfigError(f"optimizer list has duplicates: {', '.join(names)}.")
     return names
@@ -149,16 +150,11 @@ def make_schedule(kind: str, learning_rate: float, total_updates: int):
 def _build(config: dict, input_dim: int, classes: int, total_updates: int = 1):
     import descentlab as dl
     from descentlab import optimizers
-    from descentlab.layers import Dense
-    from descentlab.models import Sequential
+    from descentlab.lab.networks import dense_stack
 
     dl.set_random_seed(int(config["seed"]))
-    model = Sequential()
-    width_in: int | None = input_dim
-    for width in config["hidden"]:
-        model.add(Dense(int(width), activation=config["activation"], input_dim=width_in))
-        width_in = None
-    model.add(Dense(classes, activation="softmax", input_dim=width_in))
+    model = dense_stack(input_dim, config["hidden"], classes, "softmax",
+                        activation=config["activation"])
     spec = SPECS[config["optimizer"]]
     rate = make_schedule(config.get("schedule", "constant"), float(config["learning_rate"]),
                          total_updates)
@@ -507,7 +503,9 @@ def run(optimizers: Sequence[str] = DEFAULT_OPTIMIZERS, seeds: Sequence[int] = (
                           f"{', '.join(SCHEDULES)}.")
     if not 0.0 < validation_fraction < 1.0:
         raise ConfigError(f"validation_fraction must be in (0, 1); got {validation_fraction!r}.")
-    _load(dataset, split_seed, validation_fraction)  # a bad name fails before any work
+    # A bad data set name, or a network too large to build, fails before any work.
+    x_train, _, y_train, _ = _load(dataset, split_seed, validation_fraction)
+    check_size(x_train.shape[1], [int(h) for h in hidden], len(np.unique(y_train)))
     started = time.perf_counter()
     base = {"seed": seeds[0], "dataset": dataset, "hidden": [int(h) for h in hidden],
             "activation": activation, "epochs": epochs, "batch_size": batch_size,

@@ -54,8 +54,9 @@ def dlfs_quadratic() -> Surface:
 
 def ill_conditioned(kappa: float = 100.0, lambda_1: float = 1.0) -> Surface:
     """f(x, y) = ½(λ₁x² + λ₂y²) with condition number κ = λ₂/λ₁."""
-    if not kappa >= 1:
-        raise ConfigError(f"the condition number kappa must be ≥ 1; got {kappa!r}.")
+    if not 1 <= kappa <= MAX_KAPPA:
+        raise ConfigError(f"the condition number kappa must lie in [1, {MAX_KAPPA:g}]; got "
+                          f"{kappa!r}.")
     l1, l2 = float(lambda_1), float(lambda_1 * kappa)
     return Surface(
         name="quadratic", formula=f"½({l1:g}x² + {l2:g}y²)",
@@ -225,6 +226,12 @@ DEFAULT_OPTIMIZERS = ("sgd", "momentum", "nag", "adagrad", "rmsprop", "adam")
 DLFS_RATES = {"sgd": 0.95, "momentum": 0.1, "adagrad": 1.5, "adam": 0.3}
 
 LR_MODES = ("shared", "tuned", "dlfs")
+#: The most steps a run may take: a million 2-D points (16 MB) per optimizer is far more than
+#: any figure can show; more is a typo that would fill the memory.
+MAX_STEPS = 1_000_000
+#: The largest condition number of :func:`ill_conditioned`: beyond it the theory's optimal
+#: momentum ((√κ−1)/(√κ+1))² rounds to 1 in float64 and α* to 0.
+MAX_KAPPA = 1e12
 #: The tuning grid: 1e-4 … 10 in thirds of a decade (16 values).
 TUNING_GRID = tuple(float(10 ** (e / 3)) for e in range(-12, 4))
 
@@ -232,8 +239,7 @@ TUNING_GRID = tuple(float(10 ** (e / 3)) for e in range(-12, 4))
 def make_optimizer(name: str, learning_rate: float, flavor: str = "keras") -> optimizers.Optimizer:
     if name not in OPTIMIZER_SPECS:
         raise ConfigError(f"Unknown optimizer {name!r} for the surfaces lab. "
-                          f"{did_you_mean(name, list(OPTIMIZER_SPECS))} "
-                          f"Valid: {', '.join(OPTIMIZER_SPECS)}.")
+                          f"{did_you_mean(name, list(OPTIMIZER_SPECS))}")
     class_name, config = OPTIMIZER_SPECS[name]
     return optimizers.deserialize({"class_name": class_name,
                                    "config": dict(config, learning_rate=float(learning_rate),
@@ -281,6 +287,9 @@ def compare(surface: str | Surface = "dlfs", names=DEFAULT_OPTIMIZERS, steps: in
     at their optimal settings against the measured rates.
     """
     surf = get(surface) if isinstance(surface, str) else surface
+    if isinstance(steps, bool) or not isinstance(steps, int) or not 1 <= steps <= MAX_STEPS:
+        raise ConfigError(f"steps must be an integer from 1 to at most {MAX_STEPS:,}; got "
+                          f"{steps!r}.")
     names = [str(n).lower() for n in names]
     if not names:
         raise ConfigError(f"give at least one optimizer; valid: {', '.join(OPTIMIZER_SPECS)}.")

@@ -97,8 +97,9 @@ from descentlab import activations as activations_module
 from descentlab import datasets
 from descentlab.callbacks import Callback
 from descentlab.errors import ConfigError
+from descentlab.lab.networks import check_size, dense_stack
 from descentlab.lab.runner import default_workers, run_trials
-from descentlab.layers import Activation, BatchNormalization, Dense
+from descentlab.layers import Activation, Dense
 from descentlab.models import Sequential
 from descentlab.optimizers import SGD
 
@@ -129,6 +130,10 @@ DEFAULT_ACTIVATIONS = ("sigmoid", "tanh", "relu", "softplus")
 DEFAULT_DEPTHS = (1, 3, 5, 10)
 DEFAULT_INITIALIZERS = ("glorot_uniform",)
 DEFAULT_SEEDS = (0, 1, 2)
+
+#: The deepest network the grid builds: ten times the chapter's deepest experiment and more
+#: than a NumPy run can train in a session; a larger depth is a typo.
+MAX_DEPTH = 1000
 
 #: A network counts as stuck at chance when its test accuracy is at most 1/classes + this.
 STUCK_MARGIN = 0.05
@@ -199,18 +204,11 @@ def build_model(config: dict[str, Any], features: int, classes: int) -> Sequenti
     compiled with plain SGD and sparse categorical cross-entropy. With ``batch_norm`` each
     hidden layer is Dense(width) → BatchNormalization() → Activation(activation): the remedy
     that keeps every pre-activation near zero mean and unit variance, where f' is largest."""
-    model = Sequential(name=f"{config['activation']}_{config['depth']}")
-    for i in range(config["depth"]):
-        input_dim = features if i == 0 else None
-        if config.get("batch_norm"):
-            model.add(Dense(config["width"], kernel_initializer=config["initializer"],
-                            input_dim=input_dim))
-            model.add(BatchNormalization())
-            model.add(Activation(config["activation"]))
-        else:
-            model.add(Dense(config["width"], activation=config["activation"],
-                            kernel_initializer=config["initializer"], input_dim=input_dim))
-    model.add(Dense(classes, activation="softmax"))
+    model = dense_stack(features, [config["width"]] * config["depth"], classes, "softmax",
+                        activation=config["activation"],
+                        kernel_initializer=config["initializer"],
+                        batch_norm=bool(config.get("batch_norm")),
+                        name=f"{config['activation']}_{config['depth']}")
     model.compile(optimizer=SGD(learning_rate=config["learning_rate"]),
                   loss="sparse_categorical_crossentropy", metrics=["accuracy"])
     return model
@@ -454,8 +452,13 @@ def run_grid(activations: Sequence[str] = DEFAULT_ACTIVATIONS,
             "standardize": standardize, "probe_size": probe_size, "floatx": floatx,
             "batch_norm": bool(batch_norm)}
     configs = grid_configs(activations, depths, initializers, seeds, **base)
-    if data is None and dataset not in datasets.names():
-        datasets.load(dataset)  # raises the ConfigError with the list of valid names
+    deepest = max((int(d) for d in depths), default=1)
+    if deepest > MAX_DEPTH:
+        raise ConfigError(f"depths must be at most {MAX_DEPTH} hidden layers; got {deepest}.")
+    # An unknown data set name, or a network too large to build, fails here, before any
+    # process starts.
+    x, y = data if data is not None else datasets.load(dataset)
+    check_size(np.shape(x)[1], [int(width)] * deepest, len(np.unique(y)))
     function = trial if data is None else functools.partial(trial, data=data)
     trials = run_trials(function, configs, workers=workers, progress=progress,
                         label="vanishing gradients")

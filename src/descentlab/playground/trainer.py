@@ -23,7 +23,8 @@ from typing import Any
 import numpy as np
 
 from descentlab import backend, diagnostics, regularizers
-from descentlab.layers import Activation, BatchNormalization, Dense, Dropout
+from descentlab.lab.networks import dense_stack
+from descentlab.layers import Activation, Dense
 from descentlab.models import Sequential
 from descentlab.optimizers import SGD, Adagrad, Adam, AdamW, Nadam, Optimizer, RMSprop
 from descentlab.playground import config as cfg
@@ -74,24 +75,14 @@ def build_model(config: dict[str, Any], inputs: int) -> Sequential:
     follows. The output is one unit: sigmoid with binary cross-entropy for classification,
     linear with mean squared error for regression.
     """
-    model = Sequential(name="playground")
-    regularizer = kernel_regularizer(config)
-    for i, (units, activation, initializer) in enumerate(cfg.layer_settings(config)):
-        input_dim = inputs if i == 0 else None
-        if config["batchNorm"]:
-            model.add(Dense(units, kernel_initializer=initializer, input_dim=input_dim,
-                            kernel_regularizer=regularizer))
-            model.add(BatchNormalization())
-            model.add(Activation(activation))
-        else:
-            model.add(Dense(units, activation=activation, kernel_initializer=initializer,
-                            input_dim=input_dim, kernel_regularizer=regularizer))
-        if config["dropout"] > 0:
-            model.add(Dropout(config["dropout"]))
+    layers = cfg.layer_settings(config)  # (units, activation, initializer) per hidden layer
     classification = config["problem"] == "classification"
-    model.add(Dense(1, activation="sigmoid" if classification else "linear",
-                    input_dim=inputs if not config["networkShape"] else None,
-                    kernel_regularizer=regularizer))
+    model = dense_stack(inputs, [units for units, _, _ in layers], 1,
+                        "sigmoid" if classification else "linear",
+                        activation=[activation for _, activation, _ in layers],
+                        kernel_initializer=[initializer for _, _, initializer in layers],
+                        batch_norm=config["batchNorm"], dropout=config["dropout"],
+                        kernel_regularizer=kernel_regularizer(config), name="playground")
     model.compile(optimizer=build_optimizer(config),
                   loss="binary_crossentropy" if classification else "mean_squared_error")
     return model

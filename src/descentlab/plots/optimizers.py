@@ -15,7 +15,7 @@ from matplotlib.colors import LogNorm
 from matplotlib.figure import Figure
 
 from descentlab.plots.i18n import register, t
-from descentlab.plots.style import figure_style, save_figure
+from descentlab.plots.style import figure_style, log_scale, save_figure
 
 register({
     "surf.title": {"en": "{formula}: {steps} steps from ({x:g}, {y:g})",
@@ -141,7 +141,7 @@ def surface_figure(result: dict[str, Any], lang: str = "en") -> Figure:
         ax.set_title(t("surf.path_title", lang) + "\n" + lr_text, fontsize=10)
         ax.legend(fontsize=8, loc="best")
         if info["name"] != "saddle":
-            ax_loss.set_yscale("log")
+            log_scale(ax_loss)
             # A diverging run would stretch the axis to 1e40: cap it, the run is marked anyway.
             first = max(float(r["values"][0]) - floor for r in result["trajectories"])
             if first > 0 and np.isfinite(first):
@@ -178,7 +178,7 @@ def theory_figure(theory: dict[str, Any], lang: str = "en") -> Figure:
             rate = theory[f"{key}_rate"]
             ax.plot(steps, distances[0] * rate ** steps, color=color, ls="--", lw=1,
                     label=t("theory.predicted", lang, rate=rate))
-        ax.set_yscale("log")
+        log_scale(ax)
         ax.set_xlabel(t("step", lang))
         ax.set_ylabel(t("theory.distance", lang))
         ax.set_title(t("theory.title", lang, kappa=theory["kappa"]))
@@ -230,8 +230,8 @@ def data_figure(results: dict[str, Any], lang: str = "en") -> Figure:
                        label=t("data.target", lang, target=target))
             ax.set_title(t(key, lang), fontsize=10)
             ax.set_xlabel(xlabel)
-            ax.set_yscale("log")
-        axes[1].set_xscale("log")
+            log_scale(ax)
+        log_scale(axes[1], "x")
         axes[0].set_ylabel(t("data.train_loss", lang))
         handles, labels = axes[0].get_legend_handles_labels()
         fig.legend(handles, labels, loc="outside lower center", ncol=5, fontsize=8)
@@ -255,10 +255,11 @@ def validation_figure(results: dict[str, Any], lang: str = "en") -> Figure:
                   _color(name), label(name, lang))
         ax_acc.set_ylabel(t("data.val_accuracy", lang))
         ax_loss.set_ylabel(t("data.val_loss", lang))
-        ax_loss.set_yscale("log")
+        log_scale(ax_loss)
         for ax in (ax_acc, ax_loss):
             ax.set_xlabel(t("epoch", lang))
-        ax_acc.legend(fontsize=8, loc="lower right")
+        if ax_acc.get_legend_handles_labels()[0]:  # nothing to list when every run diverged
+            ax_acc.legend(fontsize=8, loc="lower right")
         fig.suptitle(t("data.val_title", lang))
     return fig
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import importlib.util
+import math
 import os
 from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING, Any
@@ -54,6 +55,10 @@ def rc(lang: str) -> dict[RcKeyType, Any]:
         "figure.dpi": 100, "savefig.dpi": 110, "axes.grid": True, "grid.alpha": 0.3,
         "axes.spines.top": False, "axes.spines.right": False, "legend.frameon": False,
         "svg.fonttype": "path", "figure.constrained_layout.use": True,
+        # Text is shown as written: a data set named "prices$_$2020.csv" is a file name, not
+        # mathematics for matplotlib's $…$ parser (which would fail on it). No figure here
+        # uses mathtext; Unicode gives the formulas (σ′, ‖∂L/∂W‖, x²).
+        "text.parse_math": False,
     }
     if lang == "ko":
         register_fonts()
@@ -68,6 +73,16 @@ def figure_style(lang: str = "en") -> Iterator[None]:
     """Draw inside this block for the project's look in ``lang``."""
     with matplotlib.rc_context(rc(lang)):
         yield
+
+
+def log_scale(ax: Any, axis: str = "y") -> None:
+    """Put ``axis`` of ``ax`` on a log scale when it holds a positive value to show; otherwise
+    (every run diverged to NaN, or nothing was drawn) leave it linear, so that the figure is
+    still drawn instead of failing with "Data cannot be log-scaled"."""
+    limits = ax.dataLim
+    smallest_positive = limits.minposy if axis == "y" else limits.minposx
+    if math.isfinite(smallest_positive):
+        (ax.set_yscale if axis == "y" else ax.set_xscale)("log")
 
 
 def save_figure(fig: Any, folder: str, name: str,

@@ -29,7 +29,7 @@ from matplotlib.ticker import FuncFormatter, MaxNLocator
 
 from descentlab.errors import ConfigError
 from descentlab.plots.i18n import register, t
-from descentlab.plots.style import figure_style, save_figure
+from descentlab.plots.style import figure_style, log_scale, save_figure
 
 VANISHING_SCHEMA = "descentlab.vanishing/1"
 CURVES_SCHEMA = "descentlab.activation_curves/1"
@@ -261,7 +261,7 @@ def gradient_norm_figure(results: dict[str, Any], lang: str = "en",
                 steps = len(norms) - layers  # sigmoid derivatives between layer l and output
                 ax.plot(layers, norms[-1] * 0.25 ** steps, color="black", ls=":", lw=1.4,
                         label=t("vanishing.bound_per_layer", lang, depth=deepest))
-            ax.set_yscale("log")
+            log_scale(ax)
             ax.xaxis.set_major_locator(MaxNLocator(integer=True))
             ax.set_title(activation_label(activation, lang))
             ax.set_xlabel(t("vanishing.layer_axis", lang))
@@ -301,7 +301,7 @@ def _ratio_panel(ax: Any, results: dict[str, Any], initializer: str, lang: str) 
     line = np.linspace(min(depths), max(depths), 50)
     ax.plot(line, 0.25 ** line, color="black", ls="--", lw=1.2,
             label=t("vanishing.sigmoid_bound", lang))
-    ax.set_yscale("log")
+    log_scale(ax)
     ax.set_xticks(depths)
     ax.set_title(t("vanishing.ratio_title", lang))
     ax.set_xlabel(t("vanishing.depth_axis", lang))

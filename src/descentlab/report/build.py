@@ -20,6 +20,8 @@ import io
 import json
 import os
 import platform
+import secrets
+import shutil
 import sys
 import time
 from collections.abc import Callable
@@ -31,6 +33,7 @@ from descentlab.errors import ConfigError, DataError, DescentLabError
 from descentlab.lab.results import plain, prepare_folder, save_json, write_atomic
 from descentlab.plots.i18n import check_language
 from descentlab.report import html as H
+from descentlab.report import schema
 from descentlab.report.html import Markup
 
 SCHEMA = "descentlab.report/1"
@@ -340,11 +343,20 @@ def render_body(results: dict, lang: str, figures: dict[str, dict]) -> str:
 
 def check_results(results: Any, source: str = "the results dict") -> None:
     """Raise :class:`DataError` (one line) unless the page can be written from ``results`` in
-    every language: run on a ``results.json`` before anything is drawn from it."""
+    every language: run on a ``results.json`` before anything is drawn from it.
+
+    Two steps, the one check there is: the results must match the schema
+    (``results.schema.json``: required keys, types, ranges), then the page is written once in
+    each language without figures (which catches what a schema cannot say, such as a name in
+    one list that another must contain)."""
     if not isinstance(results, dict) or results.get("schema") != SCHEMA:
         found = results.get("schema") if isinstance(results, dict) else type(results).__name__
         raise DataError(f"{source} is not a descentlab report's results.json (schema "
                         f"{found!r}; expected {SCHEMA!r}).")
+    try:
+        schema.validate(results)
+    except DataError as exc:
+        raise DataError(f"{source} is not a complete descentlab report: {exc}.") from None
     try:
         for lang in LANGUAGES:
             render_body(results, lang, _figure_sources(results, lang, None))
@@ -390,25 +402,54 @@ def write(results: dict, out: str, lang: str = "en", workers: int | None = None
           ) -> dict[str, str]:
     """Write ``index.html``, ``results.json`` and ``figures/`` into ``out``; returns paths.
 
-    ``results.json`` is saved before the figures are drawn, so an interrupted drawing never
-    loses the measurements.
+    ``results.json`` is saved first, so an interrupted drawing never loses the measurements.
+    The figures are drawn into a new folder beside ``figures/`` that replaces it only once
+    all are drawn: rerunning into an existing report never leaves a mix of old and new
+    figures, and an interrupted run leaves the previous figures and page whole.
     """
     check_language(lang)
     results = plain(results)  # the page shows exactly what the JSON holds (NaN → null → "—")
     json_path = save_json(results, os.path.join(prepare_folder(out), "results.json"))
-    folder = prepare_folder(os.path.join(out, "figures"))
-    figs = render_figures(results, lang, folder, workers)
-    page = render_page(results, lang, _figure_sources(results, lang, figs))
-    html_path = write_atomic(os.path.join(out, "index.html"), page)
+    folder = os.path.join(out, "figures")
+    drawing = _new_folder(out, ".figures-drawing")
+    try:
+        figs = render_figures(results, lang, drawing, workers)
+        page = render_page(results, lang, _figure_sources(results, lang, figs))
+        _replace_folder(folder, drawing)
+        html_path = write_atomic(os.path.join(out, "index.html"), page)
+    finally:
+        shutil.rmtree(drawing, ignore_errors=True)  # gone already, unless drawing failed
     return {"html": html_path, "json": json_path, "figures": folder}
 
 
-def load_results(path: str) -> dict:
-    """A ``results.json`` written by :func:`write` (plain JSON: nothing is executed), checked
-    with :func:`check_results`."""
-    from descentlab.lab.results import load_json
+def _new_folder(parent: str, prefix: str) -> str:
+    """A new, empty folder ``parent/prefix-<random>`` (with the umask's mode, unlike
+    ``tempfile.mkdtemp``'s 0700, so that a shared report stays readable)."""
+    while True:
+        path = os.path.join(parent, f"{prefix}-{secrets.token_hex(4)}")
+        try:
+            os.mkdir(path)
+            return path
+        except FileExistsError:
+            continue
 
-    results = load_json(path)
+
+def _replace_folder(target: str, new: str) -> None:
+    """Put folder ``new`` in the place of ``target`` (whose old contents are deleted)."""
+    if os.path.lexists(target):
+        old = _new_folder(os.path.dirname(target), ".figures-old")
+        os.replace(target, os.path.join(old, "figures"))
+        os.replace(new, target)
+        shutil.rmtree(old, ignore_errors=True)
+    else:
+        os.replace(new, target)
+
+
+def load_results(path: str) -> dict:
+    """A ``results.json`` written by :func:`write` (plain JSON: nothing is executed), read
+    within size and depth limits (:func:`descentlab.report.schema.read_json_file`) and
+    checked with :func:`check_results`."""
+    results = schema.read_json_file(path)
     check_results(results, repr(path))
     return results
 
