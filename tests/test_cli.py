@@ -19,6 +19,7 @@ import pytest
 
 from descentlab import cli, datasets
 from descentlab.errors import ConfigError, DataError
+from descentlab.lab import training
 from descentlab.models import load_model
 
 COMMANDS = ["demo", "report", "vanishing", "optimizers", "surfaces", "activations", "train",
@@ -127,12 +128,18 @@ def separable_csv(tmp_path, classes):
 @pytest.mark.parametrize(("classes", "output_shape"), [(2, "(None, 1)"), (3, "(None, 3)")])
 def test_train_on_a_csv_with_target_by_name(capsys, tmp_path, classes, output_shape):
     path = separable_csv(tmp_path, classes)
+    saved = str(tmp_path / "model.dlz")
     status, out, err = run(capsys, "train", "--data", path, "--target", "animal",
-                           "--layers", "4", "--standardize", *FAST)
+                           "--layers", "4", "--standardize", "--save", saved, *FAST)
     assert status == 0 and err == ""
     assert f"data.csv ({30 * classes} rows, 2 features)" in out
     assert output_shape in out  # sigmoid unit for two classes, softmax units for more
-    assert 0.0 <= float(ACCURACY.search(out).group(1)) <= 1.0
+    # the printed accuracy is the saved model's, recomputed here on the same held-out rows
+    split = training.prepare(path, target="animal", standardize=True, hidden=(4,))
+    probabilities = load_model(saved).predict(split.x_test, verbose=0)
+    predicted = (probabilities[:, 0] > 0.5 if classes == 2 else probabilities.argmax(axis=1))
+    accuracy = float(np.mean(predicted.astype(np.int64) == split.y_test))
+    assert float(ACCURACY.search(out).group(1)) == pytest.approx(accuracy, abs=5e-5)
 
 
 def test_train_on_a_numeric_target_reports_mae(capsys, tmp_path):
