@@ -616,6 +616,10 @@ def build_parser() -> argparse.ArgumentParser:
         epilog="example: descentlab datasets",
     )
     listing.set_defaults(func=_cmd_datasets)
+
+    from descentlab.sweep.command import add_parser as add_sweep_parser
+
+    add_sweep_parser(commands)  # `descentlab sweep`: its flags live with the sweep package
     return parser
 
 
