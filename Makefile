@@ -56,8 +56,10 @@ browser:
 	  fi; }
 
 bench: $(TVENV)/.installed
+	$(TVENV)/bin/pip install --quiet -e '.[test,bench]'
 	$(TVENV)/bin/python benchmarks/bench_training.py
 	$(TVENV)/bin/python benchmarks/bench_labs.py
+	$(TVENV)/bin/python benchmarks/bench_population.py
 
 # Static checks: ruff (style, imports, likely bugs) and mypy (types; [tool.mypy] in
 # pyproject.toml). No network, a few seconds once mypy's cache is warm.
