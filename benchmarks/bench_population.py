@@ -12,6 +12,9 @@ Populations (K = ``--members`` networks, each with its own initial weights and b
   ``np.matmul`` per layer — the floor for any NumPy engine;
 - ``jax-vmap-jit``: ``jax.jit(jax.vmap(step))`` over the members' parameters and batches;
 - ``torch-func-vmap``: ``torch.func.vmap(torch.func.grad(loss))`` with ``functional_call``, eager;
+- ``descentlab-population``: ``Population.from_seeds(make, range(K)).fit(x, y, batch_size=32,
+  epochs=…)`` — the engine's own layers, loss and SGD on the stacked members, shuffled, with
+  each member's loss and History;
 
 reported in µs per member-step (one member's one step). One network:
 
@@ -52,7 +55,8 @@ BATCH = 32
 LEARNING_RATE = 0.01
 ONE_THREAD = {"OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
               "XLA_FLAGS": "--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1"}
-POPULATION_WORKERS = ("numpy-batched", "jax-vmap-jit", "torch-func-vmap")
+POPULATION_WORKERS = ("numpy-batched", "jax-vmap-jit", "torch-func-vmap",
+                      "descentlab-population")
 SINGLE_WORKERS = ("numpy-loop", "descentlab-fit", "torch-eager")
 
 
@@ -198,6 +202,33 @@ def torch_func_vmap(members: int, steps: int):
     return run
 
 
+def descentlab_population(members: int, steps: int):
+    import descentlab as dl
+    from descentlab.layers import Dense
+    from descentlab.models import Sequential
+    from descentlab.optimizers import SGD
+    from descentlab.population import Population
+
+    x, y = digits()
+    dl.set_random_seed(0)
+
+    def make() -> Sequential:
+        model = Sequential([Dense(32, activation="relu", input_dim=64),
+                            Dense(10, activation="softmax")])
+        model.compile(optimizer=SGD(learning_rate=LEARNING_RATE),
+                      loss="sparse_categorical_crossentropy")
+        return model
+
+    population = Population.from_seeds(make, range(members))
+    per_epoch = -(-len(x) // BATCH)
+    epochs = max(1, round(steps / per_epoch))
+
+    def run() -> None:
+        population.fit(x, y, batch_size=BATCH, epochs=epochs)
+
+    return run, epochs * per_epoch
+
+
 # ---------------------------------------------------------------------------------------------
 # One network.
 # ---------------------------------------------------------------------------------------------
@@ -298,6 +329,8 @@ def worker(name: str, members: int, steps: int, rounds: int) -> dict[str, Any]:
         run = jax_vmap_jit(members, steps)
     elif name == "torch-func-vmap":
         run = torch_func_vmap(members, steps)
+    elif name == "descentlab-population":
+        run, done = descentlab_population(members, steps)
     elif name == "numpy-loop":
         run = numpy_loop(steps)
     elif name == "descentlab-fit":

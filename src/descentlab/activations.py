@@ -74,6 +74,19 @@ def _standard_normal_cdf(x: np.ndarray) -> np.ndarray:
     return ndtr(x)
 
 
+def reduce_along(ufunc: np.ufunc, x: np.ndarray, axis: int = -1) -> np.ndarray:
+    """``ufunc.reduce(x, axis, keepdims=True)``: e.g. the max or the sum of each row of classes.
+
+    NumPy reduces a short last axis (10 classes) one row at a time, at ~150 ns per row: most of
+    a softmax over a population's 1,024 rows. Over the first axis of a transposed copy it
+    combines whole columns instead, 5× faster; that pays from a few hundred rows on. (A sum is
+    then taken left to right, the same for every row, whatever the rows beside it.)"""
+    if x.size < 4096 or axis != -1 or x.ndim < 2 or x.shape[-1] > 32:
+        return ufunc.reduce(x, axis=axis, keepdims=True)
+    columns = np.ascontiguousarray(x.reshape(-1, x.shape[-1]).T)  # (classes, rows)
+    return ufunc.reduce(columns, axis=0).reshape(*x.shape[:-1], 1)
+
+
 class ActivationFunction:
     """Base class: subclasses set the attributes and write ``f``, ``df`` and ``backward``."""
 
@@ -459,12 +472,14 @@ class Softmax(ActivationFunction):
     output_only = True
 
     def __init__(self, axis: int = -1) -> None:
-        self.axis = check_int(axis, "softmax axis")
+        # A layer's output is (batch, units): an axis beyond those would fail in every call.
+        self.axis = check_int(axis, "softmax axis", low=-2, high=1,
+                              what="-1 (the units, the default), -2, 0 or 1")
 
     def f(self, x: np.ndarray) -> np.ndarray:
-        y = x - x.max(axis=self.axis, keepdims=True)
+        y = x - reduce_along(np.maximum, x, self.axis)
         np.exp(y, out=y)
-        y /= y.sum(axis=self.axis, keepdims=True)
+        y /= reduce_along(np.add, y, self.axis)
         return y
 
     def df(self, x: np.ndarray) -> np.ndarray:

@@ -16,10 +16,17 @@ applied once per layer on the way back.
 
 A regularized weight (``kernel_regularizer=l2(0.01)``) adds its penalty R(W) to the loss, so its
 gradient gains one term after the chain rule: ∂L/∂W + ∂R/∂W (see :mod:`descentlab.regularizers`).
+
+The same code trains a population (:mod:`descentlab.population`): K networks whose weights are
+stacked on a leading member axis — kernel (K, inputs, units), bias (K, units) — and whose
+batches are (K, batch, inputs). Written as ``x @ W``, with ``swapaxes(-1, -2)`` for the
+transpose and sums over the batch axis −2, each formula above is then one batched matrix
+product per layer for all members at once.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -27,6 +34,12 @@ import numpy as np
 from descentlab import activations, backend, initializers, regularizers
 from descentlab.errors import ConfigError, DataError
 from descentlab.validation import check_bool, check_float, check_int, fail
+
+
+def _row(v: np.ndarray) -> np.ndarray:
+    """A vector as one row that broadcasts over the batch: (units,) → (1, units), and a
+    population's (members, units) → (members, 1, units)."""
+    return v[..., np.newaxis, :]
 
 
 class Layer:
@@ -198,8 +211,8 @@ class Dense(Layer):
     def forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:
         self.x = x
         z = x @ self.kernel
-        if self.use_bias:
-            z += self.bias
+        if self.bias is not None:
+            z += self.bias[..., np.newaxis, :]  # b as a row (per member, in a population)
         self.z = z
         # .f is the activation's array fast path (no input conversion): this runs every step.
         self.a = z if self._linear else self.activation.f(z)
@@ -211,16 +224,16 @@ class Dense(Layer):
             dz = grad
         else:
             dz = self.activation.backward(self.z, self.a, grad)
-        np.matmul(self.x.T, dz, out=self.grads[0])  # ∂L/∂W = xᵀ·∂L/∂z
+        np.matmul(self.x.swapaxes(-1, -2), dz, out=self.grads[0])  # ∂L/∂W = xᵀ·∂L/∂z
         # A penalty's gradient is added in place: the optimizer reads these very arrays.
         if self.kernel_regularizer is not None:
             self.grads[0] += self.kernel_regularizer.gradient(self.kernel)  # + ∂R/∂W
         if self.bias is not None:
-            np.add.reduce(dz, axis=0, out=self.grads[1])  # ∂L/∂b = Σ over the batch
+            np.add.reduce(dz, axis=-2, out=self.grads[1])  # ∂L/∂b = Σ over the batch
             if self.bias_regularizer is not None:
                 self.grads[1] += self.bias_regularizer.gradient(self.bias)  # + ∂R/∂b
         if self.needs_input_grad:
-            return dz @ self.kernel.T  # ∂L/∂x = ∂L/∂z·Wᵀ
+            return dz @ self.kernel.swapaxes(-1, -2)  # ∂L/∂x = ∂L/∂z·Wᵀ
         return None
 
     @property
@@ -289,16 +302,32 @@ class Dropout(Layer):
         #: Set by the model: the generator of its training run, saved with the model so that a
         #: resumed run draws the same masks as an uninterrupted one.
         self.model_rng: np.random.Generator | None = None
+        #: Set by a population: each member's generator, in member order.
+        self.member_rngs: list[np.random.Generator] | None = None
         self.mask: np.ndarray | None = None
+
+    def generator(self) -> np.random.Generator:
+        """The generator the masks come from: the layer's own (``seed``), else the model's."""
+        return self.rng if self.rng is not None else self.model_rng or backend.rng()
 
     def forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:
         if not training or self.rate == 0.0:
             self.mask = None
             return x
-        gen = self.rng if self.rng is not None else self.model_rng or backend.rng()
-        keep = gen.random(x.shape, dtype=x.dtype) >= self.rate
+        keep = self._uniform(x) >= self.rate
         self.mask = keep * x.dtype.type(1.0 / (1.0 - self.rate))
         return x * self.mask
+
+    def _uniform(self, x: np.ndarray) -> np.ndarray:
+        """Draws from U[0, 1) of x's shape and dtype. In a population, x is (members, batch,
+        units) and member k's block comes from member k's generator: the very masks it would
+        draw alone."""
+        if self.member_rngs is None:
+            return self.generator().random(x.shape, dtype=x.dtype)
+        draws = np.empty(x.shape, dtype=x.dtype)
+        for gen, block in zip(self.member_rngs, draws, strict=True):
+            gen.random(dtype=x.dtype, out=block)
+        return draws
 
     def backward(self, grad: np.ndarray, preactivation: bool = False) -> np.ndarray:
         return grad if self.mask is None else grad * self.mask
@@ -357,18 +386,22 @@ class BatchNormalization(Layer):
         self.built = True
 
     def _bind_weights(self) -> None:
-        k = 0
-        if self.scale:
-            self.gamma = self.trainable_weights[k]
-            k += 1
-        if self.center:
-            self.beta = self.trainable_weights[k]
+        names = ["gamma"] * self.scale + ["beta"] * self.center + ["moving_mean",
+                                                                    "moving_variance"]
+        for name, weight in zip(names, self.weights, strict=True):
+            setattr(self, name, weight)
+        # Without scale (center), γ = 1 (β = 0) is a constant, not a weight.
+        if not self.scale:
+            self.gamma = np.ones(self.moving_mean.shape[-1], dtype=self.moving_mean.dtype)
+        if not self.center:
+            self.beta = np.zeros(self.moving_mean.shape[-1], dtype=self.moving_mean.dtype)
 
     def forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:
+        # The statistics are over the batch axis, −2 (in a population, each member's own).
         self.training = training
         if training:
-            mean = x.mean(axis=0)
-            variance = x.var(axis=0)
+            mean = x.mean(axis=-2)
+            variance = x.var(axis=-2)
             m = self.momentum
             self.moving_mean *= m
             self.moving_mean += (1 - m) * mean
@@ -376,25 +409,26 @@ class BatchNormalization(Layer):
             self.moving_variance += (1 - m) * variance
         else:
             mean, variance = self.moving_mean, self.moving_variance
-        self.inv_std = 1.0 / np.sqrt(variance + self.epsilon)
-        self.x_hat = (x - mean) * self.inv_std
-        return self.x_hat * self.gamma + self.beta
+        self.inv_std = _row(1.0 / np.sqrt(variance + self.epsilon))
+        self.x_hat = (x - _row(mean)) * self.inv_std
+        return self.x_hat * _row(self.gamma) + _row(self.beta)
 
     def backward(self, grad: np.ndarray, preactivation: bool = False) -> np.ndarray | None:
         k = 0
         if self.scale:
-            np.sum(grad * self.x_hat, axis=0, out=self.grads[k])
+            np.sum(grad * self.x_hat, axis=-2, out=self.grads[k])
             k += 1
         if self.center:
-            np.sum(grad, axis=0, out=self.grads[k])
+            np.sum(grad, axis=-2, out=self.grads[k])
         if not self.needs_input_grad:
             return None
-        dx_hat = grad * self.gamma
+        dx_hat = grad * _row(self.gamma)
         if not self.training:  # the statistics are constants at inference
             return dx_hat * self.inv_std
-        n = grad.shape[0]
+        n = grad.shape[-2]
         return (self.inv_std / n) * (
-            n * dx_hat - dx_hat.sum(axis=0) - self.x_hat * (dx_hat * self.x_hat).sum(axis=0)
+            n * dx_hat - dx_hat.sum(axis=-2, keepdims=True)
+            - self.x_hat * (dx_hat * self.x_hat).sum(axis=-2, keepdims=True)
         )
 
     def get_config(self) -> dict[str, Any]:
@@ -410,6 +444,30 @@ LAYER_CLASSES: dict[str, type[Layer]] = {
     "Dropout": Dropout,
     "BatchNormalization": BatchNormalization,
 }
+
+
+def stack(members: Sequence[Layer]) -> Layer:
+    """One layer that holds the weights of ``members`` — built layers of one configuration —
+    stacked on a new leading axis: kernel (K, inputs, units), bias (K, units), moving_mean
+    (K, units), ... Its forward and backward then run all K at once (see
+    :mod:`descentlab.population`); ``unstack`` reads member k's weights back."""
+    first = members[0]
+    layer = type(first).from_config(first.get_config())
+    layer.input_dim, layer.units = first.input_dim, first.units
+    trainable = [any(w is t for t in first.trainable_weights) for w in first.weights]
+    layer.weights = [np.stack([m.weights[j] for m in members]) for j in range(len(trainable))]
+    layer.trainable_weights = [w for w, t in zip(layer.weights, trainable, strict=True) if t]
+    layer.grads = [np.zeros_like(w) for w in layer.trainable_weights]
+    layer._bind_weights()
+    layer.needs_input_grad = first.needs_input_grad
+    layer.built = True
+    return layer
+
+
+def unstack(stacked: Layer, k: int, member: Layer) -> None:
+    """Copy member ``k``'s weights from a :func:`stack`-ed layer into ``member``, in place."""
+    for mine, all_members in zip(member.weights, stacked.weights, strict=True):
+        np.copyto(mine, all_members[k])
 
 
 def serialize(layer: Layer) -> dict[str, Any]:

@@ -21,6 +21,10 @@ learning signal at all. ``fused_gradient`` returns the true derivative of the un
 there instead — finite, with the right sign, the p − y of the textbook. The loss *value* stays
 Keras' clipped one; only the gradient at saturation differs, and only when fused.
 
+In a population (:mod:`descentlab.population`) the outputs carry a leading member axis,
+(K, n, d): ``per_sample``, ``gradient`` and ``fused_gradient`` treat each member's batch on its
+own (the batch axis is −2), so each member's gradient is exactly its own network's.
+
 Quick use::
 
     >>> from descentlab import losses
@@ -71,6 +75,17 @@ def _as_arrays(y_true: Any, y_pred: Any) -> tuple[np.ndarray, np.ndarray]:
     if y_true.ndim == y_pred.ndim - 1 and y_pred.shape[-1] == 1:
         y_true = y_true[..., np.newaxis]
     return y_true, y_pred
+
+
+def _samples(p: np.ndarray) -> int:
+    """n, the samples of one batch: the axis −2 (a population's outputs are (K, n, d)), or the
+    only axis of a 1-D array."""
+    return p.shape[-2] if p.ndim >= 2 else len(p)
+
+
+def _size(p: np.ndarray) -> int:
+    """n·d, the outputs of one batch (of one member, in a population)."""
+    return p.shape[-2] * p.shape[-1] if p.ndim >= 2 else p.size
 
 
 def _describe(y: np.ndarray) -> str:
@@ -196,7 +211,7 @@ class MeanSquaredError(Loss):
     def gradient(self, y_true: Any, y_pred: Any) -> np.ndarray:
         y, p = _as_arrays(y_true, y_pred)
         grad = p - y
-        grad *= 2.0 / grad.size
+        grad *= 2.0 / _size(grad)
         return grad
 
 
@@ -221,7 +236,7 @@ class MeanAbsoluteError(Loss):
     def gradient(self, y_true: Any, y_pred: Any) -> np.ndarray:
         y, p = _as_arrays(y_true, y_pred)
         grad = np.sign(p - y)
-        grad /= grad.size
+        grad /= _size(grad)
         return grad
 
 
@@ -276,7 +291,7 @@ class BinaryCrossentropy(Loss):
         p = _clip(p)
         grad = (p - y) / ((1.0 - p) * p)
         grad *= inside
-        grad /= grad.size
+        grad /= _size(grad)
         return grad
 
     def fused_gradient(self, y_true: Any, z: Any, y_pred: Any,
@@ -290,7 +305,7 @@ class BinaryCrossentropy(Loss):
             return None
         y, p = _as_arrays(y_true, y_pred)
         grad = p - y
-        grad /= grad.size
+        grad /= _size(grad)
         return grad
 
     def check_targets(self, y_true: Any, output_shape: tuple[int, ...]) -> None:
@@ -336,7 +351,7 @@ class CategoricalCrossentropy(Loss):
 
     def __call__(self, y_true: Any, y_pred: Any) -> float:
         y, p = _as_arrays(y_true, y_pred)
-        q = p / p.sum(axis=-1, keepdims=True)
+        q = p / np.add.reduce(p, axis=-1, keepdims=True)
         _clip(q, out=q)
         return -float(np.vdot(y, np.log(q, out=q))) / len(q)
 
@@ -349,7 +364,7 @@ class CategoricalCrossentropy(Loss):
         g *= inside
         grad = g - np.sum(g * q, axis=-1, keepdims=True)
         grad /= s
-        grad /= len(grad)
+        grad /= _samples(grad)
         return grad
 
     def fused_gradient(self, y_true: Any, z: Any, y_pred: Any,
@@ -364,7 +379,7 @@ class CategoricalCrossentropy(Loss):
         y, p = _as_arrays(y_true, y_pred)
         grad = p * y.sum(axis=-1, keepdims=True)
         grad -= y
-        grad /= len(grad)
+        grad /= _samples(grad)
         return grad
 
     def check_targets(self, y_true: Any, output_shape: tuple[int, ...]) -> None:
@@ -411,41 +426,48 @@ class SparseCategoricalCrossentropy(Loss):
     def __init__(self) -> None:
         self._rows = np.arange(0)
 
-    def _arrays(self, y_true: Any, y_pred: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def _arrays(self, y_true: Any, y_pred: Any,
+                ) -> tuple[np.ndarray, np.ndarray, np.ndarray, tuple[int, ...]]:
+        """Labels t and outputs p with one row per sample — a population's (K, n, ·) outputs
+        as K·n rows, member after member —, the row numbers, to pick ŷ_i,t_i, and p's shape."""
         p = np.asarray(y_pred)
+        shape = p.shape
         t = np.asarray(y_true)
         if t.ndim == p.ndim:
             t = t.reshape(t.shape[:-1])
         if t.dtype.kind not in "iu":
             t = t.astype(np.intp)
+        if t.ndim > 1:
+            t, p = t.reshape(-1), p.reshape(-1, shape[-1])
         if len(self._rows) != len(t):
             self._rows = np.arange(len(t))
-        return t, p, self._rows
+        return t, p, self._rows, shape
 
-    def _target_probability(self, y_true: Any, y_pred: Any) -> tuple[np.ndarray, ...]:
-        t, p, rows = self._arrays(y_true, y_pred)
-        s = p.sum(axis=-1)
+    def _target_probability(self, y_true: Any, y_pred: Any) -> tuple[Any, ...]:
+        t, p, rows, shape = self._arrays(y_true, y_pred)
+        s = np.add.reduce(p, axis=-1)  # (ndarray.sum, without its Python wrapper: every step)
         q = p[rows, t] / s
-        return t, p, rows, s, q
+        return t, p, rows, shape, s, q
 
     def per_sample(self, y_true: Any, y_pred: Any) -> np.ndarray:
-        q = self._target_probability(y_true, y_pred)[-1]
-        return -np.log(_clip(q))
+        *_, shape, _, q = self._target_probability(y_true, y_pred)
+        return -np.log(_clip(q)).reshape(shape[:-1])
 
     def __call__(self, y_true: Any, y_pred: Any) -> float:
         q = self._target_probability(y_true, y_pred)[-1]
-        return -float(np.log(_clip(q)).sum()) / len(q)
+        _clip(q, out=q)
+        return -float(np.add.reduce(np.log(q, out=q))) / len(q)
 
     def gradient(self, y_true: Any, y_pred: Any) -> np.ndarray:
-        t, p, rows, s, q = self._target_probability(y_true, y_pred)
+        t, p, rows, shape, s, q = self._target_probability(y_true, y_pred)
         inside = (q >= EPSILON) & (q <= 1.0 - EPSILON)
         g = -1.0 / _clip(q)
         g *= inside
-        g /= s * len(q)
+        g /= s * shape[-2]  # n samples (per member)
         grad = np.empty_like(p)
         grad[...] = (-g * q)[:, np.newaxis]
         grad[rows, t] += g
-        return grad
+        return grad.reshape(shape)
 
     def fused_gradient(self, y_true: Any, z: Any, y_pred: Any,
                        activation_name: str | None) -> np.ndarray | None:
@@ -456,11 +478,11 @@ class SparseCategoricalCrossentropy(Loss):
         """
         if activation_name != "softmax":
             return None
-        t, p, rows = self._arrays(y_true, y_pred)
+        t, p, rows, shape = self._arrays(y_true, y_pred)
         grad = p.copy()
         grad[rows, t] -= 1.0
-        grad /= len(grad)
-        return grad
+        grad /= shape[-2]  # n samples (per member)
+        return grad.reshape(shape)
 
     def check_targets(self, y_true: Any, output_shape: tuple[int, ...]) -> None:
         y = np.asarray(y_true)

@@ -23,6 +23,12 @@ One speed-up, and only one: when the parameters, their gradients and the optimiz
 each *packed* — consecutive pieces of one flat buffer (see :func:`pack`; ``fit`` packs the
 model's weights) — stages 2 and 3 run once on the whole buffers instead of once per parameter.
 The rules are elementwise, so the numbers are the same, bit for bit (a test holds them equal).
+
+The same rules train a :class:`~descentlab.population.Population` — K networks in lockstep. Its
+optimizer (``members = K``) receives each weight as rows, shape (K, size), one row per member,
+and any constant in which the members differ (the learning rate, β₁, momentum, ...) as a column
+of shape (K, 1): the rules' arithmetic broadcasts it along each member's row unchanged.
+Clipping norms are then taken per row (per member).
 """
 
 from __future__ import annotations
@@ -47,63 +53,100 @@ State = dict[str, np.ndarray]
 # Stage 1: clipping (Keras' clipvalue, clipnorm, global_clipnorm). Each returns new arrays and
 # leaves the gradients it is given as they were.
 # --------------------------------------------------------------------------------------------
-def clip_by_value(grads: Sequence[np.ndarray], clipvalue: float) -> list[np.ndarray]:
+#
+# ``rows=True``: each gradient is rows, one per member of a population, each row clipped on its
+# own (the thresholds may then be columns (K, 1), one per member).
+# --------------------------------------------------------------------------------------------
+def clip_by_value(grads: Sequence[np.ndarray], clipvalue: Any) -> list[np.ndarray]:
     """Each gradient element clipped to [−clipvalue, clipvalue]."""
     return [np.clip(g, -clipvalue, clipvalue) for g in grads]
 
 
-def clip_by_norm(grads: Sequence[np.ndarray], clipnorm: float) -> list[np.ndarray]:
+def clip_by_norm(grads: Sequence[np.ndarray], clipnorm: Any,
+                 rows: bool = False) -> list[np.ndarray]:
     """Each gradient on its own rescaled to norm ≤ clipnorm: g ← g·c / max(‖g‖, c)."""
-    return [g * (clipnorm / max(_l2_norm([g]), clipnorm)) for g in grads]
+    if not rows:
+        return [g * (clipnorm / max(_l2_norm([g]), clipnorm)) for g in grads]
+    return [g * _like(clipnorm / np.maximum(_l2_norm([g], rows), clipnorm), g) for g in grads]
 
 
-def clip_by_global_norm(grads: Sequence[np.ndarray], global_clipnorm: float) -> list[np.ndarray]:
+def clip_by_global_norm(grads: Sequence[np.ndarray], global_clipnorm: Any,
+                        rows: bool = False) -> list[np.ndarray]:
     """All gradients rescaled together so that their joint norm is ≤ global_clipnorm."""
-    norm = _l2_norm(grads)
+    norm = _l2_norm(grads, rows)
     # Keras' form: c · min(1/‖g‖, 1/c), so a zero gradient is left as it is.
-    scale = global_clipnorm * min(1.0 / norm if norm else math.inf, 1.0 / global_clipnorm)
-    return [g * scale for g in grads]
+    if not rows:
+        scale = global_clipnorm * min(1.0 / norm if norm else math.inf, 1.0 / global_clipnorm)
+        return [g * scale for g in grads]
+    with np.errstate(divide="ignore"):
+        inverse = 1.0 / norm  # inf where a member's gradient is zero
+    scale = global_clipnorm * np.minimum(inverse, 1.0 / global_clipnorm)
+    return [g * _like(scale, g) for g in grads]
 
 
-def _l2_norm(arrays: Sequence[np.ndarray]) -> float:
-    """√(Σ g²) over every element of every array."""
-    return math.sqrt(sum(float(np.sum(g * g)) for g in arrays))
+def _l2_norm(arrays: Sequence[np.ndarray], rows: bool = False) -> Any:
+    """√(Σ g²) over every element of every array (a float); ``rows``: of each row (K, 1)."""
+    if not rows:
+        return math.sqrt(sum(float(np.sum(g * g)) for g in arrays))
+    # Each row summed in the gradient's dtype, then in float64: the single network's order.
+    return np.sqrt(sum(np.sum(g * g, axis=-1, keepdims=True).astype(np.float64)
+                       for g in arrays))
+
+
+def _like(scale: np.ndarray, g: np.ndarray) -> np.ndarray:
+    """A column of scale factors in the gradient's dtype, as a Python float would be used."""
+    return scale.astype(g.dtype, copy=False)
 
 
 # --------------------------------------------------------------------------------------------
 # The speed-up: arrays packed back to back in one buffer, so that an elementwise rule can update
 # all of them with one NumPy call per line instead of one per array.
 # --------------------------------------------------------------------------------------------
-def pack(arrays: Sequence[np.ndarray]) -> tuple[np.ndarray, list[np.ndarray]]:
+def pack(arrays: Sequence[np.ndarray], members: int | None = None,
+         ) -> tuple[np.ndarray, list[np.ndarray]]:
     """A flat buffer holding copies of ``arrays`` back to back, and a view of it per array
-    (same shape, same values). Writing to a view writes to the buffer, and back."""
+    (same shape, same values). Writing to a view writes to the buffer, and back.
+
+    ``members=K`` (a population): every array is (K, ...); the buffer is (K, total), and row k
+    holds member k's pieces back to back."""
     dtype = arrays[0].dtype if len(arrays) else np.dtype("float32")
-    buffer = np.empty(sum(a.size for a in arrays), dtype=dtype)
+    rows = () if members is None else (members,)
+    buffer = np.empty(rows + (sum(a.size for a in arrays) // (members or 1),), dtype=dtype)
     views, offset = [], 0
     for a in arrays:
-        view = buffer[offset:offset + a.size].reshape(a.shape)
+        size = a.size // (members or 1)
+        view = buffer[..., offset:offset + size].reshape(a.shape)
         view[...] = a
         views.append(view)
-        offset += a.size
+        offset += size
     return buffer, views
 
 
 def packed_buffer(arrays: Sequence[np.ndarray]) -> np.ndarray | None:
-    """The flat buffer that ``arrays`` tile exactly, in order (as :func:`pack` makes them), or
-    None when they are not so packed."""
+    """The buffer that ``arrays`` tile exactly, in order (as :func:`pack` makes them), or None
+    when they are not so packed."""
     if not len(arrays) or not isinstance(arrays[0], np.ndarray):
         return None
     buffer = arrays[0].base
-    if not isinstance(buffer, np.ndarray) or buffer.ndim != 1 or \
+    if not isinstance(buffer, np.ndarray) or buffer.ndim not in (1, 2) or \
             not buffer.flags.c_contiguous:
         return None
+    rows = buffer.shape[0] if buffer.ndim == 2 else 1
     address = buffer.__array_interface__["data"][0]
     for a in arrays:
-        if not isinstance(a, np.ndarray) or a.base is not buffer or not a.flags.c_contiguous \
-                or a.__array_interface__["data"][0] != address:
+        if not isinstance(a, np.ndarray) or a.base is not buffer or \
+                a.__array_interface__["data"][0] != address or \
+                not (a.flags.c_contiguous if rows == 1 else _row_pieces(a, buffer)):
             return None
-        address += a.nbytes
-    return buffer if address == buffer.__array_interface__["data"][0] + buffer.nbytes else None
+        address += a.nbytes // rows
+    return buffer if address == buffer.__array_interface__["data"][0] + buffer.nbytes // rows \
+        else None
+
+
+def _row_pieces(a: np.ndarray, buffer: np.ndarray) -> bool:
+    """Whether ``a`` is one contiguous piece of every row of the 2-D ``buffer``."""
+    return a.ndim >= 1 and a.shape[0] == buffer.shape[0] and \
+        a.strides[0] == buffer.strides[0] and a[0].flags.c_contiguous
 
 
 class Optimizer:
@@ -170,6 +213,9 @@ class Optimizer:
         self.clipvalue = None if clipvalue is None else float(clipvalue)
         self.global_clipnorm = None if global_clipnorm is None else float(global_clipnorm)
         self.name = name or _snake(type(self).__name__)
+        #: None for one network; K for the optimizer of a population of K members, which is
+        #: handed every weight as rows (K, size) and may hold per-member constants as (K, 1).
+        self.members: int | None = None
         self.iterations = 0
         self._slots: dict[str, list[np.ndarray]] = {}
         self._states: list[State] = []
@@ -336,7 +382,7 @@ class Optimizer:
         for name in self.slot_names:
             flat = packed_buffer(self._slots[name])
             if flat is None:
-                flat, self._slots[name] = pack(self._slots[name])
+                flat, self._slots[name] = pack(self._slots[name], self.members)
             flat_state[name] = flat
         self._link_states()
         return [(flat_g, flat_p, flat_state)]
@@ -350,20 +396,22 @@ class Optimizer:
         return g
 
     def _clip(self, grads: Sequence[np.ndarray]) -> Sequence[np.ndarray]:
-        """Stage 1: the gradients clipped as configured (or as they are)."""
+        """Stage 1: the gradients clipped as configured (or as they are); in a population,
+        each member's rows on their own."""
+        rows = self.members is not None
         if self.clipvalue is not None:
             return clip_by_value(grads, self.clipvalue)
         if self.clipnorm is not None:
-            return clip_by_norm(grads, self.clipnorm)
+            return clip_by_norm(grads, self.clipnorm, rows)
         if self.global_clipnorm is not None:
-            return clip_by_global_norm(grads, self.global_clipnorm)
+            return clip_by_global_norm(grads, self.global_clipnorm, rows)
         return grads
 
     def _weight_decay(self, g: np.ndarray, p: np.ndarray, lr: float) -> np.ndarray:
         """Stage 2: decoupled decay shrinks ``p`` (Keras; PyTorch's AdamW) and returns ``g``;
         the L2 penalty (PyTorch's other optimizers) returns ``g + wd·p``."""
         wd = self.weight_decay
-        if not wd:
+        if wd is None or (isinstance(wd, float) and not wd):
             return g
         if self.flavor == "keras" or self.decoupled_weight_decay_in_pytorch:
             p -= p * (wd * lr)  # p ← p − lr·wd·p
@@ -417,7 +465,7 @@ class SGD(Optimizer):
     def _keras_rule(self, g: np.ndarray, p: np.ndarray, state: State, lr: float,
                     t: int) -> None:
         momentum = self.momentum
-        if not momentum:
+        if "momentum" not in state:  # momentum 0: plain gradient descent
             p -= lr * g
             return
         m = state["momentum"]
@@ -430,7 +478,7 @@ class SGD(Optimizer):
     def _pytorch_rule(self, g: np.ndarray, p: np.ndarray, state: State, lr: float,
                       t: int) -> None:
         momentum = self.momentum
-        if not momentum:
+        if "momentum" not in state:  # momentum 0: plain gradient descent
             p -= lr * g
             return
         buf = state["momentum"]
@@ -522,7 +570,7 @@ class RMSprop(Optimizer):
         else:
             denom = v + eps
         inc = lr * g / np.sqrt(denom)
-        if self.momentum:
+        if "momentum" in state:
             mom = state["momentum"]
             mom[...] = self.momentum * mom + inc
             p -= mom
@@ -540,7 +588,7 @@ class RMSprop(Optimizer):
             avg = np.sqrt(v - g_bar**2) + eps
         else:
             avg = np.sqrt(v) + eps
-        if self.momentum:
+        if "momentum" in state:
             buf = state["momentum"]
             buf[...] = self.momentum * buf + g / avg
             p -= lr * buf
@@ -581,7 +629,7 @@ class Adam(Optimizer):
                     t: int) -> None:
         beta_1, beta_2, eps = self.beta_1, self.beta_2, self.epsilon
         m, v = state["momentum"], state["velocity"]
-        alpha = lr * math.sqrt(1 - beta_2**t) / (1 - beta_1**t)
+        alpha = lr * _sqrt(1 - beta_2**t) / (1 - beta_1**t)
         m += (1 - beta_1) * (g - m)
         v += (1 - beta_2) * (g**2 - v)
         if self.amsgrad:
@@ -600,9 +648,9 @@ class Adam(Optimizer):
         if self.amsgrad:
             v_hat = state["velocity_hat"]
             v_hat[...] = np.maximum(v_hat, v)
-            denom = np.sqrt(v_hat) / math.sqrt(1 - beta_2**t) + eps
+            denom = np.sqrt(v_hat) / _sqrt(1 - beta_2**t) + eps
         else:
-            denom = np.sqrt(v) / math.sqrt(1 - beta_2**t) + eps
+            denom = np.sqrt(v) / _sqrt(1 - beta_2**t) + eps
         p -= lr / (1 - beta_1**t) * (m / denom)
 
     def get_config(self) -> dict[str, Any]:
@@ -646,8 +694,9 @@ class Nadam(Optimizer):
         self.beta_2 = check_float(beta_2, "beta_2", low=0.0, high=1.0, high_open=True)
         self.epsilon = check_float(epsilon, "epsilon", low=0.0)
         self.momentum_decay = check_float(momentum_decay, "momentum_decay", low=0.0)
-        #: Π_t, the product of the momentum schedule so far.
-        self.u_product = 1.0
+        #: Π_t, the product of the momentum schedule so far (in a population whose members'
+        #: β₁ differ, a column of one Π_t per member).
+        self.u_product: Any = 1.0
         self._u_t = self._u_next = 0.0
 
     def _begin_step(self, t: int) -> None:
@@ -660,7 +709,9 @@ class Nadam(Optimizer):
         else:
             self._u_t = beta_1 * (1.0 - 0.5 * 0.96 ** (t * self.momentum_decay))
             self._u_next = beta_1 * (1.0 - 0.5 * 0.96 ** ((t + 1) * self.momentum_decay))
-            self.u_product = float(np.float32(self.u_product) * np.float32(self._u_t))
+            product = np.float32(self.u_product) * np.float32(self._u_t)
+            self.u_product = float(product) if np.ndim(product) == 0 else \
+                product.astype(np.float64)
 
     def _keras_rule(self, g: np.ndarray, p: np.ndarray, state: State, lr: float,
                     t: int) -> None:
@@ -689,7 +740,9 @@ class Nadam(Optimizer):
 
     def set_state(self, state: dict[str, Any]) -> None:
         super().set_state(state)
-        self.u_product = float(state.get("u_product", 1.0))
+        u_product = state.get("u_product", 1.0)
+        # A population's Π_t is a column when its members' β₁ differ.
+        self.u_product = u_product if isinstance(u_product, np.ndarray) else float(u_product)
 
     def get_config(self) -> dict[str, Any]:
         return {**super().get_config(), "beta_1": self.beta_1, "beta_2": self.beta_2,
@@ -749,6 +802,12 @@ def get(identifier: Any) -> Optimizer:
         raise ConfigError(f"Unknown optimizer {identifier!r}. {did_you_mean(key, names())}")
     raise ConfigError(f"optimizer must be a name such as 'adam' or an Optimizer object; got "
                       f"{identifier!r}.")
+
+
+def _sqrt(x: Any) -> Any:
+    """√x of a step's constant: a float stays a Python float (so float32 weights stay float32);
+    a population's column of per-member values stays a column."""
+    return math.sqrt(x) if isinstance(x, float) else np.sqrt(x)
 
 
 def _snake(name: str) -> str:

@@ -1,0 +1,488 @@
+"""Population training: K networks of one architecture trained in lockstep.
+
+An honest comparison — of activations, depths, optimizers, learning rates — needs many runs:
+seeds for the spread, a range of learning rates for each optimizer. Trained one by one, small
+networks spend most of their time in Python. Stacked, they share every NumPy call::
+
+    member k alone                        the population, all K members at once
+    kernel W (inputs, units)              W (K, inputs, units)     bias b (K, units)
+    batch  x (batch, inputs)              x (K, batch, inputs)     each member its own samples
+    z = x @ W + b                         the same line: one batched matrix product per layer
+    optimizer rule on W                   the same rule on rows (K, size), one row per member
+
+This is what JAX's ``vmap`` and ``torch.func`` do for their users; here it is no second engine:
+the layers (:mod:`descentlab.layers`), losses and optimizers are written so that the same code
+serves one network and a stack of them (the batch axis is −2, transposes are
+``swapaxes(-1, -2)``, and per-member constants broadcast as (K, 1) columns).
+
+Each member is exactly the network ``Sequential.fit`` trains with its seed and settings: its own
+initial weights, its own shuffling order and dropout masks (drawn from its own generator, in the
+order ``fit`` draws them), its own learning rate and optimizer constants. The tests hold every
+float64 member equal to a separate ``fit`` run to rounding (rtol 1e-12). A member whose loss
+becomes NaN or infinite stops — as ``fit(on_divergence="stop")`` would stop it — and the others
+go on. Between calls the members are ordinary ``Sequential`` models (``population.models[k]``):
+evaluate, predict, save or keep training any of them on its own.
+
+>>> def make():
+...     model = Sequential([Dense(32, activation="relu", input_dim=64),
+...                         Dense(10, activation="softmax")])
+...     model.compile(optimizer=SGD(0.1), loss="sparse_categorical_crossentropy",
+...                   metrics=["accuracy"])
+...     return model
+>>> population = Population.from_seeds(make, seeds=range(16))
+>>> histories = population.fit(x, y, epochs=10, batch_size=32)   # one History per member
+>>> population.models[3].save("member3.dlab")
+
+Members may differ in seed, learning rate and any number of the optimizer (``momentum``,
+``beta_1``, ``epsilon``, ``weight_decay``, clipping thresholds, ...); they share the
+architecture, the loss, the metrics and the optimizer's class, flavor and switches
+(``nesterov``, ``amsgrad``, ``centered``, which clipping, a learning-rate schedule). In float32,
+members whose optimizer constants differ compute those constants' products in float64, so they
+agree with separate float32 runs to float32 rounding rather than bit for bit.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from typing import Any
+
+import numpy as np
+
+from descentlab import backend, optimizers, validation
+from descentlab import callbacks as callbacks_module
+from descentlab import layers as layers_module
+from descentlab.errors import ConfigError, DataError, TrainingDiverged
+from descentlab.models import Sequential, _batch_size
+
+__all__ = ["Population", "seeded"]
+
+_DIVERGENCE_MODES = ("stop", "continue")
+#: Optimizer settings that may take one value per member: they enter the rules as numbers.
+#: (Any other setting — flavor, nesterov, amsgrad, centered — changes the equations.)
+_CLIPS = ("clipnorm", "clipvalue", "global_clipnorm")
+
+
+def seeded(make_model: Callable[[], Sequential], seed: int) -> Sequential:
+    """The model ``make_model()`` builds after ``set_random_seed(seed)``, holding the training
+    stream (shuffling order, dropout masks) that its first ``fit`` would then draw.
+
+    The global generator is left as it was, so members can be made one after another:
+    ``Population([seeded(make, s) for s in seeds])`` trains, member by member, what
+    ``set_random_seed(s); make().fit(...)`` trains."""
+    seed = validation.check_int(seed, "seed", low=0)
+    with backend.use_generator(np.random.default_rng(seed)):
+        model = make_model()
+        if not isinstance(model, Sequential):
+            raise ConfigError(f"make_model must return a Sequential; got {model!r}.")
+        model._ensure_train_rng()
+    return model
+
+
+class Population:
+    """K compiled, built ``Sequential`` models of one architecture, trained in lockstep.
+
+    Args:
+        models: the members; ``population.models[k]`` stays that very object, updated in place
+            by :meth:`fit` (weights, optimizer state, training stream, ``history``).
+    """
+
+    def __init__(self, models: Iterable[Sequential]) -> None:
+        models = list(models)
+        if not models:
+            raise ConfigError("A Population needs at least one model.")
+        for k, model in enumerate(models):
+            if not isinstance(model, Sequential):
+                raise ConfigError(f"Population members must be Sequential models; member {k} "
+                                  f"is {model!r}.")
+            model._require_compiled(f"Population member {k}")
+            if not model.built:
+                raise ConfigError(
+                    f"Population member {k} is not built: give its first layer input_dim=... "
+                    "so that its weights exist before training.")
+        if len({id(m) for m in models}) != len(models):
+            raise ConfigError("A model appears twice in the Population; give distinct models.")
+        reference = _architecture(models[0])
+        for k, model in enumerate(models[1:], start=1):
+            if _architecture(model) != reference:
+                raise ConfigError(
+                    f"Population member {k} differs from member 0 in its layers, loss, "
+                    "metrics or dtype; a population trains one architecture (members may "
+                    "differ in seed, learning rate and optimizer constants).")
+        _stack_optimizers([m.optimizer for m in models], [m.trainable_weights for m in models],
+                          check_only=True)
+        self.models = models
+        #: The History of each member's last :meth:`fit` (None before the first).
+        self.histories: list[callbacks_module.History | None] = [None] * len(models)
+        #: Members whose loss became NaN/inf in the last :meth:`fit`: {member: TrainingDiverged}.
+        self.diverged: dict[int, TrainingDiverged] = {}
+
+    @classmethod
+    def from_seeds(cls, make_model: Callable[[], Sequential], seeds: Iterable[int],
+                   ) -> Population:
+        """One member per seed, each as :func:`seeded` makes it."""
+        return cls([seeded(make_model, seed) for seed in seeds])
+
+    def __len__(self) -> int:
+        return len(self.models)
+
+    def __getitem__(self, k: int) -> Sequential:
+        return self.models[k]
+
+    def __iter__(self) -> Iterator[Sequential]:
+        return iter(self.models)
+
+    def __repr__(self) -> str:
+        return f"<Population of {len(self.models)} × {self.models[0].count_params():,} params>"
+
+    # -- training -----------------------------------------------------------------------------
+    def fit(self, x: Any = None, y: Any = None, batch_size: int | str | None = None,
+            epochs: int = 1, verbose: int = 0, validation_split: float = 0.0,
+            validation_data: Any = None, shuffle: bool = True, initial_epoch: int = 0,
+            on_divergence: str = "stop",
+            on_epoch_end: Callable[[int, dict[int, dict[str, float]]], Any] | None = None,
+            ) -> list[callbacks_module.History]:
+        """Train every member on ``(x, y)`` as its own ``fit`` would; one History per member.
+
+        The arguments mean what they mean for :meth:`Sequential.fit`. ``on_divergence``:
+        ``"stop"`` (default) stops a member whose loss becomes NaN/inf — its history ends with
+        that epoch, as ``fit(on_divergence="stop")``'s — and records it in :attr:`diverged`;
+        ``"continue"`` trains it on. ``verbose`` 1 or 2 prints one line per epoch.
+
+        ``on_epoch_end(epoch, logs)``, if given, is called after every epoch with the logs of
+        the members still training, ``{member: logs}``; each member's model then holds its
+        weights of that moment, to be measured (``population.models[k]``) but not changed.
+        """
+        # As fit: a diverging member is reported once, not by NumPy's overflow warnings.
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore", under="ignore"):
+            return self._fit(x, y, batch_size, epochs, verbose, validation_split,
+                             validation_data, shuffle, initial_epoch, on_divergence,
+                             on_epoch_end)
+
+    def _fit(self, x: Any, y: Any, batch_size: int | str | None, epochs: int, verbose: int,
+             validation_split: float, validation_data: Any, shuffle: bool, initial_epoch: int,
+             on_divergence: str, on_epoch_end: Callable[..., Any] | None,
+             ) -> list[callbacks_module.History]:
+        epochs = validation.check_int(epochs, "epochs", low=1)
+        initial_epoch = validation.check_int(initial_epoch, "initial_epoch", low=0)
+        on_divergence = validation.check_choice(on_divergence, "on_divergence",
+                                                _DIVERGENCE_MODES)
+        shuffle = validation.check_bool(shuffle, "shuffle")
+        verbose = validation.check_choice(verbose, "verbose", (0, 1, 2))
+        validation_split = validation.check_float(
+            validation_split, "validation_split", low=0.0, high=1.0, high_open=True,
+            what="a fraction in [0, 1)")
+        first = self.models[0]
+        x, y = first._prepare_xy(x, y)
+        val = None
+        if validation_data is not None:
+            if not isinstance(validation_data, (tuple, list)) or len(validation_data) != 2:
+                raise validation.fail("validation_data", "a tuple (x_val, y_val)",
+                                      validation_data, DataError)
+            x_val, y_val = validation_data
+            val = first._prepare_xy(x_val, y_val, what="validation_data ")
+        elif validation_split > 0:
+            split_at = int(math.floor(len(x) * (1.0 - validation_split)))
+            if split_at == 0 or split_at == len(x):
+                raise DataError(
+                    f"validation_split={validation_split} of {len(x)} samples leaves an empty "
+                    "training or validation set.")
+            x, val, y = x[:split_at], (x[split_at:], y[split_at:]), y[:split_at]
+        n = len(x)
+        size = _batch_size(batch_size, n)
+        steps = math.ceil(n / size)
+
+        members = len(self.models)
+        metric_objects = first._resolved_metrics(y.shape)
+        rngs = [m._ensure_train_rng() for m in self.models]
+        histories = [callbacks_module.History() for _ in self.models]
+        for model, history in zip(self.models, histories, strict=True):
+            history.set_model(model)
+            history.set_params({"epochs": epochs, "steps": steps, "verbose": verbose,
+                                "batch_size": size, "samples": n})
+            model.history = history
+            model.stop_training = False
+        self.histories = list(histories)
+        self.diverged = {}
+        active = list(range(members))
+        engine = _Lockstep([self.models[k] for k in active])
+        orders = np.empty((members, n), dtype=np.intp)
+        try:
+            for epoch in range(initial_epoch, epochs):
+                for k in active:
+                    orders[k] = rngs[k].permutation(n) if shuffle else np.arange(n)
+                loss_total = np.zeros(members)
+                metric_totals = np.zeros((len(metric_objects), members))
+                seen = 0
+                stopped: list[int] = []
+                for step in range(steps):
+                    start = step * size
+                    rows = orders[active, start:start + size]  # (members, batch) sample indices
+                    xb, yb = x[rows], y[rows]
+                    losses, output = engine.step(xb, yb)
+                    seen += len(rows[0])
+                    loss_total[active] += losses * len(rows[0])
+                    for i, metric in enumerate(metric_objects):
+                        metric_totals[i, active] += metric.values(yb, output).sum(axis=-1)
+                    if on_divergence == "stop" and not np.isfinite(losses).all():
+                        engine.write_back()
+                        for pos in np.flatnonzero(~np.isfinite(losses)):
+                            k = active[pos]
+                            model = self.models[k]
+                            self.diverged[k] = model._diverged(epoch, step, float(losses[pos]),
+                                                               histories[k])
+                            self._end_epoch(k, epoch, loss_total[k] / seen,
+                                            metric_totals[:, k], seen, val, size,
+                                            metric_objects)
+                            stopped.append(k)
+                        active = [k for k in active if k not in stopped]
+                        if not active:
+                            return histories
+                        engine = _Lockstep([self.models[k] for k in active])
+                logs = engine.epoch_logs(loss_total[active] / seen, metric_totals[:, active],
+                                         seen, metric_objects, val, size)
+                for k, member_logs in zip(active, logs, strict=True):
+                    histories[k].on_epoch_end(epoch, member_logs)
+                if verbose:
+                    _print_epoch(epoch, epochs, logs, len(self.diverged))
+                if on_epoch_end is not None:
+                    engine.write_back()
+                    on_epoch_end(epoch, dict(zip(active, logs, strict=True)))
+        finally:
+            engine.write_back()
+        return histories
+
+    def _end_epoch(self, k: int, epoch: int, loss: float, metric_totals: np.ndarray, seen: int,
+                   val: tuple[np.ndarray, np.ndarray] | None, size: int,
+                   metric_objects: list[Any]) -> None:
+        """Member k's last, partial epoch, on its own model (it has left the lockstep)."""
+        model = self.models[k]
+        logs = model._logs(float(loss), metric_objects, [float(t) for t in metric_totals],
+                           [seen] * len(metric_objects))
+        if val is not None:
+            val_logs = model._evaluate_arrays(val[0], val[1], size)
+            logs.update({f"val_{name}": value for name, value in val_logs.items()})
+        self.histories[k].on_epoch_end(epoch, logs)  # type: ignore[union-attr]
+
+    # -- inference ----------------------------------------------------------------------------
+    def predict(self, x: Any, batch_size: int | None = None) -> np.ndarray:
+        """Every member's output for ``x``: an array (members, samples, units)."""
+        x = self.models[0]._prepare_x(x)
+        size = _batch_size(batch_size if batch_size is not None else 1024, len(x))
+        engine = _Lockstep(self.models)
+        parts = [engine.forward(x[s:s + size]).copy() for s in range(0, len(x), size)]
+        return np.concatenate(parts, axis=1)
+
+    def evaluate(self, x: Any = None, y: Any = None, batch_size: int | None = None,
+                 return_dict: bool = False) -> list[Any]:
+        """Each member's :meth:`Sequential.evaluate` result, computed for all at once."""
+        first = self.models[0]
+        x, y = first._prepare_xy(x, y)
+        size = _batch_size(batch_size, len(x))
+        metric_objects = first._resolved_metrics(y.shape)
+        for model in self.models[1:]:
+            model._resolved_metrics(y.shape)  # what _result reads: loss alone, or a list
+        logs = _Lockstep(self.models).evaluate(x, y, size, metric_objects)
+        return [model._result(member_logs, return_dict)
+                for model, member_logs in zip(self.models, logs, strict=True)]
+
+
+class _Lockstep:
+    """The members stacked: one model whose layers hold every member's weights on a leading
+    axis, and one optimizer whose rule updates them all as rows (K, size)."""
+
+    def __init__(self, models: Sequence[Sequential]) -> None:
+        self.models = list(models)
+        self.members = len(models)
+        first = models[0]
+        self.model = Sequential(name=f"{first.name}_population")
+        for i in range(len(first.layers)):
+            layer = layers_module.stack([m.layers[i] for m in models])
+            self.model.add(layer)
+            if isinstance(layer, layers_module.Dropout):
+                layer.member_rngs = [_dropout(m.layers[i]).generator() for m in models]
+        self.model.loss = self.loss = copy.copy(first.loss)
+        # Every trainable weight and gradient as rows of one (K, P) buffer: row k holds member
+        # k's weights back to back, so the optimizer's rule runs once per step on all of them.
+        trainable = self.model.trainable_weights
+        _, self.params = optimizers.pack([w.reshape(self.members, -1) for w in trainable],
+                                         members=self.members)
+        _, self.grads = optimizers.pack([np.zeros_like(w).reshape(self.members, -1)
+                                         for w in trainable], members=self.members)
+        start = 0
+        for layer in self.model.layers:
+            end = start + len(layer.trainable_weights)
+            if end > start:
+                layer.move_weights_to(
+                    [p.reshape(w.shape) for p, w in zip(self.params[start:end],
+                                                         layer.trainable_weights, strict=True)],
+                    [g.reshape(w.shape) for g, w in zip(self.grads[start:end],
+                                                        layer.trainable_weights, strict=True)])
+            start = end
+        self.optimizer = _stack_optimizers([m.optimizer for m in models],
+                                           [m.trainable_weights for m in models])
+        self.regularized = [(reg, w) for layer in self.model.layers
+                            for reg, w in layer.regularized_weights()]
+
+    def penalties(self) -> np.ndarray:
+        """Σ R(W) of each member's regularized weights (0 without regularizers)."""
+        total = np.zeros(self.members)
+        for regularizer, w in self.regularized:
+            total += [regularizer(w[k]) for k in range(self.members)]
+        return total
+
+    def step(self, x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """One training step of every member: ``_train_step`` of :class:`Sequential`, with
+        x (K, batch, inputs). Returns each member's batch loss (K,) and the outputs."""
+        output = self.model._forward(x, training=True)
+        losses = self.loss.per_sample(y, output).mean(axis=-1, dtype=np.float64)
+        if self.regularized:
+            losses += self.penalties()  # of the weights before this step's update
+        self.model._backward(y, output)
+        self.optimizer.apply(self.grads, self.params)
+        return losses, output
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        """Every member's output (inference mode) for the same inputs x (samples, inputs)."""
+        x = np.broadcast_to(x, (self.members, *x.shape))
+        return self.model._forward(x, training=False)
+
+    def evaluate(self, x: np.ndarray, y: np.ndarray, size: int,
+                 metric_objects: list[Any]) -> list[dict[str, float]]:
+        """Each member's logs on (x, y), as :meth:`Sequential._evaluate_arrays` gives them."""
+        loss_total = np.zeros(self.members)
+        totals = np.zeros((len(metric_objects), self.members))
+        for start in range(0, len(x), size):
+            xb, yb = x[start:start + size], y[start:start + size]
+            output = self.forward(xb)
+            yb = np.broadcast_to(yb, (self.members, *yb.shape))
+            loss_total += self.loss.per_sample(yb, output).sum(axis=-1, dtype=np.float64)
+            for i, metric in enumerate(metric_objects):
+                totals[i] += metric.values(yb, output).sum(axis=-1)
+        loss = loss_total / len(x) + self.penalties()
+        return [Sequential._logs(float(loss[k]), metric_objects, list(totals[:, k]),
+                                 [len(x)] * len(metric_objects)) for k in range(self.members)]
+
+    def epoch_logs(self, losses: np.ndarray, metric_totals: np.ndarray, seen: int,
+                   metric_objects: list[Any], val: tuple[np.ndarray, np.ndarray] | None,
+                   size: int) -> list[dict[str, float]]:
+        """Each member's logs at the end of an epoch, with ``val_*`` when validating."""
+        logs = [Sequential._logs(float(losses[k]), metric_objects,
+                                 [float(t) for t in metric_totals[:, k]],
+                                 [seen] * len(metric_objects)) for k in range(self.members)]
+        if val is not None:
+            for member_logs, val_logs in zip(logs, self.evaluate(val[0], val[1], size,
+                                                                 metric_objects), strict=True):
+                member_logs.update({f"val_{name}": value for name, value in val_logs.items()})
+        return logs
+
+    def write_back(self) -> None:
+        """Copy each member's weights and optimizer state into its own model."""
+        for k, model in enumerate(self.models):
+            for stacked, layer in zip(self.model.layers, model.layers, strict=True):
+                layers_module.unstack(stacked, k, layer)
+        _unstack_optimizer(self.optimizer, [m.optimizer for m in self.models],
+                           [m.trainable_weights for m in self.models])
+
+
+# --------------------------------------------------------------------------------------------
+# The members' optimizers as one: shared settings stay numbers, differing ones become columns.
+# --------------------------------------------------------------------------------------------
+def _stack_optimizers(members: Sequence[Any], weights: Sequence[list[np.ndarray]],
+                      check_only: bool = False) -> optimizers.Optimizer:
+    """One optimizer of the members' class whose parameters are rows (K, size): settings the
+    members share are kept as they are, numbers in which they differ become (K, 1) columns,
+    and the state (moments, accumulators) is the members' own, stacked."""
+    first = members[0]
+    configs = [m.get_config() for m in members]
+    differing: dict[str, np.ndarray] = {}
+    for k, member in enumerate(members):
+        if type(member) is not type(first):
+            raise ConfigError(f"Population members must use one optimizer class; member {k} "
+                              f"has {type(member).__name__}, member 0 {type(first).__name__}.")
+        if member.iterations != first.iterations:
+            raise ConfigError(f"Population members must have made the same number of updates; "
+                              f"member {k} has made {member.iterations}, member 0 "
+                              f"{first.iterations}.")
+    for key, value in configs[0].items():
+        values = [config[key] for config in configs]
+        if key == "name" or all(v == value for v in values):
+            continue
+        numbers = [0.0 if v is None and key == "weight_decay" else v for v in values]
+        if key in _CLIPS and None in values or \
+                not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in numbers):
+            k = next(i for i, v in enumerate(values) if v != value)
+            raise ConfigError(
+                f"Population members must share the optimizer's {key} (it changes the update "
+                f"equations); member {k} has {values[k]!r}, member 0 {value!r}. Members may "
+                "differ in the numbers: learning rate, momentum, betas, epsilon, ...")
+        differing[key] = np.array(numbers, dtype=np.float64).reshape(-1, 1)
+    slot_names = max((m.slot_names for m in members), key=len)
+    if check_only:
+        return first
+    stacked = type(first).from_config(configs[0])
+    stacked.members = len(members)
+    for key, column in differing.items():
+        setattr(stacked, key, column)
+    stacked.slot_names = slot_names  # momentum 0 in some members: the slot for all (it stays 0)
+    states = []
+    for member, params in zip(members, weights, strict=True):
+        if set(member.get_state()["slots"]) != set(member.slot_names):
+            member.build(params)  # a fresh optimizer: its initial slots
+        states.append(member.get_state())
+    slots = {name: [np.stack([s["slots"][name][j] if name in s["slots"]
+                              else np.zeros_like(p) for s, p in zip(states, column_params,
+                                                                     strict=True)])
+                    .reshape(len(members), -1)
+                    for j, column_params in enumerate(zip(*weights, strict=True))]
+             for name in slot_names}
+    state: dict[str, Any] = {"iterations": first.iterations, "slots": slots}
+    if "u_product" in states[0]:
+        products = [s["u_product"] for s in states]
+        state["u_product"] = products[0] if len(set(products)) == 1 else \
+            np.array(products, dtype=np.float64).reshape(-1, 1)
+    stacked.set_state(state)
+    return stacked
+
+
+def _unstack_optimizer(stacked: optimizers.Optimizer, members: Sequence[Any],
+                       weights: Sequence[list[np.ndarray]]) -> None:
+    """Give each member optimizer its row of the stacked state."""
+    state = stacked.get_state()
+    u_product = state.get("u_product")
+    for k, (member, params) in enumerate(zip(members, weights, strict=True)):
+        member_state: dict[str, Any] = {
+            "iterations": state["iterations"],
+            "slots": {name: [rows[k].reshape(p.shape) for rows, p in
+                             zip(state["slots"][name], params, strict=True)]
+                      for name in member.slot_names}}
+        if u_product is not None:
+            member_state["u_product"] = float(u_product[k, 0]) \
+                if isinstance(u_product, np.ndarray) else u_product
+        member.set_state(member_state)
+
+
+def _dropout(layer: layers_module.Layer) -> layers_module.Dropout:
+    assert isinstance(layer, layers_module.Dropout)  # members share the architecture
+    return layer
+
+
+def _architecture(model: Sequential) -> Any:
+    """What members must share: layer configurations, loss, metrics, dtype. (Names and
+    initializers may differ: they make no difference once the weights exist.)"""
+    layers = []
+    for layer in model.layers:
+        spec = layers_module.serialize(layer)
+        spec["config"] = {k: v for k, v in spec["config"].items()
+                          if k not in ("name", "kernel_initializer", "bias_initializer")}
+        layers.append(spec)
+    compiled = model.get_compile_config() or {}
+    return (layers, model.input_dim, model.dtype, compiled.get("loss"), compiled.get("metrics"))
+
+
+def _print_epoch(epoch: int, epochs: int, logs: list[dict[str, float]], diverged: int) -> None:
+    losses = np.array([member_logs["loss"] for member_logs in logs])
+    line = (f"Epoch {epoch + 1}/{epochs} - {len(logs)} members - loss: min {losses.min():.4f}"
+            f", median {np.median(losses):.4f}, max {losses.max():.4f}")
+    print(line + (f" - {diverged} diverged" if diverged else ""), flush=True)

@@ -1,0 +1,326 @@
+"""Population training: every member is the network its own ``Sequential.fit`` would train.
+
+The oracle is a separate ``fit`` run per member, with the same seed and settings (float64,
+rtol 1e-12): the members' initial weights, shuffling orders, dropout masks, learning rates and
+optimizer constants all differ, so a population that mixed up two members, shared one random
+stream, or broadcast one member's constant to all would fail here.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pytest
+
+import descentlab as dl
+from descentlab import layers as layers_module
+from descentlab import optimizers
+from descentlab.errors import ConfigError, TrainingDiverged
+from descentlab.layers import BatchNormalization, Dense, Dropout
+from descentlab.models import Sequential, load_model
+from descentlab.population import Population, seeded
+
+N, FEATURES, CLASSES, BATCH, EPOCHS = 45, 4, 3, 16, 3  # 16 + 16 + 13 per epoch
+RTOL = 1e-12
+
+
+def make_data(regression: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    gen = np.random.default_rng(3)
+    x = gen.normal(size=(N, FEATURES))
+    if regression:
+        return x, np.tanh(x[:, :2]) + 0.1 * gen.normal(size=(N, 2))
+    return x, (x[:, 0] > 0).astype(int) + (x[:, 1] > 0.5).astype(int)
+
+
+def network(optimizer: optimizers.Optimizer, *, loss: str = "sparse_categorical_crossentropy",
+            output: tuple[int, str] = (CLASSES, "softmax"), activation: str = "tanh",
+            initializer: str = "glorot_uniform", **dense: Any) -> Sequential:
+    """Dense → BatchNormalization → Dropout → Dense: every layer kind the engine has."""
+    model = Sequential([
+        Dense(6, activation=activation, input_dim=FEATURES, kernel_initializer=initializer,
+              **dense),
+        BatchNormalization(), Dropout(0.25), Dense(output[0], activation=output[1])])
+    metrics = ["accuracy"] if "crossentropy" in loss else ["mae"]
+    model.compile(optimizer=optimizer, loss=loss, metrics=metrics)
+    return model
+
+
+def separate_run(make, seed: int, x, y, **fit: Any) -> Sequential:
+    """The oracle: set_random_seed(seed), build, fit — one network alone."""
+    dl.set_random_seed(seed)
+    model = make()
+    model.history_returned = model.fit(x, y, verbose=0, **fit)
+    return model
+
+
+def assert_same_member(member: Sequential, alone: Sequential, history) -> None:
+    for got, want in zip(member.get_weights(), alone.get_weights(), strict=True):
+        np.testing.assert_allclose(got, want, rtol=RTOL, atol=1e-300)
+    expected = alone.history_returned.history
+    assert list(history.history) == list(expected)
+    for key, values in expected.items():
+        np.testing.assert_allclose(history.history[key], values, rtol=RTOL)
+    assert history.epoch == alone.history_returned.epoch
+    got_state, want_state = member.optimizer.get_state(), alone.optimizer.get_state()
+    assert got_state["iterations"] == want_state["iterations"]
+    for name, arrays in want_state["slots"].items():
+        for got, want in zip(got_state["slots"][name], arrays, strict=True):
+            np.testing.assert_allclose(got, want, rtol=RTOL, atol=1e-300)
+    # The training streams end in the same state: a later fit shuffles alike.
+    assert member.get_training_state() == alone.get_training_state()
+
+
+#: Every optimizer, with members that differ in the learning rate and in the constants below.
+MEMBER_SETTINGS = {
+    "sgd": (optimizers.SGD, [{"learning_rate": 0.1}, {"learning_rate": 0.03}]),
+    "momentum": (optimizers.SGD, [{"learning_rate": 0.05, "momentum": 0.9},
+                                  {"learning_rate": 0.1, "momentum": 0.5},
+                                  {"learning_rate": 0.1, "momentum": 0.0}]),
+    "nesterov": (optimizers.SGD, [{"learning_rate": 0.05, "momentum": 0.9, "nesterov": True},
+                                  {"learning_rate": 0.02, "momentum": 0.8, "nesterov": True}]),
+    "adagrad": (optimizers.Adagrad, [{"learning_rate": 0.1},
+                                     {"learning_rate": 0.05, "epsilon": 1e-3,
+                                      "initial_accumulator_value": 0.5}]),
+    "rmsprop": (optimizers.RMSprop, [{"learning_rate": 0.01, "rho": 0.8},
+                                     {"learning_rate": 0.003, "momentum": 0.5}]),
+    "rmsprop-centered": (optimizers.RMSprop, [
+        {"learning_rate": 0.01, "centered": True, "momentum": 0.3},
+        {"learning_rate": 0.02, "centered": True, "epsilon": 1e-4}]),
+    "adam": (optimizers.Adam, [{"learning_rate": 0.01, "beta_1": 0.8},
+                               {"learning_rate": 0.02, "beta_2": 0.99, "weight_decay": 0.01}]),
+    "amsgrad": (optimizers.Adam, [{"learning_rate": 0.01, "amsgrad": True},
+                                  {"learning_rate": 0.03, "amsgrad": True, "epsilon": 1e-3}]),
+    "adamw": (optimizers.AdamW, [{"learning_rate": 0.01},
+                                 {"learning_rate": 0.02, "weight_decay": 0.1}]),
+    "nadam": (optimizers.Nadam, [{"learning_rate": 0.01, "beta_1": 0.8},
+                                 {"learning_rate": 0.02, "momentum_decay": 0.01}]),
+}
+
+
+@pytest.mark.parametrize("flavor", optimizers.FLAVORS)
+@pytest.mark.parametrize("name", sorted(MEMBER_SETTINGS))
+def test_each_member_equals_its_own_fit(float64, name: str, flavor: str) -> None:
+    cls, settings = MEMBER_SETTINGS[name]
+    x, y = make_data()
+    seeds = [11, 12, 13][:len(settings)]
+    makers = [lambda s=s: network(cls(**s, flavor=flavor)) for s in settings]
+    population = Population([seeded(make, seed) for make, seed in zip(makers, seeds,
+                                                                     strict=True)])
+    histories = population.fit(x, y, batch_size=BATCH, epochs=EPOCHS, validation_split=0.2)
+    assert population.diverged == {}
+    for k, (make, seed) in enumerate(zip(makers, seeds, strict=True)):
+        alone = separate_run(make, seed, x, y, batch_size=BATCH, epochs=EPOCHS,
+                             validation_split=0.2)
+        assert_same_member(population.models[k], alone, histories[k])
+        assert population.models[k].history is histories[k]
+
+
+@pytest.mark.parametrize("option", ["clipnorm", "clipvalue", "global_clipnorm"])
+def test_clipping_is_per_member(float64, option: str) -> None:
+    """Thresholds small enough to act every step, one per member: a norm taken over all
+    members, or one member's threshold applied to all, changes the trajectories."""
+    x, y = make_data(regression=True)
+    thresholds = {"clipnorm": (0.05, 0.2), "clipvalue": (0.01, 0.05),
+                  "global_clipnorm": (0.05, 0.3)}[option]
+    makers = [lambda c=c: network(optimizers.SGD(0.1, momentum=0.9, **{option: c}), loss="mse",
+                                  output=(2, "linear")) for c in thresholds]
+    population = Population([seeded(make, 5 + i) for i, make in enumerate(makers)])
+    histories = population.fit(x, y, batch_size=BATCH, epochs=EPOCHS)
+    for k, make in enumerate(makers):
+        alone = separate_run(make, 5 + k, x, y, batch_size=BATCH, epochs=EPOCHS)
+        assert_same_member(population.models[k], alone, histories[k])
+
+
+@pytest.mark.parametrize("loss, output, activation, initializer", [
+    ("mse", (2, "linear"), "relu", "he_normal"),
+    ("mae", (2, "linear"), "selu", "lecun_normal"),
+    ("binary_crossentropy", (1, "sigmoid"), "gelu", "he_uniform"),
+    ("categorical_crossentropy", (CLASSES, "softmax"), "elu", "glorot_normal"),
+    ("sparse_categorical_crossentropy", (CLASSES, "softmax"), "silu", "random_normal"),
+    ("mse", (1, "sigmoid"), "leaky_relu", "lecun_uniform"),      # no fused gradient
+])
+def test_losses_activations_initializers(float64, loss, output, activation, initializer) -> None:
+    x, y = make_data(regression=output[1] == "linear")
+    if loss == "binary_crossentropy" or output == (1, "sigmoid"):
+        y = (x[:, 0] > 0).astype(float)
+    elif loss == "categorical_crossentropy":
+        y = np.eye(CLASSES)[y]
+    makers = [lambda lr=lr: network(optimizers.Adam(lr), loss=loss, output=output,
+                                    activation=activation, initializer=initializer,
+                                    kernel_regularizer="l2")
+              for lr in (0.01, 0.05)]
+    population = Population([seeded(make, 21 + i) for i, make in enumerate(makers)])
+    histories = population.fit(x, y, batch_size=BATCH, epochs=2,
+                               validation_data=(x[:10], y[:10]))
+    for k, make in enumerate(makers):
+        alone = separate_run(make, 21 + k, x, y, batch_size=BATCH, epochs=2,
+                             validation_data=(x[:10], y[:10]))
+        assert_same_member(population.models[k], alone, histories[k])
+
+
+def test_a_diverging_member_stops_and_the_others_finish(float64) -> None:
+    """Member 1's learning rate is far too large: it stops where fit(on_divergence="stop")
+    stops it, is reported, and members 0 and 2 train every epoch as they would alone."""
+    x, y = make_data(regression=True)
+    rates = (0.01, 1e4, 0.02)
+    makers = [lambda lr=lr: network(optimizers.SGD(lr), loss="mse", output=(2, "linear"))
+              for lr in rates]
+    population = Population([seeded(make, 30 + i) for i, make in enumerate(makers)])
+    histories = population.fit(x, y, batch_size=BATCH, epochs=4)
+    assert list(population.diverged) == [1]
+    error = population.diverged[1]
+    assert isinstance(error, TrainingDiverged)
+    for k, make in enumerate(makers):
+        alone = separate_run(make, 30 + k, x, y, batch_size=BATCH, epochs=4,
+                             on_divergence="stop")
+        assert_same_member(population.models[k], alone, histories[k])
+    assert len(histories[0].epoch) == len(histories[2].epoch) == 4
+    assert len(histories[1].epoch) < 4 and not np.isfinite(histories[1].history["loss"][-1])
+    dl.set_random_seed(31)
+    with pytest.raises(TrainingDiverged) as raised:
+        makers[1]().fit(x, y, batch_size=BATCH, epochs=4, verbose=0)
+    assert (error.epoch, error.batch) == (raised.value.epoch, raised.value.batch)
+
+
+def test_same_seeds_give_bit_identical_populations() -> None:
+    x, y = make_data()
+    runs = []
+    for _ in range(2):
+        population = Population.from_seeds(lambda: network(optimizers.Adam(0.01)), [1, 2, 3])
+        histories = population.fit(x, y, batch_size=BATCH, epochs=EPOCHS)
+        runs.append(([m.get_weights() for m in population.models],
+                     [h.history for h in histories]))
+    (weights_a, logs_a), (weights_b, logs_b) = runs
+    for a, b in zip(weights_a, weights_b, strict=True):
+        for wa, wb in zip(a, b, strict=True):
+            np.testing.assert_array_equal(wa, wb)
+    assert logs_a == logs_b
+    # and the members differ from each other: each has its own seed
+    assert not np.array_equal(weights_a[0][0], weights_a[1][0])
+
+
+def test_float32_members_agree_with_separate_runs() -> None:
+    """float32, members differing in the learning rate and β₁ (constants computed in float64
+    in the population): float32 agreement."""
+    x, y = make_data()
+    settings = [{"learning_rate": 0.01, "beta_1": 0.8}, {"learning_rate": 0.02}]
+    makers = [lambda s=s: network(optimizers.Adam(**s)) for s in settings]
+    population = Population([seeded(make, 40 + i) for i, make in enumerate(makers)])
+    population.fit(x, y, batch_size=BATCH, epochs=EPOCHS)
+    for k, make in enumerate(makers):
+        alone = separate_run(make, 40 + k, x, y, batch_size=BATCH, epochs=EPOCHS)
+        for got, want in zip(population.models[k].get_weights(), alone.get_weights(),
+                             strict=True):
+            assert got.dtype == np.float32
+            np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-5)
+
+
+def test_members_are_ordinary_models(float64, tmp_path) -> None:
+    """After fit, a member predicts, evaluates, saves and resumes on its own; the population's
+    predict and evaluate are the members' own."""
+    x, y = make_data()
+    population = Population.from_seeds(lambda: network(optimizers.RMSprop(0.01)), [7, 8])
+    population.fit(x, y, batch_size=BATCH, epochs=2)
+    outputs = population.predict(x)
+    results = population.evaluate(x, y)
+    for k, member in enumerate(population.models):
+        np.testing.assert_allclose(outputs[k], member.predict(x), rtol=RTOL)
+        np.testing.assert_allclose(results[k], member.evaluate(x, y, verbose=0), rtol=RTOL)
+        member.save(tmp_path / f"member{k}.dlab")
+        loaded = load_model(tmp_path / f"member{k}.dlab")
+        np.testing.assert_array_equal(loaded.predict(x), member.predict(x))
+    # Training on: the population's next fit equals each member's own next fit.
+    copies = [load_model(tmp_path / f"member{k}.dlab") for k in range(2)]
+    histories = population.fit(x, y, batch_size=BATCH, epochs=1)
+    for k, alone in enumerate(copies):
+        alone.history_returned = alone.fit(x, y, batch_size=BATCH, epochs=1, verbose=0)
+        assert_same_member(population.models[k], alone, histories[k])
+
+
+def test_on_epoch_end_sees_each_member_as_it_is_then(float64) -> None:
+    """The hook the labs measure with: after each epoch, every member's model holds the
+    weights its own fit would hold after that many epochs."""
+    x, y = make_data()
+    population = Population.from_seeds(lambda: network(optimizers.SGD(0.1, momentum=0.9)),
+                                       [4, 5])
+    seen: list[tuple[int, dict, list]] = []
+
+    def measure(epoch: int, logs: dict) -> None:
+        seen.append((epoch, logs, [m.get_weights() for m in population.models]))
+
+    population.fit(x, y, batch_size=BATCH, epochs=EPOCHS, on_epoch_end=measure)
+    assert [epoch for epoch, _, _ in seen] == list(range(EPOCHS))
+    for k, seed in enumerate((4, 5)):
+        dl.set_random_seed(seed)
+        alone = network(optimizers.SGD(0.1, momentum=0.9))
+        for _, logs, weights in seen:
+            history = alone.fit(x, y, batch_size=BATCH, epochs=1, verbose=0)
+            np.testing.assert_allclose(logs[k]["loss"], history.history["loss"][0], rtol=RTOL)
+            for got, want in zip(weights[k], alone.get_weights(), strict=True):
+                np.testing.assert_allclose(got, want, rtol=RTOL, atol=1e-300)
+
+
+def test_members_may_differ_in_initializer(float64) -> None:
+    x, y = make_data()
+    makers = [lambda i=i: network(optimizers.Adam(0.01), initializer=i)
+              for i in ("glorot_uniform", "he_normal")]
+    population = Population([seeded(make, 9) for make in makers])
+    histories = population.fit(x, y, batch_size=BATCH, epochs=2)
+    for k, make in enumerate(makers):
+        alone = separate_run(make, 9, x, y, batch_size=BATCH, epochs=2)
+        assert_same_member(population.models[k], alone, histories[k])
+
+
+def test_members_must_share_what_changes_the_equations() -> None:
+    def make(**kwargs):
+        return lambda: network(optimizers.SGD(0.1, **kwargs))
+
+    with pytest.raises(ConfigError, match="nesterov"):
+        Population([seeded(make(momentum=0.9, nesterov=True), 0),
+                    seeded(make(momentum=0.9), 1)])
+    with pytest.raises(ConfigError, match="optimizer class"):
+        Population([seeded(make(), 0), seeded(lambda: network(optimizers.Adam()), 1)])
+    with pytest.raises(ConfigError, match="clipnorm"):
+        Population([seeded(make(clipnorm=1.0), 0), seeded(make(), 1)])
+    with pytest.raises(ConfigError, match="differs from member 0"):
+        Population([seeded(make(), 0),
+                    seeded(lambda: network(optimizers.SGD(0.1), activation="relu"), 1)])
+    unbuilt = Sequential([Dense(2)])
+    unbuilt.compile(optimizer="sgd", loss="mse")
+    with pytest.raises(ConfigError, match="not built"):
+        Population([unbuilt])
+    model = seeded(make(), 0)
+    with pytest.raises(ConfigError, match="twice"):
+        Population([model, model])
+
+
+def test_population_layers_treat_each_member_apart(float64) -> None:
+    """A stacked BatchNormalization normalises each member by its own batch statistics (forward
+    and backward), and a stacked Dropout draws each member's mask from its own generator."""
+    x, _ = make_data()
+    batch = np.stack([x[:8], 100 * x[8:16] + 5])  # two very different members
+    stacked = layers_module.stack([_built_norm(), _built_norm()])
+    out = stacked.forward(batch, training=True)
+    grad = np.random.default_rng(0).normal(size=batch.shape)
+    back = stacked.backward(grad)
+    for k in range(2):
+        alone = _built_norm()
+        np.testing.assert_allclose(out[k], alone.forward(batch[k], training=True), rtol=RTOL)
+        np.testing.assert_allclose(back[k], alone.backward(grad[k]), rtol=RTOL)
+        for got, want in zip(stacked.grads, alone.grads, strict=True):
+            np.testing.assert_allclose(got[k], want, rtol=RTOL)
+        np.testing.assert_allclose(stacked.moving_mean[k], alone.moving_mean, rtol=RTOL)
+    dropout = layers_module.stack([Dropout(0.5), Dropout(0.5)])
+    dropout.member_rngs = [np.random.default_rng(1), np.random.default_rng(2)]
+    masked = dropout.forward(batch, training=True)
+    for k, seed in enumerate((1, 2)):
+        alone = Dropout(0.5)
+        alone.model_rng = np.random.default_rng(seed)
+        np.testing.assert_array_equal(masked[k], alone.forward(batch[k], training=True))
+
+
+def _built_norm() -> BatchNormalization:
+    layer = BatchNormalization()
+    layer.build(FEATURES)
+    return layer
