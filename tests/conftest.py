@@ -17,9 +17,11 @@ import descentlab as dl  # noqa: E402
 
 @pytest.fixture(autouse=True)
 def _restore_engine_defaults():
-    """Each test starts with float32 and a fixed seed, whatever the test before it changed."""
+    """Each test starts with float32, a fixed seed and fresh automatic names ("sequential",
+    "dense"), whatever the test before it changed."""
     dl.set_floatx("float32")
     dl.set_random_seed(0)
+    dl.backend.clear_session()
     yield
     dl.set_floatx("float32")
 

@@ -23,7 +23,7 @@ from descentlab.lab import training
 from descentlab.models import load_model
 
 COMMANDS = ["demo", "report", "vanishing", "optimizers", "surfaces", "activations", "train",
-            "datasets", "playground"]
+            "datasets", "playground", "sweep"]
 FAST = ["--epochs", "2", "--verbose", "0"]
 ACCURACY = re.compile(r"test accuracy (\d\.\d{4})")
 

@@ -9,6 +9,7 @@ the raw results. No value of a results.json can become markup on the page.
 from __future__ import annotations
 
 import copy
+import html
 import json
 import logging
 import math
@@ -476,6 +477,57 @@ def test_markup_in_any_string_of_a_results_json_stays_text(reports) -> None:
                   ("value", "diagnosis", "sigmoid_deep", "diagnosis", "findings", 0,
                    "message_ko")]:
         assert field in shown, field
+
+
+#: Runs before anything else on the page: records every alert() instead of showing it.
+_ALERT_TRAP = ("<script>window.__alerts = []; "
+               "window.alert = (n) => window.__alerts.push(n);</script>")
+#: Runs last: what the live DOM holds that only injected markup would have made.
+_DOM_CHECK = """<script>
+window.addEventListener('load', () => {
+  const all = [...document.querySelectorAll('*')];
+  const result = {
+    alerts: window.__alerts,
+    scripts: document.scripts.length,
+    handlers: all.filter((e) => [...e.attributes].some((a) => a.name.startsWith('on'))).length,
+    foreign_images: [...document.images].filter((i) => !i.src.startsWith('data:image/png')).length,
+    injected_text: document.body.textContent.includes("onerror=alert(1)"),
+  };
+  const out = document.createElement('pre');
+  out.id = 'dom-check';
+  out.textContent = JSON.stringify(result);
+  document.body.appendChild(out);
+});
+</script>"""
+
+
+@pytest.mark.parametrize("lang", ["en", "ko"])
+def test_injected_markup_is_inert_in_chromium(reports, lang: str, tmp_path,
+                                              chromium_path: str) -> None:
+    """The page a browser builds, not only the text: markup appended to the strings issue 11
+    found unescaped and written in place of every number, opened in Chromium — no alert runs,
+    no element carries an event handler, no image but the figures, and the markup shows as
+    text. (Only the two probe scripts added here are scripts on the page.)"""
+    strings = [("value", "data_description"), ("value", "optimizers", "config", "dataset"),
+               ("value", "optimizers", "config", "lr_mode"), ("key", "diagnosis", "relu_he"),
+               ("value", "diagnosis", "sigmoid_deep", "diagnosis", "findings", 0, "message_ko")]
+    results = _taint_numbers(_inject(json.loads(json.dumps(reports["results"])), strings))
+    page = build.render_page(results, lang, _figures(results, lang))
+    probe = tmp_path / "injected.html"
+    probe.write_text(page.replace("<head>", "<head>" + _ALERT_TRAP, 1)
+                     .replace("</body>", _DOM_CHECK + "</body>"), encoding="utf-8")
+    command = [chromium_path, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
+               "--no-first-run", "--disable-background-networking",
+               "--disable-component-update", "--disable-sync",
+               f"--user-data-dir={tmp_path / 'profile'}", "--virtual-time-budget=10000",
+               "--dump-dom", probe.as_uri()]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=120)
+    found = re.search(r'<pre id="dom-check">(.*?)</pre>', done.stdout)
+    assert found, "the probe never reported: injected markup took over the page? " + \
+        done.stdout[-1500:]
+    result = json.loads(html.unescape(found.group(1)))
+    assert result == {"alerts": [], "scripts": 2, "handlers": 0, "foreign_images": 0,
+                      "injected_text": True}
 
 
 @pytest.mark.parametrize("lang", ["en", "ko"])

@@ -185,7 +185,7 @@ def test_loading_never_unpickles(tmp_path) -> None:
             data = {"arrays/0.npy": buffer.getvalue(),
                     "descentlab.json": json.dumps(header).encode()}.get(name, src.read(name))
             dst.writestr(name, data)
-    with pytest.raises(ModelFileError, match="truncated or corrupted"):
+    with pytest.raises(ModelFileError, match="corrupted"):
         load_model(str(bad))
     assert not marker.exists()
     assert saving.FORMAT_TAG == "descentlab-model"

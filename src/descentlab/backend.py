@@ -1,4 +1,4 @@
-"""The ground floor: floating-point precision and the random generator.
+"""The ground floor: floating-point precision, the random generator and automatic names.
 
 Nothing here imports the rest of descentlab but the argument checks. Every random draw in the
 engine (initial weights, shuffling, dropout) comes from one NumPy ``Generator`` owned by this
@@ -8,6 +8,7 @@ results.
 
 from __future__ import annotations
 
+import random
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -38,12 +39,20 @@ def dtype() -> np.dtype:
 
 
 def set_random_seed(seed: int) -> None:
-    """Seed every random draw descentlab makes (initialisation, shuffling, dropout).
+    """Seed every random draw descentlab makes (initialisation, shuffling, dropout), and, as
+    ``keras.utils.set_random_seed`` does, Python's ``random`` and NumPy's global generator
+    (``np.random.seed``): code around the model that draws from them (scikit-learn's
+    ``train_test_split`` or ``KFold`` without a ``random_state``) repeats too.
 
-    Same seed, same data, same code → bit-identical weights and history.
+    Same seed, same data, same code, same number of BLAS threads → bit-identical weights and
+    history (see docs/API.md, "Determinism").
     """
     global _generator
-    _generator = np.random.default_rng(check_int(seed, "seed", low=0))
+    seed = check_int(seed, "seed", low=0, high=2**32 - 1,
+                     what="an integer from 0 to 2**32 - 1 (as NumPy's np.random.seed takes)")
+    random.seed(seed)
+    np.random.seed(seed)
+    _generator = np.random.default_rng(seed)
 
 
 def rng() -> np.random.Generator:
@@ -71,3 +80,25 @@ def use_generator(generator: np.random.Generator) -> Iterator[np.random.Generato
             yield generator
         finally:
             _generator = previous
+
+
+# Automatic names, counted across the Python process as Keras counts them.
+_name_counts: dict[str, int] = {}
+_name_lock = threading.Lock()
+
+
+def unique_name(prefix: str) -> str:
+    """The next automatic name for ``prefix``, as Keras gives them: ``"dense"`` the first time
+    in the process, then ``"dense_1"``, ``"dense_2"``, ...; each prefix (``"sequential"``,
+    ``"dropout"``, ...) counts on its own. A name given explicitly does not count."""
+    with _name_lock:
+        count = _name_counts.get(prefix, 0)
+        _name_counts[prefix] = count + 1
+    return prefix if count == 0 else f"{prefix}_{count}"
+
+
+def clear_session() -> None:
+    """Start the automatic names afresh (as ``keras.backend.clear_session()``): the next model
+    is ``"sequential"`` again and its first Dense layer ``"dense"``."""
+    with _name_lock:
+        _name_counts.clear()

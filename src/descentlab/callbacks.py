@@ -371,6 +371,8 @@ class ModelCheckpoint(_MonitorCallback):
         elif self.verbose > 0:
             print(f"\nEpoch {epoch + 1}: saving model to {path}")
         self.model.save(path, include_optimizer=not self.save_weights_only)
+        if self.verbose > 0:  # Keras' second line, once the file is written
+            print(f"\nEpoch {epoch + 1}: finished saving model to {path}")
 
 
 # --------------------------------------------------------------------------------------------

@@ -20,17 +20,19 @@ data; an integer makes it mini-batch stochastic gradient descent.
 
 from __future__ import annotations
 
+import functools
 import math
 import os
 import sys
 import time
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Callable, Sequence
+from typing import Any, TypeVar, cast
 
 import numpy as np
 
 from descentlab import backend, losses, optimizers, saving, validation
 from descentlab import callbacks as callbacks_module
+from descentlab import initializers as initializers_module
 from descentlab import layers as layers_module
 from descentlab import metrics as metrics_module
 from descentlab.errors import (
@@ -42,6 +44,7 @@ from descentlab.errors import (
 )
 
 _DIVERGENCE_MODES = ("raise", "stop", "continue")
+F = TypeVar("F", bound=Callable[..., Any])
 
 
 def _batch_size(value: Any, n: int) -> int:
@@ -53,6 +56,20 @@ def _batch_size(value: Any, n: int) -> int:
     return validation.check_int(
         value, "batch_size", low=1, what="a positive integer or 'full' (one batch of all "
         "samples: plain gradient descent)")
+
+
+def _quiet_arithmetic(method: F) -> F:
+    """Run ``method`` without NumPy's floating-point ``RuntimeWarning``s (overflow, invalid
+    value), as Keras runs: a loss that becomes NaN or infinite is reported once, by
+    :class:`TrainingDiverged` (or kept, with ``on_divergence``), not by a stream of warnings
+    from inside the layers."""
+
+    @functools.wraps(method)
+    def quiet(*args: Any, **kwargs: Any) -> Any:
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore", under="ignore"):
+            return method(*args, **kwargs)
+
+    return cast(F, quiet)
 
 
 def _default_verbose(verbose: Any) -> int:
@@ -75,7 +92,11 @@ class Sequential:
 
     def __init__(self, layers: Sequence[layers_module.Layer] | None = None,
                  name: str | None = None) -> None:
-        self.name = name or "sequential"
+        if name is not None and not isinstance(name, str):
+            raise validation.fail("Sequential name", "a string or None", name)
+        # Without a name, Keras' automatic one: "sequential", then "sequential_1", ... across
+        # the Python process (backend.clear_session() starts again).
+        self.name = name or backend.unique_name("sequential")
         self.layers: list[layers_module.Layer] = []
         self.optimizer: optimizers.Optimizer | None = None
         self.loss: Any = None
@@ -105,11 +126,10 @@ class Sequential:
             )
         taken = {existing.name for existing in self.layers}
         if layer.name is None:
-            base = _snake(type(layer).__name__)
-            candidate, k = base, 0
-            while candidate in taken:
-                k += 1
-                candidate = f"{base}_{k}"
+            # Keras' automatic names, counted across the process: "dense", "dense_1", ...
+            candidate = backend.unique_name(_snake(type(layer).__name__))
+            while candidate in taken:  # a name the user gave to another layer of this model
+                candidate = backend.unique_name(_snake(type(layer).__name__))
             layer.name = candidate
         elif layer.name in taken:
             raise ConfigError(f"A layer named {layer.name!r} is already in this model.")
@@ -351,6 +371,7 @@ class Sequential:
         self.optimizer.apply(grads, params)  # the public update: W ← W − ..., b ← b − ...
         return loss, output
 
+    @_quiet_arithmetic
     def compute_gradients(self, x: Any, y: Any,
                           training: bool = False) -> tuple[float, list[np.ndarray]]:
         """Loss on this batch (mean over samples, + the weights' penalties Σ R(W) as in Keras)
@@ -369,6 +390,7 @@ class Sequential:
         self._backward(y, output)
         return loss, [g.copy() for layer in self.layers for g in layer.grads]
 
+    @_quiet_arithmetic
     def train_on_batch(self, x: Any, y: Any, return_dict: bool = False) -> Any:
         """One gradient step on exactly this batch, as Keras' ``train_on_batch``.
 
@@ -439,6 +461,7 @@ class Sequential:
         self._train_rng = rng
 
     # -- fit ----------------------------------------------------------------------------------
+    @_quiet_arithmetic
     def fit(self, x: Any = None, y: Any = None, batch_size: int | str | None = None,
             epochs: int = 1, verbose: int | str = "auto", callbacks: Sequence[Any] | None = None,
             validation_split: float = 0.0, validation_data: Any = None, shuffle: bool = True,
@@ -560,9 +583,9 @@ class Sequential:
     @staticmethod
     def _logs(loss: float, metric_objects: list[Any], totals: list[float],
               counts: list[int]) -> dict[str, float]:
-        logs = {m.name: float(t / c) if c else 0.0
-                for m, t, c in zip(metric_objects, totals, counts, strict=True)}
-        logs["loss"] = float(loss)
+        logs = {"loss": float(loss)}  # first, as Keras logs and prints it
+        logs.update({m.name: float(t / c) if c else 0.0
+                     for m, t, c in zip(metric_objects, totals, counts, strict=True)})
         return logs
 
     # -- evaluate / predict -------------------------------------------------------------------
@@ -584,6 +607,7 @@ class Sequential:
         penalty = sum(self.losses)
         return self._logs(loss_total / len(x) + penalty, metric_objects, totals, counts)
 
+    @_quiet_arithmetic
     def evaluate(self, x: Any = None, y: Any = None, batch_size: int | None = None,
                  verbose: int | str = "auto", return_dict: bool = False) -> Any:
         """Loss (and metrics) on ``(x, y)``: a float, or ``[loss, metric, ...]`` with metrics.
@@ -598,10 +622,12 @@ class Sequential:
         logs = self._evaluate_arrays(x, y, size)
         if verbose:
             steps = math.ceil(len(x) / size)
+            # Keras' line: with a bar at verbose=1, the plain "4/4 - 0s - 2ms/step" at 2.
             print(callbacks_module.format_progress_line(
-                steps, steps, time.perf_counter() - started, logs), flush=True)
+                steps, steps, time.perf_counter() - started, logs, bar=verbose == 1), flush=True)
         return self._result(logs, return_dict)
 
+    @_quiet_arithmetic
     def predict(self, x: Any, batch_size: int | None = None, verbose: int | str = 0) -> np.ndarray:
         """The model's output for ``x`` (inference mode: no dropout)."""
         if not self.layers:
@@ -727,7 +753,15 @@ def _human_bytes(n: float) -> str:
 
 def load_model(filepath: str | os.PathLike[str]) -> Sequential:
     """Load a model saved with ``model.save``: architecture, weights, and the optimizer and
-    training state, ready to predict or to resume training exactly."""
+    training state, ready to predict or to resume training exactly.
+
+    Everything a file declares is checked before it is used: the architecture's weights
+    against the stored arrays (before anything is built), the optimizer's state against the
+    weights, the sizes against :mod:`descentlab.saving`'s limits. A file that is not a sound
+    descentlab model file raises :class:`ModelFileError`, never anything else."""
+    if not isinstance(filepath, (str, bytes, os.PathLike)):
+        raise validation.fail("load_model's filepath", "a file path such as 'model.dlab'",
+                              filepath)
     path = os.fspath(filepath)
     content, arrays = saving.read_model_file(path)
     try:
@@ -736,44 +770,216 @@ def load_model(filepath: str | os.PathLike[str]) -> Sequential:
         raise
     except DescentLabError as exc:
         raise ModelFileError(
-            f"{path!r} describes a model descentlab cannot rebuild: {exc}"
+            f"{path!r} describes a model descentlab cannot rebuild: {_shortened(exc)}"
         ) from None
-    except (KeyError, TypeError, ValueError, IndexError, AttributeError) as exc:
+    except (KeyError, TypeError, ValueError, IndexError, AttributeError, OverflowError,
+            RecursionError) as exc:
         raise ModelFileError(
-            f"{path!r} is not a valid descentlab model file ({type(exc).__name__}: {exc})."
+            f"{path!r} is not a valid descentlab model file ({type(exc).__name__}: "
+            f"{_shortened(exc)})."
         ) from None
+
+
+def _shortened(exc: BaseException, most: int = 300) -> str:
+    """An error's message, cut to ``most`` characters (a hostile file may hold long values)."""
+    text = str(exc)
+    return text if len(text) <= most else text[:most] + "…"
+
+
+#: The most optimizer steps a file may record: 2⁵³, the last count a float64 holds exactly
+#: (the update rules raise β to the power t; a larger count is no real training run).
+_MOST_ITERATIONS = 2**53
 
 
 def _model_from_file(content: dict[str, Any], arrays: list[np.ndarray], path: str) -> Sequential:
-    """The model a file's description and arrays describe (see :meth:`Sequential.save`)."""
-    spec = content["model"]
-    if spec["class_name"] != "Sequential":
-        raise ModelFileError(f"{path!r} holds an unknown model type {spec['class_name']!r}.")
-    config = spec["config"]
+    """The model a file's description and arrays describe (see :meth:`Sequential.save`).
+
+    Order matters: the description is checked against the stored arrays *before* the
+    architecture is built, so a small file cannot declare a huge layer."""
+    spec = _part(content, "model", path)
+    if spec.get("class_name") != "Sequential":
+        raise ModelFileError(f"{path!r} holds an unknown model type "
+                             f"{_shortened(ValueError(repr(spec.get('class_name'))), 80)}.")
+    config = _part(spec, "config", path)
+    layer_specs = config.get("layers")
+    if not isinstance(layer_specs, list) or not all(
+            isinstance(s, dict) and isinstance(s.get("config"), dict) for s in layer_specs):
+        raise ModelFileError(f"{path!r} is corrupted: its model config has no list of layers.")
+    count = _part(content, "weights", path).get("count")
+    if type(count) is not int or not 0 <= count <= len(arrays):
+        raise ModelFileError(f"{path!r} is corrupted: it declares {count!r} weights and stores "
+                             f"{len(arrays)} arrays.")
+    dtype = np.dtype(validation.check_choice(config.get("dtype"), "the model's dtype",
+                                             ("float32", "float64")))
+    declared = _declared_weight_shapes(layer_specs, spec)
+    stored = [a.shape for a in arrays[:count]]
+    if declared is not None and declared != stored:
+        raise ModelFileError(
+            f"{path!r} is inconsistent: its architecture declares {len(declared)} weights of "
+            f"shapes {_shortened(ValueError(declared), 120)}, but it stores {count} of shapes "
+            f"{_shortened(ValueError(stored), 120)}.")
+    if any(a.dtype != dtype for a in arrays):
+        raise ModelFileError(f"{path!r} is inconsistent: a {dtype.name} model with arrays of "
+                             f"{sorted({a.dtype.name for a in arrays})}.")
     previous = backend.floatx()
-    backend.set_floatx(config.get("dtype", previous))
+    backend.set_floatx(dtype.name)
+    drawn: list[tuple[layers_module.Layer, dict[str, Any]]] = []
     try:
         model = Sequential(name=config.get("name"))
-        for layer_spec in config["layers"]:
-            model.add(layers_module.deserialize(layer_spec))
+        for layer_spec in layer_specs:
+            layer = layers_module.deserialize(layer_spec)
+            drawn.append((layer, _initializers_set_to_zeros(layer)))
+            model.add(layer)
         if spec.get("built") and not model.built:
             model.build(spec["input_dim"])
     finally:
         backend.set_floatx(previous)
-    count = content["weights"]["count"]
+        for layer, initializers in drawn:
+            vars(layer).update(initializers)
     if count != len(model.weights):
         raise ModelFileError(f"{path!r} is inconsistent: {count} weights for a model of "
                              f"{len(model.weights)}.")
-    model.set_weights(arrays[:count])
-    if content.get("compile"):
-        model.compile_from_config(content["compile"])
+    # Each stored array is released once copied into the model (the caller's list included),
+    # so that loading never holds much more than the loaded model.
+    weights, rest = arrays[:count], arrays[count:]
+    arrays.clear()
+    model.set_weights(weights)
+    del weights
+    compile_config = content.get("compile")
+    if compile_config is not None:
+        model.compile_from_config(_part(content, "compile", path))
         state_spec = content.get("optimizer_state")
-        if state_spec:
-            slots, k = {}, count
-            for name, n in state_spec["slots"].items():
-                slots[name] = arrays[k:k + n]
-                k += n
+        if state_spec is not None:
             assert model.optimizer is not None  # compiled just above
-            model.optimizer.set_state({**state_spec["scalars"], "slots": slots})
+            model.optimizer.set_state(
+                _optimizer_state(model, _part(content, "optimizer_state", path), rest, path))
+        elif rest:
+            raise ModelFileError(f"{path!r} is inconsistent: {len(rest)} arrays beyond the "
+                                 "weights, but no optimizer state.")
+    elif rest:
+        raise ModelFileError(f"{path!r} is inconsistent: {len(rest)} arrays beyond the "
+                             "weights of an uncompiled model.")
     model.set_training_state({"rng": content.get("train_rng")})
     return model
+
+
+def _initializers_set_to_zeros(layer: layers_module.Layer) -> dict[str, Any]:
+    """Point the layer's initializers at zeros, and return the real ones to put back once it
+    is built: the loaded weights overwrite whatever is drawn, so drawing them (random numbers
+    in float64, as large as the weight) would only cost time and memory."""
+    initializers = {key: value for key, value in vars(layer).items()
+                    if key.endswith("_initializer")}
+    zeros = initializers_module.get("zeros")
+    for key in initializers:
+        setattr(layer, key, zeros)
+    return initializers
+
+
+def _part(content: dict[str, Any], key: str, path: str) -> dict[str, Any]:
+    """``content[key]``, which must be a JSON object."""
+    value = content.get(key)
+    if not isinstance(value, dict):
+        raise ModelFileError(f"{path!r} is corrupted: its {key!r} part is "
+                             f"{type(value).__name__}, not an object.")
+    return value
+
+
+def _declared_weight_shapes(layer_specs: list[dict[str, Any]], spec: dict[str, Any],
+                            ) -> list[tuple[int, ...]] | None:
+    """The shapes of the weights the architecture will build, computed from the description
+    alone (nothing is allocated); None if a layer's kind is not in :data:`_WEIGHT_SHAPES`.
+
+    As :meth:`Sequential.add` does: the layers are built from the first one's ``input_dim``
+    on, or from the model's when the file says it was built, else not at all."""
+    width: int | None = None
+    if spec.get("built"):
+        width = validation.check_int(spec.get("input_dim"), "the model's input_dim", low=1)
+    shapes: list[tuple[int, ...]] = []
+    for k, layer_spec in enumerate(layer_specs):
+        config = layer_spec["config"]
+        if k == 0 and config.get("input_dim") is not None:
+            width = validation.check_int(config["input_dim"], "input_dim", low=1)
+        rule = _WEIGHT_SHAPES.get(layer_spec.get("class_name"))  # type: ignore[arg-type]
+        if rule is None:
+            return None
+        layer_shapes, out = rule(config, width)
+        shapes.extend(layer_shapes)
+        width = out if width is not None else None
+    return shapes
+
+
+def _dense_shapes(config: dict[str, Any], width: int | None,
+                  ) -> tuple[list[tuple[int, ...]], int]:
+    # Even unbuilt, a layer wider than the largest loadable model could never be trained.
+    units = validation.check_int(config.get("units"), "Dense units", low=1,
+                                 high=saving.MAX_MODEL_BYTES // 4,
+                                 what="a positive integer no larger than the largest model "
+                                      "descentlab loads allows (descentlab.saving.MAX_MODEL_BYTES)")
+    if width is None:
+        return [], units
+    return [(width, units)] + ([(units,)] if config.get("use_bias", True) else []), units
+
+
+def _batch_normalization_shapes(config: dict[str, Any], width: int | None,
+                                ) -> tuple[list[tuple[int, ...]], int | None]:
+    if width is None:
+        return [], None
+    trainable = int(config.get("scale", True) is not False) + \
+        int(config.get("center", True) is not False)
+    return [(width,)] * (trainable + 2), width  # gamma, beta, moving mean and variance
+
+
+def _no_weights(config: dict[str, Any], width: int | None,
+                ) -> tuple[list[tuple[int, ...]], int | None]:
+    return [], width
+
+
+#: For each kind of layer: (its config, its input width) → (its weights' shapes, its output
+#: width). A test holds these equal to what each layer's ``build`` creates.
+_WEIGHT_SHAPES: dict[str, Any] = {
+    "Dense": _dense_shapes,
+    "BatchNormalization": _batch_normalization_shapes,
+    "Activation": _no_weights,
+    "Dropout": _no_weights,
+}
+
+
+def _optimizer_state(model: Sequential, spec: dict[str, Any], arrays: list[np.ndarray],
+                     path: str) -> dict[str, Any]:
+    """The state to hand ``model.optimizer.set_state``, checked first: the step count, the
+    scalars this optimizer keeps, and one slot per trainable weight of the same shape."""
+    optimizer = model.optimizer
+    assert optimizer is not None  # compiled by the caller
+    scalars = _part(spec, "scalars", path)
+    counts = _part(spec, "slots", path)
+    expected_scalars = {k for k in optimizer.get_state() if k != "slots"}
+    if set(scalars) != expected_scalars:
+        raise ModelFileError(f"{path!r} is inconsistent: the {type(optimizer).__name__} state "
+                             f"holds {sorted(scalars)}, not {sorted(expected_scalars)}.")
+    for key, value in scalars.items():
+        if key == "iterations":
+            validation.check_int(value, "the optimizer's iterations", low=0,
+                                 high=_MOST_ITERATIONS, what="an integer from 0 to 2**53")
+        else:
+            validation.check_float(value, f"the optimizer's {key}")
+    trainable = model.trainable_weights
+    if counts and (list(counts) != list(optimizer.slot_names)
+                   or any(n != len(trainable) for n in counts.values())):
+        raise ModelFileError(
+            f"{path!r} is inconsistent: the {type(optimizer).__name__} state has slots "
+            f"{_shortened(ValueError(counts), 120)}; it keeps "
+            f"{', '.join(optimizer.slot_names) or 'none'}, one per trainable weight "
+            f"({len(trainable)}).")
+    if sum(counts.values()) != len(arrays):
+        raise ModelFileError(f"{path!r} is inconsistent: {len(arrays)} optimizer arrays "
+                             f"stored, {sum(counts.values())} declared.")
+    slots, k = {}, 0
+    for name, n in counts.items():
+        slots[name] = arrays[k:k + n]
+        for slot, weight in zip(slots[name], trainable, strict=True):
+            if slot.shape != weight.shape:
+                raise ModelFileError(
+                    f"{path!r} is inconsistent: the optimizer's {name!r} slot has shape "
+                    f"{slot.shape} for a weight of shape {weight.shape}.")
+        k += n
+    return {**scalars, "slots": slots}

@@ -279,6 +279,9 @@ def _trial(config: dict[str, Any], data: tuple[Any, Any] | None,
         x_train, x_test = datasets.standardize(x_train, x_test)
     classes = int(len(np.unique(y)))
     descentlab.set_random_seed(config["seed"])
+    # Layer names count across the process (as in Keras); a trial's record names its layers
+    # "dense", "dense_1", ... whatever ran before it in this process.
+    descentlab.backend.clear_session()
     model = build_model(config, x.shape[1], classes)
     probe = (x_train[:config["probe_size"]], y_train[:config["probe_size"]])
 
