@@ -13,11 +13,14 @@ import hashlib
 import io
 import json
 import os
+import pathlib
+import shutil
 import signal
 import socket
 import struct
 import subprocess
 import sys
+import tempfile
 import tracemalloc
 import zipfile
 
@@ -475,10 +478,49 @@ def test_saving_over_a_pipe_or_device_is_refused_and_leaves_it(tmp_path, make) -
     assert os.stat(path).st_mode == kind
 
 
+def _load_as_nobody(path: str) -> str:
+    """``load_model(path)`` in a forked child that has given up root (uid/gid 65534): what it
+    raised, as text. Root reads files whatever their mode; nobody does not. (The child cannot
+    import from root's Python either: what a load imports lazily is imported here first.)"""
+    import encodings.cp437  # noqa: F401  (zipfile decodes legacy names with it)
+
+    read_end, write_end = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: never returns into pytest
+        try:
+            os.close(read_end)
+            os.setgroups([])
+            os.setgid(65534)
+            os.setuid(65534)
+            try:
+                load_model(path)
+                answer = "loaded"
+            except ModelFileError as exc:
+                answer = f"ModelFileError: {exc}"
+            except BaseException as exc:  # noqa: BLE001 - reported to the parent as text
+                answer = f"{type(exc).__name__}: {exc}"
+            os.write(write_end, answer.encode())
+        finally:
+            os._exit(0)
+    os.close(write_end)
+    with os.fdopen(read_end, "rb") as stream:
+        answer = stream.read().decode()
+    os.waitpid(pid, 0)
+    return answer
+
+
 def test_an_unreadable_file_is_a_model_file_error(tmp_path) -> None:
-    if os.geteuid() == 0:
-        pytest.skip("root reads files whatever their mode")
-    refused(_unreadable(tmp_path), "Cannot open")
+    if os.geteuid() != 0:
+        refused(_unreadable(tmp_path), "Cannot open")
+        return
+    # as root (CI): the load runs as nobody, on a file in a folder nobody may enter
+    folder = tempfile.mkdtemp(prefix="unreadable-")
+    try:
+        os.chmod(folder, 0o755)
+        answer = _load_as_nobody(_unreadable(pathlib.Path(folder)))
+    finally:
+        shutil.rmtree(folder)
+    assert answer.startswith("ModelFileError: Cannot open"), answer
 
 
 # --------------------------------------------------------------------------------------------
