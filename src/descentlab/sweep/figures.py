@@ -35,6 +35,9 @@ register({
     "sweep.diverged": {"en": "× diverged", "ko": "× 발산"},
     "sweep.best_title": {"en": "Best setting of each optimizer (by {metric}): mean over seeds",
                          "ko": "옵티마이저별 최적 설정 ({metric} 기준): 시드 평균"},
+    "sweep.metric.train_loss": {"en": "final training loss", "ko": "최종 훈련 손실"},
+    "sweep.metric.val_loss": {"en": "final validation loss", "ko": "최종 검증 손실"},
+    "sweep.metric.val_accuracy": {"en": "final validation accuracy", "ko": "최종 검증 정확도"},
     "sweep.epoch_loss": {"en": "training loss (log scale)", "ko": "훈련 손실 (로그 축)"},
     "sweep.epoch_accuracy": {"en": "validation accuracy", "ko": "검증 정확도"},
 })
@@ -119,7 +122,8 @@ def best_figure(results: dict[str, Any], lang: str = "en") -> Figure:
         log_scale(axes[0])
         if axes[0].get_legend_handles_labels()[0]:
             axes[1].legend(fontsize=8, loc="lower right")
-        fig.suptitle(t("sweep.best_title", lang, metric=summary["metric"]))
+        fig.suptitle(t("sweep.best_title", lang,
+                       metric=t(f"sweep.metric.{summary['metric']}", lang)))
     return fig
 
 
