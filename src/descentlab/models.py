@@ -286,6 +286,28 @@ class Sequential:
             )
         return x
 
+    def _fit_data(self, x: Any, y: Any, validation_data: Any, validation_split: float,
+                  ) -> tuple[np.ndarray, np.ndarray, tuple[np.ndarray, np.ndarray] | None]:
+        """``fit``'s training arrays and validation pair: ``validation_data`` checked as this
+        model's data, or the last ``validation_split`` of the samples held out (as Keras: before
+        shuffling), or no validation (None)."""
+        x, y = self._prepare_xy(x, y)
+        if validation_data is not None:
+            if not isinstance(validation_data, (tuple, list)) or len(validation_data) != 2:
+                raise validation.fail("validation_data", "a tuple (x_val, y_val)",
+                                      validation_data, DataError)
+            x_val, y_val = validation_data
+            return x, y, self._prepare_xy(x_val, y_val, what="validation_data ")
+        if validation_split > 0:
+            split_at = int(math.floor(len(x) * (1.0 - validation_split)))
+            if split_at == 0 or split_at == len(x):
+                raise DataError(
+                    f"validation_split={validation_split} of {len(x)} samples leaves an empty "
+                    "training or validation set."
+                )
+            return x[:split_at], y[:split_at], (x[split_at:], y[split_at:])
+        return x, y, None
+
     def _prepare_xy(self, x: Any, y: Any, what: str = "") -> tuple[np.ndarray, np.ndarray]:
         x = self._prepare_x(x, f"{what}x")
         if y is None:
@@ -488,23 +510,7 @@ class Sequential:
         validation_split = validation.check_float(
             validation_split, "validation_split", low=0.0, high=1.0, high_open=True,
             what="a fraction in [0, 1)")
-        x, y = self._prepare_xy(x, y)
-        val = None
-        if validation_data is not None:
-            if not isinstance(validation_data, (tuple, list)) or len(validation_data) != 2:
-                raise validation.fail("validation_data", "a tuple (x_val, y_val)",
-                                      validation_data, DataError)
-            x_val, y_val = validation_data
-            val = self._prepare_xy(x_val, y_val, what="validation_data ")
-        elif validation_split > 0:
-            split_at = int(math.floor(len(x) * (1.0 - validation_split)))
-            if split_at == 0 or split_at == len(x):
-                raise DataError(
-                    f"validation_split={validation_split} of {len(x)} samples leaves an empty "
-                    "training or validation set."
-                )
-            x, val = x[:split_at], (x[split_at:], y[split_at:])
-            y = y[:split_at]
+        x, y, val = self._fit_data(x, y, validation_data, validation_split)
         n = len(x)
         size = _batch_size(batch_size, n)
         steps = math.ceil(n / size)

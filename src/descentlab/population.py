@@ -53,7 +53,7 @@ import numpy as np
 from descentlab import backend, optimizers, validation
 from descentlab import callbacks as callbacks_module
 from descentlab import layers as layers_module
-from descentlab.errors import ConfigError, DataError, TrainingDiverged
+from descentlab.errors import ConfigError, TrainingDiverged
 from descentlab.models import Sequential, _batch_size
 
 __all__ = ["Population", "seeded"]
@@ -174,21 +174,7 @@ class Population:
             validation_split, "validation_split", low=0.0, high=1.0, high_open=True,
             what="a fraction in [0, 1)")
         first = self.models[0]
-        x, y = first._prepare_xy(x, y)
-        val = None
-        if validation_data is not None:
-            if not isinstance(validation_data, (tuple, list)) or len(validation_data) != 2:
-                raise validation.fail("validation_data", "a tuple (x_val, y_val)",
-                                      validation_data, DataError)
-            x_val, y_val = validation_data
-            val = first._prepare_xy(x_val, y_val, what="validation_data ")
-        elif validation_split > 0:
-            split_at = int(math.floor(len(x) * (1.0 - validation_split)))
-            if split_at == 0 or split_at == len(x):
-                raise DataError(
-                    f"validation_split={validation_split} of {len(x)} samples leaves an empty "
-                    "training or validation set.")
-            x, val, y = x[:split_at], (x[split_at:], y[split_at:]), y[:split_at]
+        x, y, val = first._fit_data(x, y, validation_data, validation_split)
         n = len(x)
         size = _batch_size(batch_size, n)
         steps = math.ceil(n / size)
