@@ -302,6 +302,17 @@ window.addEventListener('load', async () => {
 </script>"""
 
 
+def _dump_dom(chromium: str, url: str, tmp_path) -> subprocess.CompletedProcess:
+    """Headless Chromium loads ``url`` (scripts run, 10 s of virtual time) and prints the DOM
+    it built."""
+    command = [chromium, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
+               "--no-first-run", "--disable-background-networking",
+               "--disable-component-update", "--disable-sync",
+               f"--user-data-dir={tmp_path / 'profile'}", "--virtual-time-budget=10000",
+               "--dump-dom", url]
+    return subprocess.run(command, capture_output=True, text=True, timeout=120)
+
+
 @pytest.mark.parametrize("lang", ["en", "ko"])
 def test_report_opens_in_headless_chromium(reports, lang: str, tmp_path,
                                            chromium_path: str) -> None:
@@ -313,12 +324,7 @@ def test_report_opens_in_headless_chromium(reports, lang: str, tmp_path,
     probe = os.path.join(os.path.dirname(source), "browser-check.html")
     with open(probe, "w", encoding="utf-8") as stream:
         stream.write(page.replace("</body>", _CHECK + "</body>"))
-    command = [browser, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
-               "--no-first-run", "--disable-background-networking",
-               "--disable-component-update", "--disable-sync",
-               f"--user-data-dir={tmp_path / 'profile'}", "--virtual-time-budget=10000",
-               "--dump-dom", f"file://{probe}"]
-    done = subprocess.run(command, capture_output=True, text=True, timeout=120)
+    done = _dump_dom(browser, f"file://{probe}", tmp_path)
     found = re.search(r'<pre id="browser-check">(.*?)</pre>', done.stdout)
     assert found, done.stderr[-2000:]
     result = json.loads(found.group(1).replace("&quot;", '"'))
@@ -516,12 +522,7 @@ def test_injected_markup_is_inert_in_chromium(reports, lang: str, tmp_path,
     probe = tmp_path / "injected.html"
     probe.write_text(page.replace("<head>", "<head>" + _ALERT_TRAP, 1)
                      .replace("</body>", _DOM_CHECK + "</body>"), encoding="utf-8")
-    command = [chromium_path, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
-               "--no-first-run", "--disable-background-networking",
-               "--disable-component-update", "--disable-sync",
-               f"--user-data-dir={tmp_path / 'profile'}", "--virtual-time-budget=10000",
-               "--dump-dom", probe.as_uri()]
-    done = subprocess.run(command, capture_output=True, text=True, timeout=120)
+    done = _dump_dom(chromium_path, probe.as_uri(), tmp_path)
     found = re.search(r'<pre id="dom-check">(.*?)</pre>', done.stdout)
     assert found, "the probe never reported: injected markup took over the page? " + \
         done.stdout[-1500:]
