@@ -324,3 +324,153 @@ def _built_norm() -> BatchNormalization:
     layer = BatchNormalization()
     layer.build(FEATURES)
     return layer
+
+
+# --------------------------------------------------------------------------------------------
+# Each member its own data; step by step (train_on_batch); gradients without an update.
+# --------------------------------------------------------------------------------------------
+def own_data(members: int) -> tuple[np.ndarray, np.ndarray]:
+    """Member k's samples: the data set shuffled by its own permutation and shifted by k."""
+    x, y = make_data()
+    orders = [np.random.default_rng(50 + k).permutation(N) for k in range(members)]
+    return (np.stack([x[order] + 0.1 * k for k, order in enumerate(orders)]),
+            np.stack([y[order] for order in orders]))
+
+
+@pytest.mark.parametrize("validation", ["none", "split", "own"])
+def test_each_member_may_train_on_its_own_data(float64, validation: str) -> None:
+    """x (members, n, features): member k is the network its fit on x[k] trains, validation
+    split from its own part or given per member."""
+    xs, ys = own_data(3)
+    make = lambda: network(optimizers.Adam(0.02))  # noqa: E731
+    population = Population.from_seeds(make, [60, 61, 62])
+    extra: dict[str, Any] = {"none": {}, "split": {"validation_split": 0.2},
+                             "own": {"validation_data": (xs[:, :9], ys[:, :9])}}[validation]
+    histories = population.fit(xs, ys, batch_size=BATCH, epochs=EPOCHS, **extra)
+    for k in range(3):
+        member_extra = dict(extra)
+        if validation == "own":
+            member_extra["validation_data"] = (xs[k, :9], ys[k, :9])
+        alone = separate_run(make, 60 + k, xs[k], ys[k], batch_size=BATCH, epochs=EPOCHS,
+                             **member_extra)
+        assert_same_member(population.models[k], alone, histories[k])
+        if validation != "none":
+            assert "val_loss" in histories[k].history
+    results = population.evaluate(xs, ys)
+    outputs = population.predict(xs)
+    for k, member in enumerate(population.models):
+        np.testing.assert_allclose(results[k], member.evaluate(xs[k], ys[k], verbose=0),
+                                   rtol=RTOL)
+        np.testing.assert_allclose(outputs[k], member.predict(xs[k]), rtol=RTOL)
+
+
+@pytest.mark.parametrize("name", ["momentum", "adam", "nadam", "rmsprop-centered"])
+def test_train_on_batch_steps_every_member_as_its_own(float64, name: str) -> None:
+    """A loop of train_on_batch calls, each member its own batches (and some batches shared):
+    each member's losses, weights and optimizer state are those of its own model stepped by
+    Sequential.train_on_batch on the same batches."""
+    cls, settings = MEMBER_SETTINGS[name]
+    makers = [lambda s=s: network(cls(**s)) for s in settings]
+    members = len(makers)
+    population = Population([seeded(make, 70 + k) for k, make in enumerate(makers)])
+    alone = [seeded(make, 70 + k) for k, make in enumerate(makers)]
+    xs, ys = own_data(members)
+    gen = np.random.default_rng(0)
+    for step in range(7):
+        if step % 3 == 2:  # one batch shared by every member
+            rows = gen.choice(N, BATCH, replace=False)
+            got = population.train_on_batch(xs[0, rows], ys[0, rows])
+            want = [m.train_on_batch(xs[0, rows], ys[0, rows]) for m in alone]
+        else:
+            rows = np.stack([gen.choice(N, BATCH, replace=False) for _ in range(members)])
+            index = (np.arange(members)[:, None], rows)
+            got = population.train_on_batch(xs[index], ys[index])
+            want = [m.train_on_batch(xs[k, rows[k]], ys[k, rows[k]])
+                    for k, m in enumerate(alone)]
+        np.testing.assert_allclose(got, want, rtol=RTOL)  # [loss, accuracy] per member
+    for member, model in zip(population.models, alone, strict=True):
+        model.history_returned = model.history  # assert_same_member compares histories
+        for a, b in zip(member.get_weights(), model.get_weights(), strict=True):
+            np.testing.assert_allclose(a, b, rtol=RTOL, atol=1e-300)
+        assert member.optimizer.get_state()["iterations"] == 7
+        for slot, arrays in model.optimizer.get_state()["slots"].items():
+            for a, b in zip(member.optimizer.get_state()["slots"][slot], arrays, strict=True):
+                np.testing.assert_allclose(a, b, rtol=RTOL, atol=1e-300)
+    assert population.diverged == {}
+
+
+def test_a_member_changed_between_steps_is_stacked_afresh(float64) -> None:
+    """population.models hands out the members with their current weights; a change made to
+    one of them is what the next train_on_batch trains on."""
+    x, y = make_data()
+    population = Population.from_seeds(lambda: network(optimizers.SGD(0.1)), [1, 2])
+    population.train_on_batch(x[:BATCH], y[:BATCH])
+    member = population.models[1]
+    weights = [w * 0.5 for w in member.get_weights()]
+    member.set_weights(weights)
+    reference = Population.from_seeds(lambda: network(optimizers.SGD(0.1)), [2])
+    reference.models[0].set_weights(weights)
+    reference.models[0].optimizer.set_state(member.optimizer.get_state())
+    reference.models[0].set_training_state(member.get_training_state())
+    np.testing.assert_allclose(population.train_on_batch(x, y)[1],
+                               reference.train_on_batch(x, y)[0], rtol=RTOL)
+    for a, b in zip(population.models[1].get_weights(), reference.models[0].get_weights(),
+                    strict=True):
+        np.testing.assert_allclose(a, b, rtol=RTOL)
+
+
+def test_a_member_diverging_in_train_on_batch_is_reported(float64) -> None:
+    x, y = make_data(regression=True)
+    makers = [lambda lr=lr: network(optimizers.SGD(lr), loss="mse", output=(2, "linear"))
+              for lr in (0.01, 1e6)]
+    population = Population([seeded(make, 80 + k) for k, make in enumerate(makers)])
+    alone = seeded(makers[0], 80)
+    for start in range(0, 40, 8):
+        losses = population.train_on_batch(x[start:start + 8], y[start:start + 8])
+        np.testing.assert_allclose(losses[0], alone.train_on_batch(x[start:start + 8],
+                                                                    y[start:start + 8]),
+                                   rtol=RTOL)  # [loss, mae] of member 0, as if alone
+    assert list(population.diverged) == [1]
+    error = population.diverged[1]
+    assert isinstance(error, TrainingDiverged) and error.learning_rate == 1e6
+    assert "member 1" in str(error)
+
+
+@pytest.mark.parametrize("training", [False, True])
+def test_compute_gradients_are_each_members_own(float64, tmp_path, training: bool) -> None:
+    xs, ys = own_data(2)
+    make = lambda: network(optimizers.Adam(0.01), kernel_regularizer="l2")  # noqa: E731
+    population = Population.from_seeds(make, [90, 91])
+    population.fit(xs, ys, batch_size=BATCH, epochs=1)
+    for x, y in ((xs, ys), (xs[0], ys[0])):  # own data, then data shared by both members
+        copies = []  # independent copies: weights, optimizer state, training stream
+        for k, member in enumerate(population.models):
+            member.save(tmp_path / f"{k}.dlab")
+            copies.append(load_model(tmp_path / f"{k}.dlab"))
+        losses, grads = population.compute_gradients(x, y, training=training)
+        for k, model in enumerate(copies):
+            member_x, member_y = (x[k], y[k]) if x.ndim == 3 else (x, y)
+            loss, want = model.compute_gradients(member_x, member_y, training=training)
+            np.testing.assert_allclose(losses[k], loss, rtol=RTOL)
+            assert len(grads) == len(want)
+            for got, expected in zip(grads, want, strict=True):
+                np.testing.assert_allclose(got[k], expected, rtol=RTOL, atol=1e-300)
+
+
+@pytest.mark.parametrize("x_shape, y_shape, match", [
+    ((3, N, FEATURES), (3, N), "members = 2"),
+    ((2, N, FEATURES), (2, N - 1), r"y must hold each member's targets"),
+    ((2, N, FEATURES + 1), (2, N), "features per sample"),
+    ((2, N, FEATURES), (N,), r"y must hold each member's targets"),
+])
+def test_own_data_of_the_wrong_shape_is_refused(x_shape, y_shape, match: str) -> None:
+    from descentlab.errors import DataError
+
+    population = Population.from_seeds(lambda: network(optimizers.SGD(0.1)), [1, 2])
+    x = np.zeros(x_shape)
+    y = np.zeros(y_shape, dtype=int)
+    for call in (lambda: population.fit(x, y, epochs=1), lambda: population.evaluate(x, y),
+                 lambda: population.train_on_batch(x, y),
+                 lambda: population.compute_gradients(x, y)):
+        with pytest.raises(DataError, match=match):
+            call()

@@ -53,7 +53,7 @@ import numpy as np
 from descentlab import backend, optimizers, validation
 from descentlab import callbacks as callbacks_module
 from descentlab import layers as layers_module
-from descentlab.errors import ConfigError, TrainingDiverged
+from descentlab.errors import ConfigError, DataError, TrainingDiverged
 from descentlab.models import Sequential, _batch_size
 
 __all__ = ["Population", "seeded"]
@@ -112,7 +112,10 @@ class Population:
                     "differ in seed, learning rate and optimizer constants).")
         _stack_optimizers([m.optimizer for m in models], [m.trainable_weights for m in models],
                           check_only=True)
-        self.models = models
+        self._models = models
+        #: The members stacked, while train_on_batch, evaluate or predict keep them so (None
+        #: when each member's model holds its own current state).
+        self._engine: _Lockstep | None = None
         #: The History of each member's last :meth:`fit` (None before the first).
         self.histories: list[callbacks_module.History | None] = [None] * len(models)
         #: Members whose loss became NaN/inf in the last :meth:`fit`: {member: TrainingDiverged}.
@@ -124,8 +127,30 @@ class Population:
         """One member per seed, each as :func:`seeded` makes it."""
         return cls([seeded(make_model, seed) for seed in seeds])
 
+    @property
+    def models(self) -> list[Sequential]:
+        """The members, each an ordinary ``Sequential`` holding its current weights, optimizer
+        state and training stream (written back from the stacked copy the population trains)."""
+        self._settle()
+        return self._models
+
+    def _settle(self) -> None:
+        """Write the stacked members back into their own models and drop the stack: whoever
+        asks for a member may change it, so the next batched call stacks it afresh."""
+        if self._engine is not None:
+            self._engine.write_back()
+            self._engine = None
+
+    def _lockstep(self) -> _Lockstep:
+        """The members stacked, kept between train_on_batch / evaluate / predict calls."""
+        if self._engine is None:
+            for model in self._models:
+                model._ensure_train_rng()  # its Dropout layers draw from its current stream
+            self._engine = _Lockstep(self._models)
+        return self._engine
+
     def __len__(self) -> int:
-        return len(self.models)
+        return len(self._models)
 
     def __getitem__(self, k: int) -> Sequential:
         return self.models[k]
@@ -134,7 +159,7 @@ class Population:
         return iter(self.models)
 
     def __repr__(self) -> str:
-        return f"<Population of {len(self.models)} × {self.models[0].count_params():,} params>"
+        return f"<Population of {len(self._models)} × {self._models[0].count_params():,} params>"
 
     # -- training -----------------------------------------------------------------------------
     def fit(self, x: Any = None, y: Any = None, batch_size: int | str | None = None,
@@ -173,17 +198,20 @@ class Population:
         validation_split = validation.check_float(
             validation_split, "validation_split", low=0.0, high=1.0, high_open=True,
             what="a fraction in [0, 1)")
-        first = self.models[0]
-        x, y, val = first._fit_data(x, y, validation_data, validation_split)
-        n = len(x)
+        self._settle()
+        models = self._models
+        first = models[0]
+        x, y, val = self._fit_data(x, y, validation_data, validation_split)
+        own_data = x.ndim == 3  # each member its own samples: x (members, n, features)
+        n = x.shape[-2]
         size = _batch_size(batch_size, n)
         steps = math.ceil(n / size)
 
-        members = len(self.models)
-        metric_objects = first._resolved_metrics(y.shape)
-        rngs = [m._ensure_train_rng() for m in self.models]
-        histories = [callbacks_module.History() for _ in self.models]
-        for model, history in zip(self.models, histories, strict=True):
+        members = len(models)
+        metric_objects = first._resolved_metrics(y.shape[own_data:])
+        rngs = [m._ensure_train_rng() for m in models]
+        histories = [callbacks_module.History() for _ in models]
+        for model, history in zip(models, histories, strict=True):
             history.set_model(model)
             history.set_params({"epochs": epochs, "steps": steps, "verbose": verbose,
                                 "batch_size": size, "samples": n})
@@ -192,7 +220,7 @@ class Population:
         self.histories = list(histories)
         self.diverged = {}
         active = list(range(members))
-        engine = _Lockstep([self.models[k] for k in active])
+        engine = _Lockstep([models[k] for k in active])
         orders = np.empty((members, n), dtype=np.intp)
         try:
             for epoch in range(initial_epoch, epochs):
@@ -205,17 +233,18 @@ class Population:
                 for step in range(steps):
                     start = step * size
                     rows = orders[active, start:start + size]  # (members, batch) sample indices
-                    xb, yb = x[rows], y[rows]
+                    index = (np.array(active)[:, np.newaxis], rows) if own_data else rows
+                    xb, yb = x[index], y[index]  # own data: member k's rows of its own samples
                     losses, output = engine.step(xb, yb)
-                    seen += len(rows[0])
-                    loss_total[active] += losses * len(rows[0])
+                    seen += len(yb[0])
+                    loss_total[active] += losses * len(yb[0])
                     for i, metric in enumerate(metric_objects):
                         metric_totals[i, active] += metric.values(yb, output).sum(axis=-1)
                     if on_divergence == "stop" and not np.isfinite(losses).all():
                         engine.write_back()
                         for pos in np.flatnonzero(~np.isfinite(losses)):
                             k = active[pos]
-                            model = self.models[k]
+                            model = models[k]
                             self.diverged[k] = model._diverged(epoch, step, float(losses[pos]),
                                                                histories[k])
                             self._end_epoch(k, epoch, loss_total[k] / seen,
@@ -225,9 +254,9 @@ class Population:
                         active = [k for k in active if k not in stopped]
                         if not active:
                             return histories
-                        engine = _Lockstep([self.models[k] for k in active])
+                        engine = _Lockstep([models[k] for k in active])
                 logs = engine.epoch_logs(loss_total[active] / seen, metric_totals[:, active],
-                                         seen, metric_objects, val, size)
+                                         seen, metric_objects, _members(val, active), size)
                 for k, member_logs in zip(active, logs, strict=True):
                     histories[k].on_epoch_end(epoch, member_logs)
                 if verbose:
@@ -235,43 +264,163 @@ class Population:
                 if on_epoch_end is not None:
                     engine.write_back()
                     on_epoch_end(epoch, dict(zip(active, logs, strict=True)))
+                    self._engine = None  # a stack the hook made to measure is stale now
         finally:
             engine.write_back()
+            self._engine = None
         return histories
+
+    def _fit_data(self, x: Any, y: Any, validation_data: Any, validation_split: float,
+                  ) -> tuple[np.ndarray, np.ndarray, tuple[np.ndarray, np.ndarray] | None]:
+        """Sequential's ``_fit_data`` for data shared by the members, or for each member's own
+        data (x of shape (members, n, features)): checked, and split as each member's own
+        ``fit`` would split its part."""
+        first = self._models[0]
+        if np.ndim(x) != 3:
+            return first._fit_data(x, y, validation_data, validation_split)
+        x, y = self._member_data(x, y)
+        if validation_data is not None:
+            if not isinstance(validation_data, (tuple, list)) or len(validation_data) != 2:
+                raise validation.fail("validation_data", "a tuple (x_val, y_val)",
+                                      validation_data, DataError)
+            x_val, y_val = validation_data
+            return x, y, self._member_data(x_val, y_val, what="validation_data ")
+        if validation_split > 0:
+            first_part, _, _ = first._fit_data(x[0], y[0], None, validation_split)
+            split_at = len(first_part)  # where each member's own fit would split its part
+            return x[:, :split_at], y[:, :split_at], (x[:, split_at:], y[:, split_at:])
+        return x, y, None
+
+    def _member_data(self, x: Any, y: Any, what: str = "",
+                     ) -> tuple[np.ndarray, np.ndarray]:
+        """Each member's own samples, x (members, n, features) and y (members, n, ...),
+        checked as one model checks its data (all members' samples at once)."""
+        members = len(self._models)
+        x = validation.check_array(x, f"{what}x", self._models[0].dtype)
+        if x.ndim != 3 or len(x) != members:
+            raise DataError(f"{what}x must be (samples, features), shared by the members, or "
+                            f"(members, samples, features) with members = {members}, each "
+                            f"member its own samples; got shape {x.shape}.")
+        y = validation.check_array(y, f"{what}y", self._models[0].dtype)
+        if y.ndim < 2 or y.shape[:2] != x.shape[:2]:
+            raise DataError(f"{what}y must hold each member's targets, shape (members, samples"
+                            f", ...) = {x.shape[:2]} + ...; got shape {y.shape}.")
+        flat_x, flat_y = self._models[0]._prepare_xy(
+            x.reshape(-1, x.shape[-1]), y.reshape(-1, *y.shape[2:]), what)
+        return (flat_x.reshape(x.shape),
+                flat_y.reshape(x.shape[:2] + flat_y.shape[1:]))
+
+    def _data(self, x: Any, y: Any) -> tuple[np.ndarray, np.ndarray]:
+        """Shared data (n, features) or each member's own (members, n, features), checked."""
+        if np.ndim(x) == 3:
+            return self._member_data(x, y)
+        return self._models[0]._prepare_xy(x, y)
 
     def _end_epoch(self, k: int, epoch: int, loss: float, metric_totals: np.ndarray, seen: int,
                    val: tuple[np.ndarray, np.ndarray] | None, size: int,
                    metric_objects: list[Any]) -> None:
         """Member k's last, partial epoch, on its own model (it has left the lockstep)."""
-        model = self.models[k]
+        model = self._models[k]
         logs = model._logs(float(loss), metric_objects, [float(t) for t in metric_totals],
                            [seen] * len(metric_objects))
-        if val is not None:
-            val_logs = model._evaluate_arrays(val[0], val[1], size)
+        member_val = _members(val, [k])
+        if member_val is not None:
+            x_val, y_val = member_val
+            if x_val.ndim == 3:
+                x_val, y_val = x_val[0], y_val[0]
+            val_logs = model._evaluate_arrays(x_val, y_val, size)
             logs.update({f"val_{name}": value for name, value in val_logs.items()})
         self.histories[k].on_epoch_end(epoch, logs)  # type: ignore[union-attr]
 
+    def train_on_batch(self, x: Any, y: Any, return_dict: bool = False) -> list[Any]:
+        """One gradient step of every member: each its own batch, x (members, batch, features)
+        and y (members, batch, ...), or one batch (batch, features) for all.
+
+        Returns each member's :meth:`Sequential.train_on_batch` result (its loss before the
+        update, or ``[loss, metric, ...]``, or a dict). A member whose loss becomes NaN/inf is
+        recorded in :attr:`diverged` (a ``TrainingDiverged``, not raised: the others go on)
+        and trains on in lockstep with meaningless numbers; leave it out from then on.
+        Between calls the members stay stacked; :attr:`models` writes them back.
+        """
+        x, y = self._data(x, y)
+        engine = self._lockstep()
+        first = self._models[0]
+        first._require_compiled("train_on_batch")
+        own_data = x.ndim == 3
+        metric_objects = first._resolved_metrics(y.shape[own_data:])
+        for model in self._models[1:]:
+            model._resolved_metrics(y.shape[own_data:])  # what _result reads
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore", under="ignore"):
+            if not own_data:
+                x = np.broadcast_to(x, (len(self._models), *x.shape))
+                y = np.broadcast_to(y, (len(self._models), *y.shape))
+            losses, output = engine.step(x, y)
+            totals = [metric.values(y, output).sum(axis=-1) for metric in metric_objects]
+        for k in np.flatnonzero(~np.isfinite(losses)):
+            if k not in self.diverged:
+                model = self._models[k]
+                rate = np.asarray(engine.optimizer.current_learning_rate, dtype=np.float64)
+                lr = float(np.broadcast_to(rate.reshape(-1, 1), (len(losses), 1))[k, 0])
+                self.diverged[int(k)] = TrainingDiverged(
+                    f"Training diverged: member {k}'s loss became {losses[k]} in "
+                    f"train_on_batch with {type(model.optimizer).__name__} at learning rate "
+                    f"{lr:g}. Try a learning rate about 10 times smaller ({lr / 10:g}).",
+                    epoch=None, batch=None, learning_rate=lr,
+                    history=callbacks_module.History())
+        batch = y.shape[1]
+        return [model._result(Sequential._logs(float(losses[k]), metric_objects,
+                                               [float(t[k]) for t in totals],
+                                               [batch] * len(metric_objects)), return_dict)
+                for k, model in enumerate(self._models)]
+
+    def compute_gradients(self, x: Any, y: Any, training: bool = False,
+                          ) -> tuple[np.ndarray, list[np.ndarray]]:
+        """Each member's :meth:`Sequential.compute_gradients`, computed for all at once: the
+        losses (members,) and ∂L/∂w of every trainable weight with a leading member axis
+        (members, ...), aligned with each member's trainable weights. No update is made."""
+        training = validation.check_bool(training, "training")
+        self._models[0]._require_compiled("compute_gradients")
+        x, y = self._data(x, y)
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore", under="ignore"):
+            return self._lockstep().gradients(x, y, training)
+
     # -- inference ----------------------------------------------------------------------------
     def predict(self, x: Any, batch_size: int | None = None) -> np.ndarray:
-        """Every member's output for ``x``: an array (members, samples, units)."""
-        x = self.models[0]._prepare_x(x)
-        size = _batch_size(batch_size if batch_size is not None else 1024, len(x))
-        engine = _Lockstep(self.models)
-        parts = [engine.forward(x[s:s + size]).copy() for s in range(0, len(x), size)]
+        """Every member's output: an array (members, samples, units), for x shared by the
+        members (samples, features) or each member's own (members, samples, features)."""
+        first = self._models[0]
+        if np.ndim(x) == 3:
+            x = first._prepare_x(np.asarray(x).reshape(-1, np.shape(x)[-1])).reshape(
+                np.shape(x))
+        else:
+            x = first._prepare_x(x)
+        n = x.shape[-2]
+        size = _batch_size(batch_size if batch_size is not None else 1024, n)
+        engine = self._lockstep()
+        parts = [engine.forward(x[..., s:s + size, :]).copy() for s in range(0, n, size)]
         return np.concatenate(parts, axis=1)
 
     def evaluate(self, x: Any = None, y: Any = None, batch_size: int | None = None,
                  return_dict: bool = False) -> list[Any]:
-        """Each member's :meth:`Sequential.evaluate` result, computed for all at once."""
-        first = self.models[0]
-        x, y = first._prepare_xy(x, y)
-        size = _batch_size(batch_size, len(x))
-        metric_objects = first._resolved_metrics(y.shape)
-        for model in self.models[1:]:
-            model._resolved_metrics(y.shape)  # what _result reads: loss alone, or a list
-        logs = _Lockstep(self.models).evaluate(x, y, size, metric_objects)
+        """Each member's :meth:`Sequential.evaluate` result, computed for all at once, on data
+        shared by the members or each member's own (x (members, samples, features))."""
+        x, y = self._data(x, y)
+        own_data = x.ndim == 3
+        size = _batch_size(batch_size, x.shape[-2])
+        metric_objects = self._models[0]._resolved_metrics(y.shape[own_data:])
+        for model in self._models[1:]:
+            model._resolved_metrics(y.shape[own_data:])  # what _result reads
+        logs = self._lockstep().evaluate(x, y, size, metric_objects)
         return [model._result(member_logs, return_dict)
-                for model, member_logs in zip(self.models, logs, strict=True)]
+                for model, member_logs in zip(self._models, logs, strict=True)]
+
+
+def _members(val: tuple[np.ndarray, np.ndarray] | None, active: Sequence[int],
+             ) -> tuple[np.ndarray, np.ndarray] | None:
+    """The validation pair of the members ``active``: shared data as it is, own data sliced."""
+    if val is None or val[0].ndim != 3:
+        return val
+    return val[0][active], val[1][active]
 
 
 class _Lockstep:
@@ -329,26 +478,46 @@ class _Lockstep:
         self.optimizer.apply(self.grads, self.params)
         return losses, output
 
+    def gradients(self, x: np.ndarray, y: np.ndarray, training: bool,
+                  ) -> tuple[np.ndarray, list[np.ndarray]]:
+        """Each member's loss and ∂L/∂w (``Sequential.compute_gradients``), no update: x and y
+        each member's own (members, batch, ...) or shared."""
+        if x.ndim == 2:
+            x = np.broadcast_to(x, (self.members, *x.shape))
+            y = np.broadcast_to(y, (self.members, *y.shape))
+        output = self.model._forward(x, training=training)
+        losses = self.loss.per_sample(y, output).mean(axis=-1, dtype=np.float64)
+        losses += self.penalties()
+        self.model._backward(y, output)
+        return losses, [g.copy() for layer in self.model.layers for g in layer.grads]
+
     def forward(self, x: np.ndarray) -> np.ndarray:
-        """Every member's output (inference mode) for the same inputs x (samples, inputs)."""
-        x = np.broadcast_to(x, (self.members, *x.shape))
+        """Every member's output (inference mode) for inputs shared by the members
+        (samples, inputs) or each member's own (members, samples, inputs)."""
+        if x.ndim == 2:
+            x = np.broadcast_to(x, (self.members, *x.shape))
         return self.model._forward(x, training=False)
 
     def evaluate(self, x: np.ndarray, y: np.ndarray, size: int,
                  metric_objects: list[Any]) -> list[dict[str, float]]:
-        """Each member's logs on (x, y), as :meth:`Sequential._evaluate_arrays` gives them."""
+        """Each member's logs on (x, y), as :meth:`Sequential._evaluate_arrays` gives them,
+        for data shared by the members or each member's own."""
+        own_data = x.ndim == 3
+        n = x.shape[-2]
         loss_total = np.zeros(self.members)
         totals = np.zeros((len(metric_objects), self.members))
-        for start in range(0, len(x), size):
-            xb, yb = x[start:start + size], y[start:start + size]
+        for start in range(0, n, size):
+            xb, yb = (x[:, start:start + size], y[:, start:start + size]) if own_data else \
+                (x[start:start + size], y[start:start + size])
             output = self.forward(xb)
-            yb = np.broadcast_to(yb, (self.members, *yb.shape))
+            if not own_data:
+                yb = np.broadcast_to(yb, (self.members, *yb.shape))
             loss_total += self.loss.per_sample(yb, output).sum(axis=-1, dtype=np.float64)
             for i, metric in enumerate(metric_objects):
                 totals[i] += metric.values(yb, output).sum(axis=-1)
-        loss = loss_total / len(x) + self.penalties()
+        loss = loss_total / n + self.penalties()
         return [Sequential._logs(float(loss[k]), metric_objects, list(totals[:, k]),
-                                 [len(x)] * len(metric_objects)) for k in range(self.members)]
+                                 [n] * len(metric_objects)) for k in range(self.members)]
 
     def epoch_logs(self, losses: np.ndarray, metric_totals: np.ndarray, seen: int,
                    metric_objects: list[Any], val: tuple[np.ndarray, np.ndarray] | None,
