@@ -138,6 +138,82 @@ def test_sigmoid_gradient_vanishes_with_depth(small_grid: dict) -> None:
     assert not vanishing.find_summary(small_grid, "relu", 2)["stuck_at_chance"]
 
 
+def assert_same_records(got: dict, want: dict, rtol: float, path: str = "") -> None:
+    """Two trial records equal key by key (timings aside): numbers to ``rtol``, the rest
+    exactly; null (a non-finite number) only where the other has null."""
+    if isinstance(want, dict):
+        assert set(got) == set(want), path
+        for key in want:
+            if key != "timings":
+                assert_same_records(got[key], want[key], rtol, f"{path}/{key}")
+    elif isinstance(want, list):
+        assert len(got) == len(want), path
+        for i, (a, b) in enumerate(zip(got, want, strict=True)):
+            assert_same_records(a, b, rtol, f"{path}[{i}]")
+    elif isinstance(want, float) and not isinstance(got, bool):
+        assert isinstance(got, float), path
+        np.testing.assert_allclose(got, want, rtol=rtol, atol=1e-300, err_msg=path)
+    else:
+        assert got == want, path
+
+
+@pytest.mark.parametrize("case", ["diverging", "initializers", "batch_norm", "arrays"])
+def test_a_trial_group_gives_each_trial_its_own_result(case: str) -> None:
+    """trial_group trains the seeds as one population; each record equals the one-network
+    trial (Sequential.fit with the probe callback) of that configuration, float64: the
+    members' own splits, initial weights, shuffling, per-epoch probes — and, at learning rate
+    1e8, the members that diverge stop (measured as they stopped) while the others go on."""
+    base = {"floatx": "float64", "epochs": 2, "probe_size": 32, "width": 16}
+    data = None
+    if case == "diverging":
+        configs = [dict(base, activation="relu", initializer="he_normal", depth=4, seed=s,
+                        learning_rate=1e8) for s in range(4)]
+    elif case == "initializers":
+        configs = [dict(base, activation="tanh", depth=3, seed=s, initializer=i)
+                   for s in (0, 1) for i in ("glorot_uniform", "he_normal")]
+    elif case == "batch_norm":
+        configs = [dict(base, activation="sigmoid", depth=5, seed=s, batch_norm=True)
+                   for s in (2, 3)]
+    else:
+        x, y = datasets.load("wine")
+        data = (x, y)
+        configs = [dict(base, activation="softplus", depth=2, seed=s, dataset="wine",
+                        standardize=True, batch_size=16) for s in (0, 1, 2)]
+    group = vanishing.trial_group(configs, data)
+    alone = [vanishing.trial(config, data) for config in configs]
+    if case == "diverging":
+        assert {r["diverged"] for r in alone} == {True, False}  # the case it is meant to be
+    for got, want in zip(group, alone, strict=True):
+        assert_same_records(got, want, rtol=1e-10)
+
+
+def test_a_float32_trial_group_agrees_to_float32_rounding() -> None:
+    configs = [{"activation": "sigmoid", "depth": 3, "seed": s, "epochs": 2, "probe_size": 64}
+               for s in (0, 1)]
+    for got, want in zip(vanishing.trial_group(configs),
+                         [vanishing.trial(c) for c in configs], strict=True):
+        assert_same_records(got, want, rtol=1e-4)
+
+
+def test_the_grid_trains_its_seeds_as_populations_in_grid_order() -> None:
+    """run_grid's records, in grid order, are the one-network trials of its configurations."""
+    kwargs = {"activations": ("sigmoid", "relu"), "depths": (1, 3), "seeds": (4, 5),
+              "initializers": ("glorot_uniform", "he_uniform"), "epochs": 1,
+              "probe_size": 16, "width": 8, "floatx": "float64"}
+    results = vanishing.run_grid(workers=1, progress=False, **kwargs)
+    configs = vanishing.grid_configs(
+        kwargs["activations"], kwargs["depths"], kwargs["initializers"], kwargs["seeds"],
+        epochs=1, probe_size=16, width=8, floatx="float64")
+    assert [r["config"] for r in results["trials"]] == configs
+    for got, config in zip(results["trials"], configs, strict=True):
+        assert_same_records(got, vanishing.trial(config), rtol=1e-10)
+
+
+def test_a_trial_group_trains_one_architecture() -> None:
+    with pytest.raises(ConfigError, match="differ only in seed and initializer"):
+        vanishing.trial_group([{"depth": 2, "seed": 0}, {"depth": 3, "seed": 1}])
+
+
 def test_parallel_run_equals_serial_run() -> None:
     kwargs = {"activations": ("sigmoid", "relu"), "depths": (2,), "seeds": (1,),
               "epochs": 1, "probe_size": 64, "progress": False}

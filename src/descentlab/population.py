@@ -455,10 +455,19 @@ class _Lockstep:
                     [g.reshape(w.shape) for g, w in zip(self.grads[start:end],
                                                         layer.trainable_weights, strict=True)])
             start = end
-        self.optimizer = _stack_optimizers([m.optimizer for m in models],
-                                           [m.trainable_weights for m in models])
+        self._optimizer: optimizers.Optimizer | None = None  # stacked when first stepped
         self.regularized = [(reg, w) for layer in self.model.layers
                             for reg, w in layer.regularized_weights()]
+
+    @property
+    def optimizer(self) -> optimizers.Optimizer:
+        """The members' optimizers as one, stacked when a step first needs it (measuring —
+        gradients, evaluation — does not, so members that made different numbers of updates,
+        e.g. one that stopped when it diverged, can still be measured together)."""
+        if self._optimizer is None:
+            self._optimizer = _stack_optimizers([m.optimizer for m in self.models],
+                                                [m.trainable_weights for m in self.models])
+        return self._optimizer
 
     def penalties(self) -> np.ndarray:
         """Σ R(W) of each member's regularized weights (0 without regularizers)."""
@@ -537,8 +546,9 @@ class _Lockstep:
         for k, model in enumerate(self.models):
             for stacked, layer in zip(self.model.layers, model.layers, strict=True):
                 layers_module.unstack(stacked, k, layer)
-        _unstack_optimizer(self.optimizer, [m.optimizer for m in self.models],
-                           [m.trainable_weights for m in self.models])
+        if self._optimizer is not None:
+            _unstack_optimizer(self._optimizer, [m.optimizer for m in self.models],
+                               [m.trainable_weights for m in self.models])
 
 
 # --------------------------------------------------------------------------------------------

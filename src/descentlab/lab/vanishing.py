@@ -13,8 +13,11 @@ initialisation and after every epoch, and the ratio first/last = ‖∂L/∂W_1�
 plain SGD and records whether the network learns at all.
 
 :func:`trial` is one network, a pure function of its JSON-able configuration (same configuration
-→ bit-identical result, apart from the ``timings`` entry); :func:`run_grid` runs the whole grid
-in parallel with :func:`descentlab.lab.runner.run_trials` and summarises it.
+→ bit-identical result, apart from the ``timings`` entry). :func:`trial_group` gives the same
+records for several seeds (and initializers) of one activation and depth, trained at once as a
+:class:`~descentlab.population.Population` — batched matrix products instead of one network at
+a time; equal to :func:`trial`'s records to rounding. :func:`run_grid` runs the grid's groups in
+parallel with :func:`descentlab.lab.runner.run_trials` and summarises it.
 
 Results schema ``descentlab.vanishing/1`` (what :func:`run_grid` returns and :func:`save_results`
 writes; every number is a JSON number, non-finite values are ``null``)::
@@ -75,6 +78,8 @@ A trial result::
                "best_test_accuracy": ..},
      "stuck_at_chance": bool, "diverged": bool, "epochs_run": 30,
      "timings": {"total_seconds": .., "train_seconds": .., "measure_seconds": ..}}
+                                            # (from trial_group/run_grid: this member's share
+                                            # of its population's seconds)
 
 The probe batch is the first ``probe_size`` samples of the (seeded, shuffled) training set; the
 gradients on it are computed in inference mode and change no weight.
@@ -102,6 +107,7 @@ from descentlab.lab.runner import default_workers, run_trials
 from descentlab.layers import Activation, Dense
 from descentlab.models import Sequential
 from descentlab.optimizers import SGD
+from descentlab.population import Population, seeded
 
 SCHEMA = "descentlab.vanishing/1"
 
@@ -233,20 +239,82 @@ class _EpochProbe(Callback):
                  test: tuple[np.ndarray, np.ndarray]) -> None:
         super().__init__()
         self.probe, self.test = probe, test
+        self.record = _Record()
+
+    def on_epoch_end(self, epoch: int, logs: dict[str, float] | None = None) -> None:
+        self.record.measure(self.model, self.probe, self.test)
+
+
+class _Record:
+    """One network's measurements after each epoch, and the seconds they took."""
+
+    def __init__(self) -> None:
         self.grad_norms: list[list[float]] = []
         self.test_loss: list[float] = []
         self.test_accuracy: list[float] = []
         self.seconds = 0.0
 
-    def on_epoch_end(self, epoch: int, logs: dict[str, float] | None = None) -> None:
+    def add(self, norms: list[float], test: dict[str, float], seconds: float) -> None:
+        self.grad_norms.append(norms)
+        self.test_loss.append(test["loss"])
+        self.test_accuracy.append(test["accuracy"])
+        self.seconds += seconds
+
+    def measure(self, model: Sequential, probe: tuple[np.ndarray, np.ndarray],
+                test: tuple[np.ndarray, np.ndarray]) -> None:
         started = time.perf_counter()
-        self.grad_norms.append(kernel_gradient_norms(self.model, *self.probe))
-        x_test, y_test = self.test
-        result = self.model.evaluate(x_test, y_test, batch_size=len(x_test), verbose=0,
-                                     return_dict=True)
-        self.test_loss.append(result["loss"])
-        self.test_accuracy.append(result["accuracy"])
-        self.seconds += time.perf_counter() - started
+        norms = kernel_gradient_norms(model, *probe)
+        result = model.evaluate(test[0], test[1], batch_size=len(test[0]), verbose=0,
+                                return_dict=True)
+        self.add(norms, result, time.perf_counter() - started)
+
+
+class _Data:
+    """A trial's data: its seeded split, the probe batch, and what the result says of them."""
+
+    def __init__(self, config: dict[str, Any], data: tuple[Any, Any] | None) -> None:
+        x, y = _load(config, data)
+        self.fingerprint = _fingerprint(x, y)
+        self.x_train, self.x_test, self.y_train, self.y_test = datasets.train_test_split(
+            x, y, test_size=config["test_size"], seed=config["seed"])
+        if config["standardize"]:
+            self.x_train, self.x_test = datasets.standardize(self.x_train, self.x_test)
+        self.features = int(x.shape[1])
+        self.classes = int(len(np.unique(y)))
+        size = config["probe_size"]
+        self.probe = (self.x_train[:size], self.y_train[:size])
+        self.describe = {
+            "dataset": config["dataset"] if data is None else f"{config['dataset']} (arrays)",
+            "train_samples": int(len(self.x_train)), "test_samples": int(len(self.x_test)),
+            "features": self.features, "classes": self.classes,
+            "probe_samples": int(len(self.probe[0])), "fingerprint": self.fingerprint}
+
+
+def _new_model(config: dict[str, Any], data: _Data) -> Sequential:
+    """The trial's network, seeded by its configuration: ``set_random_seed(seed)`` (which also
+    fixes the stream its fit will shuffle with) and layer names counted from "dense" (names
+    count across the process, as in Keras; a record names its layers as a fresh process would)."""
+    descentlab.set_random_seed(config["seed"])
+    descentlab.backend.clear_session()
+    return build_model(config, data.features, data.classes)
+
+
+def _initial_measurements(model: Sequential, config: dict[str, Any],
+                          probe: tuple[np.ndarray, np.ndarray]) -> tuple[list[float],
+                                                                          list[float]]:
+    """At initialisation: the kernel gradient norms on the probe batch, and the mean f'(z) of
+    every hidden activation over it."""
+    norms = kernel_gradient_norms(model, *probe)
+    mean_derivative = []
+    # The probe's forward pass is still in the layers: f' at each hidden activation's input
+    # (the Dense layer's z, or with batch_norm the normalised z of the Activation layer).
+    hidden = [layer for layer in model.layers[:-1]
+              if isinstance(layer, Activation) or not config["batch_norm"]]
+    for layer in hidden:
+        derivative = activations_module.get(config["activation"]).derivative(
+            layer.preactivation)
+        mean_derivative.append(float(np.mean(derivative, dtype=np.float64)))
+    return norms, mean_derivative
 
 
 def trial(config: dict[str, Any], data: tuple[Any, Any] | None = None) -> dict[str, Any]:
@@ -258,69 +326,153 @@ def trial(config: dict[str, Any], data: tuple[Any, Any] | None = None) -> dict[s
     recorded). Everything random comes from ``config["seed"]`` (the trial calls
     ``descentlab.set_random_seed(seed)``, so it reseeds the global generator): the same
     configuration and data give a bit-identical result, ``timings`` aside.
+
+    This is the one-network path, ``Sequential.fit`` with a callback; :func:`trial_group`
+    trains several seeds at once as a population and gives each the same result (the tests
+    hold the two equal).
     """
     started = time.perf_counter()
     config = make_config(**config)
-    previous_floatx = descentlab.floatx()
-    descentlab.set_floatx(config["floatx"])
-    try:
-        return _trial(config, data, started)
-    finally:
-        descentlab.set_floatx(previous_floatx)
+    with _floatx(config["floatx"]):
+        prepared = _Data(config, data)
+        model = _new_model(config, prepared)
+        # Overflow in a diverging network is recorded (``diverged``), not printed as warnings.
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore", under="ignore"):
+            measure_started = time.perf_counter()
+            initial = _initial_measurements(model, config, prepared.probe)
+            measure_seconds = time.perf_counter() - measure_started
+            epoch_probe = _EpochProbe(prepared.probe, (prepared.x_test, prepared.y_test))
+            fit_started = time.perf_counter()
+            history = model.fit(prepared.x_train, prepared.y_train, epochs=config["epochs"],
+                                batch_size=config["batch_size"], verbose=0,
+                                callbacks=[epoch_probe], on_divergence="stop")
+            fit_seconds = time.perf_counter() - fit_started
+    record = epoch_probe.record
+    return _result(config, prepared, model, initial, history.history, record, {
+        "total_seconds": time.perf_counter() - started,
+        "train_seconds": fit_seconds - record.seconds,
+        "measure_seconds": measure_seconds + record.seconds})
 
 
-def _trial(config: dict[str, Any], data: tuple[Any, Any] | None,
-           started: float) -> dict[str, Any]:
-    x, y = _load(config, data)
-    fingerprint = _fingerprint(x, y)
-    x_train, x_test, y_train, y_test = datasets.train_test_split(
-        x, y, test_size=config["test_size"], seed=config["seed"])
-    if config["standardize"]:
-        x_train, x_test = datasets.standardize(x_train, x_test)
-    classes = int(len(np.unique(y)))
-    descentlab.set_random_seed(config["seed"])
-    # Layer names count across the process (as in Keras); a trial's record names its layers
-    # "dense", "dense_1", ... whatever ran before it in this process.
-    descentlab.backend.clear_session()
-    model = build_model(config, x.shape[1], classes)
-    probe = (x_train[:config["probe_size"]], y_train[:config["probe_size"]])
+def trial_group(configs: Sequence[dict[str, Any]],
+                data: tuple[Any, Any] | None = None) -> list[dict[str, Any]]:
+    """:func:`trial` of every configuration in ``configs`` — which may differ only in seed
+    and initializer — trained at once as one :class:`~descentlab.population.Population`.
 
-    # Overflow in a diverging network is recorded (``diverged``), not printed as warnings.
-    with np.errstate(over="ignore", invalid="ignore", divide="ignore", under="ignore"):
-        measure_started = time.perf_counter()
-        init_norms = kernel_gradient_norms(model, *probe)
-        mean_derivative = []
-        # The probe's forward pass is still in the layers: f' at each hidden activation's input
-        # (the Dense layer's z, or with batch_norm the normalised z of the Activation layer).
-        hidden = [layer for layer in model.layers[:-1]
-                  if isinstance(layer, Activation) or not config["batch_norm"]]
-        for layer in hidden:
-            derivative = activations_module.get(config["activation"]).derivative(
-                layer.preactivation)
-            mean_derivative.append(float(np.mean(derivative, dtype=np.float64)))
-        measure_seconds = time.perf_counter() - measure_started
+    Each member has its own split of the data (the seed's), its own initial weights and
+    shuffling; the members' steps are batched matrix products, the per-epoch measurements one
+    batched gradient and evaluation for all. Each result is the one :func:`trial` gives for
+    that configuration (to rounding: float64 within 1e-10); the ``timings`` are each member's
+    share of the population's.
+    """
+    started = time.perf_counter()
+    configs = [make_config(**config) for config in configs]
+    if not configs:
+        return []
+    shared = {k: v for k, v in configs[0].items() if k not in ("seed", "initializer")}
+    for config in configs[1:]:
+        if {k: v for k, v in config.items() if k not in ("seed", "initializer")} != shared:
+            raise ConfigError("trial_group trains one architecture: its configurations may "
+                              f"differ only in seed and initializer; got {configs[0]} and "
+                              f"{config}.")
+    members = len(configs)
+    with _floatx(shared["floatx"]):
+        prepared = [_Data(config, data) for config in configs]
+        models = []
+        for config, part in zip(configs, prepared, strict=True):
+            descentlab.backend.clear_session()  # each record names its layers from "dense"
+            models.append(seeded(functools.partial(build_model, config, part.features,
+                                                   part.classes), config["seed"]))
+        records = [_Record() for _ in configs]
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore", under="ignore"):
+            measure_started = time.perf_counter()
+            initial = [_initial_measurements(model, config, part.probe)
+                       for model, config, part in zip(models, configs, prepared, strict=True)]
+            measure_seconds = time.perf_counter() - measure_started
+            population = Population(models)
+            probe = (np.stack([p.probe[0] for p in prepared]),
+                     np.stack([p.probe[1] for p in prepared]))
+            test = (np.stack([p.x_test for p in prepared]),
+                    np.stack([p.y_test for p in prepared]))
 
-        epoch_probe = _EpochProbe(probe, (x_test, y_test))
-        fit_started = time.perf_counter()
-        history = model.fit(x_train, y_train, epochs=config["epochs"],
-                            batch_size=config["batch_size"], verbose=0, callbacks=[epoch_probe],
-                            on_divergence="stop")
-        fit_seconds = time.perf_counter() - fit_started
+            def measure(epoch: int, logs: dict[int, dict[str, float]]) -> None:
+                tick = time.perf_counter()
+                _, grads = population.compute_gradients(*probe)
+                norms = _kernel_norms(models[0], grads)  # (members, kernels)
+                results = population.evaluate(*test, batch_size=test[0].shape[1],
+                                              return_dict=True)
+                seconds = (time.perf_counter() - tick) / len(logs)
+                for k in logs:  # the members still training
+                    records[k].add([float(v) for v in norms[k]], results[k], seconds)
 
-    losses = history.history.get("loss", [])
+            fit_started = time.perf_counter()
+            histories = population.fit(np.stack([p.x_train for p in prepared]),
+                                       np.stack([p.y_train for p in prepared]),
+                                       epochs=shared["epochs"],
+                                       batch_size=shared["batch_size"], on_epoch_end=measure)
+            # A member that diverged left the population mid-epoch; as fit(on_divergence=
+            # "stop") it is measured once more, as it was when it stopped.
+            for k in population.diverged:
+                part = prepared[k]
+                records[k].measure(population.models[k], part.probe, (part.x_test, part.y_test))
+            fit_seconds = time.perf_counter() - fit_started
+    measured = sum(record.seconds for record in records)
+    total = time.perf_counter() - started
+    return [_result(config, part, model, first, history.history, record, {
+        "total_seconds": total / members,
+        "train_seconds": (fit_seconds - measured) / members,
+        "measure_seconds": measure_seconds / members + record.seconds})
+        for config, part, model, first, history, record in zip(
+            configs, prepared, population.models, initial, histories, records, strict=True)]
+
+
+def _run_group(spec: dict[str, Any], data: tuple[Any, Any] | None = None) -> dict[str, Any]:
+    """:func:`trial_group` as a runner trial (one JSON-able configuration in, a dict out)."""
+    return {"trials": trial_group(spec["configs"], data)}
+
+
+def _kernel_norms(model: Sequential, grads: list[np.ndarray]) -> np.ndarray:
+    """‖∂L/∂W‖₂ of every Dense kernel, per member: grads stacked on a member axis (a
+    population's), aligned with ``model``'s trainable weights. Returns (members, kernels)."""
+    norms, k = [], 0
+    for layer in model.layers:
+        if isinstance(layer, Dense):
+            norms.append(np.sqrt(np.sum(np.square(grads[k], dtype=np.float64),
+                                        axis=(1, 2))))
+        k += len(layer.trainable_weights)
+    return np.stack(norms, axis=1)
+
+
+class _floatx:
+    """``with _floatx("float64"):`` the engine's precision for a block, restored after."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def __enter__(self) -> None:
+        self.previous = descentlab.floatx()
+        descentlab.set_floatx(self.name)
+
+    def __exit__(self, *exc: object) -> None:
+        descentlab.set_floatx(self.previous)
+
+
+def _result(config: dict[str, Any], data: _Data, model: Sequential,
+            initial: tuple[list[float], list[float]], history: dict[str, list[float]],
+            record: _Record, timings: dict[str, float]) -> dict[str, Any]:
+    """A trial's record (the module docstring's "trial result")."""
+    init_norms, mean_derivative = initial
+    losses = history.get("loss", [])
     diverged = any(not math.isfinite(v) for v in losses)
-    chance = 1.0 / classes
-    test_accuracy = epoch_probe.test_accuracy
+    chance = 1.0 / data.classes
+    test_accuracy = record.test_accuracy
     final_test_accuracy = test_accuracy[-1] if test_accuracy else float("nan")
-    counts = np.bincount(np.asarray(y_test, dtype=np.int64))
-    epoch_norms = epoch_probe.grad_norms
+    counts = np.bincount(np.asarray(data.y_test, dtype=np.int64))
+    epoch_norms = record.grad_norms
     return {
         "config": config,
         "library_version": descentlab.__version__,
-        "data": {"dataset": config["dataset"] if data is None else f"{config['dataset']} (arrays)",
-                 "train_samples": int(len(x_train)), "test_samples": int(len(x_test)),
-                 "features": int(x.shape[1]), "classes": classes,
-                 "probe_samples": int(len(probe[0])), "fingerprint": fingerprint},
+        "data": data.describe,
         "chance": chance,
         "majority_rate": float(counts.max() / counts.sum()),
         "layers": [layer.name for layer in model.layers],
@@ -330,20 +482,18 @@ def _trial(config: dict[str, Any], data: tuple[Any, Any] | None,
                              "epochs": [_ratio(n[0], n[-1]) for n in epoch_norms]},
         "mean_derivative_init": _numbers(mean_derivative),
         "history": {"loss": _numbers(losses),
-                    "accuracy": _numbers(history.history.get("accuracy", [])),
-                    "test_loss": _numbers(epoch_probe.test_loss),
+                    "accuracy": _numbers(history.get("accuracy", [])),
+                    "test_loss": _numbers(record.test_loss),
                     "test_accuracy": _numbers(test_accuracy)},
         "final": {"train_loss": _number(losses[-1]) if losses else None,
-                  "train_accuracy": _number(history.history["accuracy"][-1]) if losses else None,
-                  "test_loss": _number(epoch_probe.test_loss[-1]) if losses else None,
+                  "train_accuracy": _number(history["accuracy"][-1]) if losses else None,
+                  "test_loss": _number(record.test_loss[-1]) if losses else None,
                   "test_accuracy": _number(final_test_accuracy),
                   "best_test_accuracy": _number(max(test_accuracy)) if test_accuracy else None},
         "stuck_at_chance": bool(not final_test_accuracy > chance + STUCK_MARGIN),
         "diverged": diverged,
         "epochs_run": len(losses),
-        "timings": {"total_seconds": time.perf_counter() - started,
-                    "train_seconds": fit_seconds - epoch_probe.seconds,
-                    "measure_seconds": measure_seconds + epoch_probe.seconds},
+        "timings": timings,
     }
 
 
@@ -462,9 +612,16 @@ def run_grid(activations: Sequence[str] = DEFAULT_ACTIVATIONS,
     # process starts.
     x, y = data if data is not None else datasets.load(dataset)
     check_size(np.shape(x)[1], [int(width)] * deepest, len(np.unique(y)))
-    function = trial if data is None else functools.partial(trial, data=data)
-    trials = run_trials(function, configs, workers=workers, progress=progress,
-                        label="vanishing gradients")
+    # The seeds (and initializers) of one activation and depth train as one population.
+    groups: dict[str, list[dict[str, Any]]] = {}
+    for config in configs:
+        key = repr({k: v for k, v in config.items() if k not in ("seed", "initializer")})
+        groups.setdefault(key, []).append(config)
+    function = functools.partial(_run_group, data=data)
+    ran = run_trials(function, [{"configs": group} for group in groups.values()],
+                     workers=workers, progress=progress, label="vanishing gradients")
+    by_config = {repr(r["config"]): r for result in ran for r in result["trials"]}
+    trials = [by_config[repr(config)] for config in configs]  # in grid order
     summary, trends = summarize(trials, stuck_margin)
     return {
         "schema": SCHEMA,
