@@ -474,3 +474,28 @@ def test_own_data_of_the_wrong_shape_is_refused(x_shape, y_shape, match: str) ->
                  lambda: population.compute_gradients(x, y)):
         with pytest.raises(DataError, match=match):
             call()
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("name", ["mse", "mae", "binary_crossentropy",
+                                  "categorical_crossentropy", "sparse_categorical_crossentropy"])
+def test_member_losses_are_each_members_own_bit_for_bit(name: str, dtype) -> None:
+    """Loss.members gives, for a population's (K, n, d) outputs, exactly the float each
+    member's own batch loss is (so a member's history equals its own fit's in float32 too)."""
+    from descentlab import losses
+
+    gen = np.random.default_rng(7)
+    members, n, d = 3, 37, 10 if "categorical" in name else 4
+    p = gen.random((members, n, d)).astype(dtype) + dtype(0.01)
+    if "categorical" in name or name == "binary_crossentropy":
+        p /= p.sum(axis=-1, keepdims=True)
+    if name == "sparse_categorical_crossentropy":
+        y = gen.integers(0, d, size=(members, n))
+    elif name == "categorical_crossentropy":
+        y = np.eye(d, dtype=dtype)[gen.integers(0, d, size=(members, n))]
+    else:
+        y = gen.random((members, n, d)).astype(dtype).round()
+    loss = losses.get(name)
+    got = loss.members(y, p)
+    assert got.dtype == np.float64
+    assert list(got) == [loss(y[k], p[k]) for k in range(members)]

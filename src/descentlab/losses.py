@@ -126,6 +126,12 @@ class Loss:
         values = self.per_sample(y_true, y_pred)
         return float(values.sum()) / values.size
 
+    def members(self, y_true: np.ndarray, y_pred: np.ndarray) -> np.ndarray:
+        """A population's batch losses: for outputs (K, n, d), the K numbers
+        ``self(y_true[k], y_pred[k])``, each computed exactly as for one network (bit for bit,
+        so a member's history is its own fit's), as float64."""
+        return np.array([self(t, p) for t, p in zip(y_true, y_pred, strict=True)])
+
     def per_sample(self, y_true: Any, y_pred: Any) -> np.ndarray:
         """ℓ(y_i, ŷ_i) for each sample i: an array of shape (n,)."""
         raise NotImplementedError
@@ -457,6 +463,14 @@ class SparseCategoricalCrossentropy(Loss):
         q = self._target_probability(y_true, y_pred)[-1]
         _clip(q, out=q)
         return -float(np.add.reduce(np.log(q, out=q))) / len(q)
+
+    def members(self, y_true: np.ndarray, y_pred: np.ndarray) -> np.ndarray:
+        """All members at once: each row of log q is summed as one network's (NumPy sums a
+        contiguous row pairwise, as it sums a 1-D array), so each equals ``self(t_k, p_k)``."""
+        *_, shape, _, q = self._target_probability(y_true, y_pred)
+        _clip(q, out=q)
+        sums = np.add.reduce(np.log(q, out=q).reshape(shape[:-1]), axis=-1)
+        return -sums.astype(np.float64) / shape[-2]
 
     def gradient(self, y_true: Any, y_pred: Any) -> np.ndarray:
         t, p, rows, shape, s, q = self._target_probability(y_true, y_pred)

@@ -480,7 +480,7 @@ class _Lockstep:
         """One training step of every member: ``_train_step`` of :class:`Sequential`, with
         x (K, batch, inputs). Returns each member's batch loss (K,) and the outputs."""
         output = self.model._forward(x, training=True)
-        losses = self.loss.per_sample(y, output).mean(axis=-1, dtype=np.float64)
+        losses = self.loss.members(y, output)
         if self.regularized:
             losses += self.penalties()  # of the weights before this step's update
         self.model._backward(y, output)
@@ -495,7 +495,7 @@ class _Lockstep:
             x = np.broadcast_to(x, (self.members, *x.shape))
             y = np.broadcast_to(y, (self.members, *y.shape))
         output = self.model._forward(x, training=training)
-        losses = self.loss.per_sample(y, output).mean(axis=-1, dtype=np.float64)
+        losses = self.loss.members(y, output)
         losses += self.penalties()
         self.model._backward(y, output)
         return losses, [g.copy() for layer in self.model.layers for g in layer.grads]
@@ -521,7 +521,7 @@ class _Lockstep:
             output = self.forward(xb)
             if not own_data:
                 yb = np.broadcast_to(yb, (self.members, *yb.shape))
-            loss_total += self.loss.per_sample(yb, output).sum(axis=-1, dtype=np.float64)
+            loss_total += self.loss.members(yb, output) * yb.shape[1]  # as Sequential sums
             for i, metric in enumerate(metric_objects):
                 totals[i] += metric.values(yb, output).sum(axis=-1)
         loss = loss_total / n + self.penalties()

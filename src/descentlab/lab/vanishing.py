@@ -390,20 +390,21 @@ def trial_group(configs: Sequence[dict[str, Any]],
                        for model, config, part in zip(models, configs, prepared, strict=True)]
             measure_seconds = time.perf_counter() - measure_started
             population = Population(models)
-            probe = (np.stack([p.probe[0] for p in prepared]),
-                     np.stack([p.probe[1] for p in prepared]))
             test = (np.stack([p.x_test for p in prepared]),
                     np.stack([p.y_test for p in prepared]))
 
             def measure(epoch: int, logs: dict[int, dict[str, float]]) -> None:
                 tick = time.perf_counter()
-                _, grads = population.compute_gradients(*probe)
-                norms = _kernel_norms(models[0], grads)  # (members, kernels)
                 results = population.evaluate(*test, batch_size=test[0].shape[1],
                                               return_dict=True)
+                # The probe's gradients member by member, as trial computes them: a softmax
+                # over all members' probe rows at once would sum its classes in another order
+                # (activations.reduce_along), a last-bit difference in float32.
+                norms = {k: kernel_gradient_norms(population.models[k], *prepared[k].probe)
+                         for k in logs}  # the members still training
                 seconds = (time.perf_counter() - tick) / len(logs)
-                for k in logs:  # the members still training
-                    records[k].add([float(v) for v in norms[k]], results[k], seconds)
+                for k in logs:
+                    records[k].add(norms[k], results[k], seconds)
 
             fit_started = time.perf_counter()
             histories = population.fit(np.stack([p.x_train for p in prepared]),
@@ -429,18 +430,6 @@ def trial_group(configs: Sequence[dict[str, Any]],
 def _run_group(spec: dict[str, Any], data: tuple[Any, Any] | None = None) -> dict[str, Any]:
     """:func:`trial_group` as a runner trial (one JSON-able configuration in, a dict out)."""
     return {"trials": trial_group(spec["configs"], data)}
-
-
-def _kernel_norms(model: Sequential, grads: list[np.ndarray]) -> np.ndarray:
-    """‖∂L/∂W‖₂ of every Dense kernel, per member: grads stacked on a member axis (a
-    population's), aligned with ``model``'s trainable weights. Returns (members, kernels)."""
-    norms, k = [], 0
-    for layer in model.layers:
-        if isinstance(layer, Dense):
-            norms.append(np.sqrt(np.sum(np.square(grads[k], dtype=np.float64),
-                                        axis=(1, 2))))
-        k += len(layer.trainable_weights)
-    return np.stack(norms, axis=1)
 
 
 class _floatx:
