@@ -607,8 +607,12 @@ def run_grid(activations: Sequence[str] = DEFAULT_ACTIVATIONS,
         key = repr({k: v for k, v in config.items() if k not in ("seed", "initializer")})
         groups.setdefault(key, []).append(config)
     function = functools.partial(_run_group, data=data)
-    ran = run_trials(function, [{"configs": group} for group in groups.values()],
-                     workers=workers, progress=progress, label="vanishing gradients")
+    # The deepest networks first: the workers then end together (the results come back in
+    # grid order whatever order they ran in).
+    specs = sorted(({"configs": group} for group in groups.values()),
+                   key=lambda spec: -spec["configs"][0]["depth"] * len(spec["configs"]))
+    ran = run_trials(function, specs, workers=workers, progress=progress,
+                     label="vanishing gradients")
     by_config = {repr(r["config"]): r for result in ran for r in result["trials"]}
     trials = [by_config[repr(config)] for config in configs]  # in grid order
     summary, trends = summarize(trials, stuck_margin)
