@@ -21,13 +21,14 @@ EXIT_USAGE = 2
 #: Size limits of the flags, checked while parsing so that the message names the flag:
 #: widest hidden layer, deepest network of the vanishing grid (the lab's MAX_DEPTH), most steps
 #: on a surface and largest condition number (surfaces' MAX_STEPS, MAX_KAPPA), the number of
-#: different whole numbers --task auto takes for classes (datasets' MAX_AUTO_CLASSES); a test
-#: holds them equal to the labs' own.
+#: different whole numbers --task auto takes for classes (datasets' MAX_AUTO_CLASSES), the largest
+#: --noise of a generated set (datasets' MAX_NOISE); a test holds them equal to the labs' own.
 _MAX_UNITS = 100_000
 _MAX_DEPTH = 1000
 _MAX_STEPS = 1_000_000
 _MAX_KAPPA = 1e12
 _MAX_AUTO_CLASSES = 20
+_MAX_NOISE = 10.0
 
 
 class _Parser(argparse.ArgumentParser):
@@ -419,7 +420,8 @@ def build_parser() -> argparse.ArgumentParser:
                        help="fraction held out for the final test (default 0.2)")
     train.add_argument("--standardize", action="store_true",
                        help="scale features to mean 0, std 1")
-    train.add_argument("--noise", type=_float_in(lambda v: v >= 0, "a number ≥ 0"), default=0.0,
+    train.add_argument("--noise", type=_float_in(lambda v: 0 <= v <= _MAX_NOISE,
+                                                 f"a number in [0, {_MAX_NOISE:g}]"), default=0.0,
                        help="noise level of generated data sets (xor, circles, ...)")
     train.add_argument("--seed", type=_non_negative_int, default=0, help="random seed")
     train.add_argument("--task", choices=("auto", "classification", "regression"),
