@@ -598,6 +598,66 @@ def test_load_any_needs_a_name_or_a_path(spec):
         datasets.load_any(spec, what="--data ")
 
 
+@pytest.mark.parametrize("digits", [20, 25, 60, 300])
+def test_whole_numbers_beyond_64_bits_are_numeric_features(tmp_path, digits):
+    """pandas' reader keeps such numbers as Python integers (an object column): they are
+    numbers all the same, up to float64's range."""
+    big = int("9" * digits)
+    x, y, _ = datasets.load_csv(write_csv(tmp_path, f"a,b,y\n{big},1,0\n-{big},2,1\n5,3,0\n"))
+    np.testing.assert_array_equal(x, [[float(big), 1], [-float(big), 2], [5, 3]])
+    assert y.tolist() == [0, 1, 0]
+
+
+@pytest.mark.parametrize(("cells", "message"), [
+    (["9" * 400, "1"], r"has an infinite value in column 'a', row 1"),
+    (["5", "-" + "9" * 400], r"has an infinite value in column 'a', row 2"),
+    (["9" * 30, "x"], r"feature column 'a' of '.*' is not numeric \(e\.g\. 'x' in row 2\)"),
+    (["x", "9" * 30], r"feature column 'a' of '.*' is not numeric \(e\.g\. 'x' in row 1\)"),
+])
+def test_whole_numbers_beyond_float64_or_beside_text_are_refused(tmp_path, cells, message):
+    path = write_csv(tmp_path, f"a,b,y\n{cells[0]},1,0\n{cells[1]},2,1\n")
+    with pytest.raises(DataError, match=message):
+        datasets.load_csv(path)
+
+
+@pytest.mark.parametrize("task", [None, "auto", "regression"])
+def test_a_target_of_whole_numbers_beyond_int64_is_a_quantity(tmp_path, task):
+    path = write_csv(tmp_path, "a,y\n1,1e300\n2,0\n3,2e19\n")
+    _, y, info = datasets.load_csv(path, task=task)
+    assert info.task == "regression" and y.dtype == np.float64
+    assert y.tolist() == [1e300, 0.0, 2e19]
+
+
+def test_a_target_of_whole_numbers_beyond_int64_is_no_classification(tmp_path):
+    path = write_csv(tmp_path, "a,y\n1,0\n2,1e300\n3,2e19\n")
+    with pytest.raises(DataError, match=r"target column 'y' of '.*' holds numbers too large for "
+                                        r"class labels \(e\.g\. 1e\+300\)"):
+        datasets.load_csv(path, task="classification")
+
+
+@pytest.mark.parametrize("scale", [1e300, 1e306, 1.7e308])
+def test_standardize_of_features_near_the_largest_float(scale):
+    """Sums beyond float64 must not turn finite features into NaN: standardising is the same
+    for x and x·c, so x/scale is the oracle."""
+    x = np.array([[1.0, 3.0], [0.5, 1.0], [-1.0, 2.0], [0.25, 2.0]])
+    big = x * [scale, 1.0]
+    (got,) = datasets.standardize(big)
+    (expected,) = datasets.standardize(x)
+    assert np.isfinite(got).all()
+    np.testing.assert_allclose(got, expected, rtol=1e-12)
+    np.testing.assert_array_equal(got[:, 1], expected[:, 1])  # the plain column: bit for bit
+    test = np.array([[0.5 * scale, 2.0]])
+    np.testing.assert_allclose(datasets.standardize(big, test)[1],
+                               datasets.standardize(x, np.array([[0.5, 2.0]]))[1], rtol=1e-12)
+
+
+def test_load_csv_standardizes_features_near_the_largest_float(tmp_path):
+    path = write_csv(tmp_path, "a,y\n1e308,0\n1.5e308,1\n-1e308,0\n")
+    x, _, _ = datasets.load_csv(path, standardize_features=True)
+    (expected,) = datasets.standardize(np.array([[1.0], [1.5], [-1.0]]))
+    np.testing.assert_allclose(x, expected, rtol=1e-12)
+
+
 def test_missing_csv_file(tmp_path):
     path = tmp_path / "nowhere.csv"
     with pytest.raises(DataError, match=rf"CSV file '{path}' does not exist"):

@@ -177,11 +177,21 @@ def one_hot(labels: np.ndarray, classes: int | None = None) -> np.ndarray:
 
 
 def standardize(x_train: np.ndarray, *others: np.ndarray) -> tuple[np.ndarray, ...]:
-    """Scale features to mean 0, std 1 using the training set's statistics only."""
-    mean = x_train.mean(axis=0)
-    std = x_train.std(axis=0)
+    """Scale features to mean 0, std 1 using the training set's statistics only.
+
+    Features whose sums go beyond float64 (values near 1e308) get the same statistics computed
+    on the feature divided by its largest magnitude, so finite features stay finite."""
+    scale = np.ones(x_train.shape[1:])
+    with np.errstate(over="ignore", invalid="ignore"):
+        mean = x_train.mean(axis=0)
+        std = x_train.std(axis=0)
+    overflowed = ~(np.isfinite(mean) & np.isfinite(std))
+    if overflowed.any():
+        scale[overflowed] = np.abs(x_train[:, overflowed]).max(axis=0)
+        mean[overflowed] = (x_train[:, overflowed] / scale[overflowed]).mean(axis=0)
+        std[overflowed] = (x_train[:, overflowed] / scale[overflowed]).std(axis=0)
     std[std == 0] = 1.0
-    return tuple((a - mean) / std for a in (x_train, *others))
+    return tuple((a / scale - mean) / std for a in (x_train, *others))
 
 
 def train_test_split(x: np.ndarray, y: np.ndarray, test_size: float = 0.25,
@@ -414,7 +424,14 @@ def _read_table(open_source: Callable[[], Any], label: str, name: str, descripti
     for column_name in features.columns:
         if not pd.api.types.is_numeric_dtype(features[column_name]):
             column = features[column_name]
-            sample = column[column.notna() & pd.to_numeric(column, errors="coerce").isna()]
+            # As text: pandas' reader keeps whole numbers beyond 64 bits as Python integers,
+            # which to_numeric cannot take (OverflowError), but their digits it reads (as ±inf
+            # beyond float64).
+            as_numbers = pd.to_numeric(column.astype(str), errors="coerce")
+            sample = column[column.notna() & as_numbers.isna()]
+            if sample.empty:  # all numbers, as such integers are: a numeric feature
+                features[column_name] = as_numbers.astype(np.float64)
+                continue
             raise DataError(f"feature column {column_name!r} of {label} is not numeric (e.g. "
                             f"{sample.iloc[0]!r} in row {sample.index[0] + 1}); encode it first.")
     missing = features.isna().to_numpy()
@@ -428,8 +445,9 @@ def _read_table(open_source: Callable[[], Any], label: str, name: str, descripti
                         f"{int(np.flatnonzero(labels.isna().to_numpy())[0]) + 1}).")
     # ±inf (written "inf", or a number beyond float64 such as 1e309) is reported at its row in
     # the file, before any shuffling can move it.
-    numeric = frame[[*features.columns] + ([target_name] if
-                                          pd.api.types.is_numeric_dtype(labels) else [])]
+    numeric = features.copy()
+    if pd.api.types.is_numeric_dtype(labels):
+        numeric[target_name] = labels
     infinite = np.isinf(numeric.to_numpy(dtype=np.float64))
     if infinite.any():
         row, col = np.argwhere(infinite)[0]
@@ -442,6 +460,14 @@ def _read_table(open_source: Callable[[], Any], label: str, name: str, descripti
         raise DataError(f"target column {target_name!r} of {label} holds fractional numbers "
                         f"(e.g. {example:g}); with task 'classification' its values must be "
                         "class labels.")
+    if whole and not bool(np.all(np.abs(labels.to_numpy(dtype=np.float64)) < 2.0**63)):
+        # Whole numbers beyond the 64-bit integers (1e300) are quantities, not class labels.
+        if task == "classification":
+            example = labels[np.abs(labels.to_numpy(dtype=np.float64)) >= 2.0**63].iloc[0]
+            raise DataError(f"target column {target_name!r} of {label} holds numbers too large "
+                            f"for class labels (e.g. {example:g}); with task 'classification' "
+                            "its values must be class labels.")
+        whole = False
     if not pd.api.types.is_numeric_dtype(labels) and task == "regression":
         raise DataError(f"target column {target_name!r} of {label} holds text; with task "
                         "'regression' it must hold numbers.")
