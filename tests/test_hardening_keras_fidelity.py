@@ -1,6 +1,6 @@
 """Where descentlab behaves as Keras does, checked against Keras itself (torch backend):
-seeding, automatic names, ModelCheckpoint's messages, the not-a-terminal progress lines, and
-no floating-point warnings from a diverging fit."""
+seeding, automatic names (given at construction), ModelCheckpoint's messages, the progress
+lines of fit, evaluate and predict, and no floating-point warnings from a diverging fit."""
 
 from __future__ import annotations
 
@@ -73,9 +73,74 @@ def test_automatic_names_count_across_the_process_as_in_keras() -> None:
     assert descentlab_names() == expected
 
 
+#: What a sequence of constructions may hold: a layer of each kind, one with a name of its own
+#: (which does not count), a model, and clear_session.
+_STEPS = ["Dense", "Dense", "Dropout", "BatchNormalization", "Activation", "named", "model",
+          "clear"]
+
+
+def _construct(steps: list[str], backend, layers, sequential) -> list[list[str | None]]:
+    """The names of the layers and models made by ``steps``, read right after construction,
+    in runs separated by clear_session."""
+    runs: list[list[str | None]] = [[]]
+    made = {"Dense": lambda: layers.Dense(3), "Dropout": lambda: layers.Dropout(0.5),
+            "BatchNormalization": lambda: layers.BatchNormalization(),
+            "Activation": lambda: layers.Activation("relu"),
+            "named": lambda: layers.Dense(2, name="dense_2"), "model": lambda: sequential()}
+    backend.clear_session()
+    for step in steps:
+        if step == "clear":
+            backend.clear_session()
+            runs.append([])
+        else:
+            runs[-1].append(made[step]().name)
+    return runs
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_layers_are_named_at_construction_as_in_keras(seed) -> None:
+    """Random sequences of constructions (layers of each kind, a named one, models,
+    clear_session between): each layer has its name right away, the same as Keras gives, and
+    counting across the process."""
+    steps = [str(s) for s in np.random.default_rng(seed).choice(_STEPS, size=25)]
+    expected = _construct(steps, keras.backend, keras.layers, keras.Sequential)
+    got = _construct(steps, dl.backend, dl.layers, Sequential)
+    assert any(len(run) > 3 for run in expected)
+    assert got == expected
+
+
+def test_a_layer_keeps_the_name_it_was_constructed_with_in_a_model() -> None:
+    keras.backend.clear_session()
+    dl.backend.clear_session()
+    for layers, sequential in ((keras.layers, keras.Sequential), (dl.layers, Sequential)):
+        first, second, dropout = layers.Dense(4), layers.Dense(2), layers.Dropout(0.1)
+        assert (first.name, second.name, dropout.name) == ("dense", "dense_1", "dropout")
+        before = [second.name, first.name]
+        model = sequential([keras.Input((3,)), second, first] if layers is keras.layers
+                           else [second, first])
+        assert [layer.name for layer in model.layers] == before
+        keras.backend.clear_session()
+        dl.backend.clear_session()
+
+
 def test_an_automatic_name_skips_one_the_user_gave_in_the_same_model() -> None:
     model = Sequential([Dense(2, input_dim=3, name="dense"), Dense(1)])
     assert [layer.name for layer in model.layers] == ["dense", "dense_1"]
+    dl.backend.clear_session()
+    automatic = Dense(1)
+    assert automatic.name == "dense"  # before it meets the model
+    model = Sequential([Dense(2, input_dim=3, name="dense"), automatic])
+    assert [layer.name for layer in model.layers] == ["dense", "dense_1"]
+
+
+@pytest.mark.parametrize("name", [None, "mine"])
+def test_the_same_layer_twice_in_a_model_is_refused(name) -> None:
+    layer = Dense(2, input_dim=3, name=name)
+    model = Sequential([layer])
+    with pytest.raises(ConfigError, match=rf"A layer named '{layer.name}' is already in this "
+                                          r"model\."):
+        model.add(layer)
+    assert [existing.name for existing in model.layers] == [layer.name]
 
 
 @pytest.mark.parametrize("name", [5, ["a"], b"m"])

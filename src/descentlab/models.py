@@ -125,14 +125,11 @@ class Sequential:
                 f"Sequential.add expects a layer such as Dense(...); got {layer!r}."
             )
         taken = {existing.name for existing in self.layers}
-        if layer.name is None:
-            # Keras' automatic names, counted across the process: "dense", "dense_1", ...
-            candidate = backend.unique_name(_snake(type(layer).__name__))
-            while candidate in taken:  # a name the user gave to another layer of this model
-                candidate = backend.unique_name(_snake(type(layer).__name__))
-            layer.name = candidate
-        elif layer.name in taken:
-            raise ConfigError(f"A layer named {layer.name!r} is already in this model.")
+        if layer.name in taken:
+            if not layer.named_automatically or any(existing is layer for existing in self.layers):
+                raise ConfigError(f"A layer named {layer.name!r} is already in this model.")
+            while layer.name in taken:  # a name the user gave to another layer of this model
+                layer.name = layers_module.automatic_name(layer)
         if self.layers and layer.input_dim is not None and self.layers[-1].built:
             if layer.input_dim != self.layers[-1].units:
                 raise ConfigError(
@@ -701,15 +698,6 @@ class Sequential:
         """``compile`` with the arguments of a :meth:`get_compile_config` result."""
         self.compile(optimizer=optimizers.deserialize(config["optimizer"]),
                      loss=losses.get(config["loss"]), metrics=config["metrics"])
-
-
-def _snake(name: str) -> str:
-    out = []
-    for i, ch in enumerate(name):
-        if ch.isupper() and i:
-            out.append("_")
-        out.append(ch.lower())
-    return "".join(out)
 
 
 def summary_text(model: Sequential) -> str:
