@@ -7,6 +7,7 @@ from __future__ import annotations
 import contextlib
 import random
 import re
+import sys
 import warnings
 
 import numpy as np
@@ -203,6 +204,67 @@ def test_not_a_terminal_output_is_keras_verbose_2(capsys, validation_split) -> N
     m.fit(x, y, epochs=2, batch_size=10, verbose="auto", validation_split=validation_split)
     m.evaluate(x, y, verbose="auto")
     assert _shape(capsys.readouterr().out) == expected
+
+
+_ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
+#: The two timings of a final progress line: elapsed seconds, then the time per step.
+_TIMINGS = re.compile(r"(?<= )\d+s( -)? \d+(us|ms|s)/step")
+
+
+def _final_lines(text: str) -> list[str]:
+    """What a terminal shows at the end: colours and clear-line codes removed, each line as it
+    stands after the last carriage return or backspaces, the timings replaced by T."""
+    shown = []
+    for line in _ANSI.sub("", text).split("\n"):
+        line = re.split(r"[\r\b]+", line)[-1].rstrip()
+        if line:
+            shown.append(_TIMINGS.sub(lambda m: "Ts" + (m.group(1) or "") + " T/step", line))
+    return shown
+
+
+@pytest.mark.parametrize("samples, batch_size", [(5, None), (32, None), (100, 10), (7, 3),
+                                                 (64, 32)])
+@pytest.mark.parametrize("verbose", [0, 1, 2])
+def test_predict_prints_keras_progress_line(capsys, samples, batch_size, verbose) -> None:
+    """Keras' predict prints one progress line (steps, bar, time, time per step); descentlab's
+    too, with the same steps (1024 samples per step by default, Keras 32: the cases that leave
+    batch_size to the default have at most 32 samples)."""
+    x = np.random.default_rng(samples).random((samples, 3)).astype("float32")
+    k = keras.Sequential([keras.Input((3,)), keras.layers.Dense(2)])
+    keras_output = k.predict(x, batch_size=batch_size, verbose=verbose)
+    expected = _final_lines(capsys.readouterr().out)
+    m = Sequential([Dense(2, input_dim=3)])
+    output = m.predict(x, batch_size=batch_size, verbose=verbose)
+    got = _final_lines(capsys.readouterr().out)
+    assert output.shape == keras_output.shape
+    steps = -(-samples // (batch_size or 32))
+    line = {0: None, 1: f"{steps}/{steps} {'━' * 20} Ts T/step",
+            2: f"{steps}/{steps} - Ts - T/step"}[verbose]
+    assert expected == ([] if line is None else [line])
+    assert got == expected
+
+
+def test_predict_verbose_auto_is_evaluate_s_auto(capsys, monkeypatch) -> None:
+    """"auto", the default as in Keras: the plain line when the output is not a terminal (as
+    fit's and evaluate's "auto"), the bar on a terminal."""
+    x, y = np.zeros((10, 3)), np.zeros((10, 2))
+    m = Sequential([Dense(2, input_dim=3)])
+    m.compile(optimizer="sgd", loss="mse")
+    m.predict(x)
+    m.evaluate(x, y)
+    assert _final_lines(capsys.readouterr().out) == ["1/1 - Ts - T/step",
+                                                     "1/1 - Ts - T/step - loss: 0.0000"]
+    monkeypatch.setattr(sys.stdout, "isatty", lambda: True)
+    m.predict(x)
+    m.evaluate(x, y)
+    assert _final_lines(capsys.readouterr().out) == [f"1/1 {'━' * 20} Ts T/step",
+                                                     f"1/1 {'━' * 20} Ts T/step - loss: 0.0000"]
+
+
+@pytest.mark.parametrize("verbose", [True, 3, -1, "1", None, "silent"])
+def test_predict_takes_verbose_0_1_2_or_auto(verbose) -> None:
+    with pytest.raises(ConfigError, match=r"^verbose must be one of 0, 1, 2, 'auto'; got "):
+        Sequential([Dense(2, input_dim=3)]).predict(np.zeros((2, 3)), verbose=verbose)
 
 
 # --------------------------------------------------------------------------------------------
