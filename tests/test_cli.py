@@ -180,10 +180,12 @@ def test_missing_csv_is_one_line_with_status_2(capsys, tmp_path):
     (["--activation", "relux"], ["Unknown activation 'relux'", "Did you mean 'relu'?"]),
     (["--data", "xr"], ["--data 'xr' is neither a built-in data set nor a CSV file",
                         "Did you mean 'xor'?"]),
-    (["--noise", "-1"], ["argument --noise", "expected a number ≥ 0; got '-1'"]),
+    (["--noise", "-1"], ["argument --noise", "expected a number in [0, 10]; got '-1'"]),
+    (["--noise", "50"], ["argument --noise", "expected a number in [0, 10]; got '50'"]),
     (["--no-such-flag"], ["unrecognized arguments: --no-such-flag"]),
 ], ids=["epochs-0", "batch-negative", "layers-text", "layers-zero", "lr-negative",
-        "validation-split", "verbose", "optimizer", "activation", "data", "noise", "unknown-flag"])
+        "validation-split", "verbose", "optimizer", "activation", "data", "noise",
+        "noise-too-large", "unknown-flag"])
 def test_bad_flags_are_one_line_with_status_2(capsys, flags, fragments):
     defaults = {"--data": "xor", "--layers": "4"}
     for flag, value in defaults.items():
@@ -746,3 +748,4 @@ def test_the_flags_limits_are_the_labs_limits():
     assert cli._MAX_STEPS == surfaces.MAX_STEPS
     assert cli._MAX_KAPPA == surfaces.MAX_KAPPA
     assert cli._MAX_AUTO_CLASSES == datasets.MAX_AUTO_CLASSES
+    assert cli._MAX_NOISE == datasets.MAX_NOISE

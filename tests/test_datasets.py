@@ -5,8 +5,11 @@ Oracles: scikit-learn's own arrays for the bundled sets, the geometry each gener
 Nothing here touches the network.
 """
 
+import contextlib
 import gzip
 import os
+import re
+import resource
 
 import numpy as np
 import pandas as pd
@@ -149,25 +152,96 @@ def test_clean_blobs_are_centred_on_a_circle_of_radius_three():
         assert x[y == k].std(axis=0) == pytest.approx([0.5, 0.5], rel=0.15)
 
 
+@contextlib.contextmanager
+def memory_headroom(headroom=256 * 2**20):
+    """No more than ``headroom`` bytes of address space beyond what the process uses now (so
+    that a huge allocation fails at once instead of swapping the machine)."""
+    with open("/proc/self/status") as status:
+        used = next(int(line.split()[1]) * 1024 for line in status if line.startswith("VmSize"))
+    soft, hard = resource.getrlimit(resource.RLIMIT_AS)
+    limit = used + headroom if hard == resource.RLIM_INFINITY else min(used + headroom, hard)
+    resource.setrlimit(resource.RLIMIT_AS, (limit, hard))
+    try:
+        yield
+    finally:
+        resource.setrlimit(resource.RLIMIT_AS, (soft, hard))
+
+
+N_MESSAGE = r"n \(number of samples\) must be an integer from 2 to 10,000,000; got "
+NOISE_MESSAGE = r"noise must be a finite number in \[0, 10\]; got "
+SEED_MESSAGE = r"seed must be an integer from 0 to 2\*\*32 - 1; got "
+BAD_GENERATOR_ARGUMENTS = {
+    # case: (arguments, the message's end)
+    "n=1": ({"n": 1}, N_MESSAGE + r"1\."),
+    "n-negative": ({"n": -5}, N_MESSAGE + r"-5\."),
+    "n-float": ({"n": 10.0}, N_MESSAGE + r"10\.0\."),
+    "n-numpy-float": ({"n": np.float64(10)}, N_MESSAGE + r"(np\.float64\()?10\.0\)?\."),
+    "n-bool": ({"n": True}, N_MESSAGE + r"True\."),
+    "n-str": ({"n": "400"}, N_MESSAGE + r"'400'\."),
+    "n-just-too-many": ({"n": datasets.MAX_SAMPLES + 1}, N_MESSAGE + r"10000001\."),
+    "n-10**12": ({"n": 10**12}, N_MESSAGE + r"1000000000000\."),
+    "noise-negative": ({"noise": -0.1}, NOISE_MESSAGE + r"-0\.1\."),
+    "noise-nan": ({"noise": float("nan")}, NOISE_MESSAGE + r"nan\."),
+    "noise-inf": ({"noise": float("inf")}, NOISE_MESSAGE + r"inf\."),
+    "noise-str": ({"noise": "0.1"}, NOISE_MESSAGE + r"'0\.1'\."),
+    "noise-bool": ({"noise": True}, NOISE_MESSAGE + r"True\."),
+    "noise-too-large": ({"noise": 10.5}, NOISE_MESSAGE + r"10\.5\."),
+    "noise-1e308": ({"noise": 1e308}, NOISE_MESSAGE + r"1e\+308\."),
+    "seed-negative": ({"seed": -1}, SEED_MESSAGE + r"-1\."),
+    "seed-2**32": ({"seed": 2**32}, SEED_MESSAGE + r"4294967296\."),
+    "seed-float": ({"seed": 1.5}, SEED_MESSAGE + r"1\.5\."),
+    "seed-bool": ({"seed": True}, SEED_MESSAGE + r"True\."),
+    "seed-none": ({"seed": None}, SEED_MESSAGE + r"None\."),
+    "seed-str": ({"seed": "3"}, SEED_MESSAGE + r"'3'\."),
+}
+
+
 @pytest.mark.parametrize("name", GENERATED)
-@pytest.mark.parametrize(("kwargs", "message"), [
-    ({"n": 1}, r"n \(number of samples\) must be an integer ≥ 2; got 1\."),
-    ({"n": 10.0}, r"n \(number of samples\) must be an integer ≥ 2; got 10\.0\."),
-    ({"n": True}, r"n \(number of samples\) must be an integer ≥ 2; got True\."),
-    ({"noise": -0.1}, r"noise must be a finite number ≥ 0; got -0\.1\."),
-    ({"noise": float("nan")}, r"noise must be a finite number ≥ 0; got nan\."),
-    ({"noise": float("inf")}, r"noise must be a finite number ≥ 0; got inf\."),
-    ({"noise": "0.1"}, r"noise must be a finite number ≥ 0; got '0\.1'\."),
-], ids=["n=1", "n-float", "n-bool", "noise-negative", "noise-nan", "noise-inf", "noise-str"])
-def test_generated_rejects_bad_size_and_noise(name, kwargs, message):
-    with pytest.raises(ConfigError, match=message):
+@pytest.mark.parametrize(("kwargs", "message"), list(BAD_GENERATOR_ARGUMENTS.values()),
+                         ids=list(BAD_GENERATOR_ARGUMENTS))
+def test_generated_rejects_bad_size_noise_and_seed(name, kwargs, message):
+    """Checked before anything is allocated: with little memory to spare, 10**12 samples are
+    refused with the sentence, not a MemoryError (or minutes of swapping)."""
+    with memory_headroom(), pytest.raises(ConfigError, match="^" + message + "$"):
         generate(name, **kwargs)
 
 
-@pytest.mark.parametrize("centers", [1, 2.0])
-def test_blobs_rejects_bad_centers(centers):
-    with pytest.raises(ConfigError, match=rf"centers must be an integer ≥ 2; got {centers}\."):
-        datasets.make_blobs(centers=centers)
+@pytest.mark.parametrize("name", GENERATED)
+def test_generated_sets_at_the_limits(name):
+    x, y = generate(name, n=2, noise=datasets.MAX_NOISE, seed=datasets.MAX_SEED)
+    assert x.shape == (2, 2) and y.shape == (2,) and np.isfinite(x).all()
+    x, y = generate(name, n=np.int32(3), noise=np.float32(0.5), seed=np.uint32(7))
+    assert x.shape == (3, 2) and np.isfinite(x).all()
+
+
+@pytest.mark.parametrize("name", GENERATED)
+@pytest.mark.parametrize(("kwargs", "message"), [
+    ({"seed": -1}, SEED_MESSAGE + r"-1\."), ({"noise": float("nan")}, NOISE_MESSAGE + r"nan\.")])
+def test_load_by_name_checks_seed_and_noise_as_the_generators_do(name, kwargs, message):
+    with pytest.raises(ConfigError, match="^" + message + "$"):
+        datasets.load(name, **kwargs)
+
+
+@pytest.mark.parametrize("name", [["xor"], None, 3, b"iris"])
+def test_load_needs_a_name_as_text(name):
+    with pytest.raises(ConfigError, match=r"^the data set name must be text such as 'iris' or "
+                                          r"'xor'; got "):
+        datasets.load(name)
+
+
+@pytest.mark.parametrize(("centers", "n", "shown"), [
+    (1, 400, "1"), (2.0, 400, r"2\.0"), (True, 400, "True"), (401, 400, "401"),
+    (10**12, 400, "1000000000000"), (-2, 400, "-2"), (3, 2, "3")])
+def test_blobs_rejects_bad_centers(centers, n, shown):
+    with memory_headroom(), pytest.raises(
+            ConfigError, match=rf"^centers must be an integer from 2 to n, the number of "
+                               rf"samples \({n}\); got {shown}\.$"):
+        datasets.make_blobs(n=n, centers=centers)
+
+
+def test_blobs_may_have_as_many_centers_as_points():
+    x, y = datasets.make_blobs(n=5, centers=5)
+    assert sorted(y.tolist()) == [0, 1, 2, 3, 4] and x.shape == (5, 2)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -256,17 +330,56 @@ def test_split_of_a_numeric_target_is_not_stratified():
     np.testing.assert_allclose(y_test, x_test[:, 0] / 38)
 
 
-@pytest.mark.parametrize("test_size", [0, 1, 1.5, -0.2])
+@pytest.mark.parametrize("test_size", [0, 1, 1.5, -0.2, float("nan"), True, "0.2", None])
 def test_split_rejects_a_test_size_outside_zero_one(test_size):
     x, y = labelled_rows([5, 5])
-    with pytest.raises(ConfigError, match=rf"test_size must be a fraction in \(0, 1\); got "
-                                          rf"{test_size}\."):
+    with pytest.raises(ConfigError, match=rf"^test_size must be a fraction in \(0, 1\); got "
+                                          rf"{re.escape(repr(test_size))}\.$"):
         datasets.train_test_split(x, y, test_size=test_size)
+
+
+@pytest.mark.parametrize(("kwargs", "message"), [
+    ({"seed": -1}, SEED_MESSAGE + r"-1\."), ({"seed": 2**40}, SEED_MESSAGE + r"1099511627776\."),
+    ({"seed": 0.5}, SEED_MESSAGE + r"0\.5\."), ({"seed": False}, SEED_MESSAGE + r"False\."),
+    ({"stratify": "no"}, r"stratify must be True or False; got 'no'\."),
+    ({"stratify": 1}, r"stratify must be True or False; got 1\.")])
+def test_split_rejects_bad_seed_and_stratify(kwargs, message):
+    x, y = labelled_rows([5, 5])
+    with pytest.raises(ConfigError, match="^" + message + "$"):
+        datasets.train_test_split(x, y, **kwargs)
+
+
+def test_split_takes_lists_as_arrays():
+    x, y = labelled_rows([6, 4])
+    from_lists = datasets.train_test_split(x.tolist(), y.tolist(), test_size=0.5, seed=2)
+    from_arrays = datasets.train_test_split(x, y, test_size=0.5, seed=2)
+    for a, b in zip(from_lists, from_arrays, strict=True):
+        np.testing.assert_array_equal(a, b)
 
 
 def test_split_rejects_x_and_y_of_different_lengths():
     with pytest.raises(DataError, match="same number of samples; got 5 and 4"):
         datasets.train_test_split(np.zeros((5, 2)), np.zeros(4, dtype=int))
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_one_hot_is_the_identity_rows_of_the_labels(seed):
+    rng = np.random.default_rng(seed)
+    classes = int(rng.integers(1, 50))
+    labels = rng.integers(0, classes, size=int(rng.integers(0, 200)))
+    np.testing.assert_array_equal(datasets.one_hot(labels, classes), np.eye(classes)[labels])
+    if labels.size:
+        np.testing.assert_array_equal(datasets.one_hot(labels),
+                                      np.eye(labels.max() + 1)[labels])
+
+
+def test_one_hot_at_its_limits():
+    top = datasets.MAX_CLASSES - 1
+    row = datasets.one_hot(np.array([top]))
+    assert row.shape == (1, datasets.MAX_CLASSES) and row[0, top] == 1.0 and row.sum() == 1.0
+    rows = datasets.one_hot(np.zeros(datasets.MAX_ONE_HOT_VALUES // 100_000, dtype=int),
+                            classes=datasets.MAX_CLASSES)
+    assert rows.shape == (1000, datasets.MAX_CLASSES) and rows[:, 0].sum() == 1000.0
 
 
 def test_one_hot_rows_are_identity_rows():
@@ -286,6 +399,35 @@ def test_one_hot_rows_are_identity_rows():
 ], ids=["float", "2-D", "negative", "too-large", "empty"])
 def test_one_hot_errors(labels, classes, message):
     with pytest.raises(DataError, match=message):
+        datasets.one_hot(labels, classes)
+
+
+@pytest.mark.parametrize(("labels", "classes", "error", "message"), [
+    ([0, 10**12], None, DataError, r"labels must lie in \[0, 99999\] \(one_hot makes at most "
+                                   r"100,000 classes\); found 0 to 1000000000000\."),
+    ([0, 100_000], None, DataError, r"labels must lie in \[0, 99999\] .*found 0 to 100000\."),
+    ([0, 1], 10**12, ConfigError, r"classes must be an integer from 1 to 100,000; got "
+                                  r"1000000000000\."),
+    ([0, 1], 100_001, ConfigError, r"classes must be an integer from 1 to 100,000; got 100001\."),
+    (np.array([], dtype=int), 0, ConfigError,
+     r"classes must be an integer from 1 to 100,000; got 0\."),
+    ([0], -3, ConfigError, r"classes must be an integer from 1 to 100,000; got -3\."),
+    ([0, 1], 2.0, ConfigError, r"classes must be an integer from 1 to 100,000; got 2\.0\."),
+    ([0, 1], True, ConfigError, r"classes must be an integer from 1 to 100,000; got True\."),
+    ([0, 1], "2", ConfigError, r"classes must be an integer from 1 to 100,000; got '2'\."),
+    (np.zeros(1001, dtype=int), 100_000, DataError,
+     r"one_hot of 1,001 labels into 100,000 classes would hold 100,100,000 values, more than "
+     r"the 100,000,000 it makes; train on the integer labels with "
+     r"sparse_categorical_crossentropy instead\."),
+    ([[0, 1], [2]], None, DataError, r"one_hot needs a 1-D array of integer labels; it could "
+                                     r"not be converted"),
+    ([True, False], None, DataError, r"one_hot needs a 1-D array of integer labels; got bool "
+                                     r"of shape \(2,\)\."),
+], ids=["label-10**12", "label-just-too-large", "classes-10**12", "classes-just-too-many",
+        "classes-0", "classes-negative", "classes-float", "classes-bool", "classes-str",
+        "too-many-values", "ragged", "bools"])
+def test_one_hot_refuses_absurd_sizes_before_allocating(labels, classes, error, message):
+    with memory_headroom(), pytest.raises(error, match="^" + message):
         datasets.one_hot(labels, classes)
 
 
@@ -430,6 +572,92 @@ def test_csv_errors_name_the_problem(tmp_path, text, kwargs, message):
         datasets.load_csv(path, **kwargs)
 
 
+@pytest.mark.parametrize(("kwargs", "message"), [
+    ({"target": True}, r"target must be a column name or index such as 'species' or -1; got "
+                       r"True\."),
+    ({"target": 1.5}, r"target must be a column name or index such as 'species' or -1; got "
+                      r"1\.5\."),
+    ({"target": None}, r"target must be a column name or index .*; got None\."),
+    ({"target": [1]}, r"target must be a column name or index .*; got \[1\]\."),
+    ({"header": "yes"}, r"header must be True or False; got 'yes'\."),
+    ({"header": 1}, r"header must be True or False; got 1\."),
+    ({"standardize_features": 1}, r"standardize_features must be True or False; got 1\."),
+])
+def test_csv_arguments_are_checked(tmp_path, kwargs, message):
+    path = write_csv(tmp_path, GOOD_CSV)
+    for read in (lambda: datasets.load_csv(path, **kwargs),
+                 lambda: datasets.parse_csv(GOOD_CSV, **kwargs)):
+        with pytest.raises(ConfigError, match="^" + message + "$"):
+            read()
+
+
+@pytest.mark.parametrize("spec", [5, None, ["iris"]])
+def test_load_any_needs_a_name_or_a_path(spec):
+    with pytest.raises(ConfigError, match=r"^--data must be a built-in data set's name or a CSV "
+                                          r"path; got "):
+        datasets.load_any(spec, what="--data ")
+
+
+@pytest.mark.parametrize("digits", [20, 25, 60, 300])
+def test_whole_numbers_beyond_64_bits_are_numeric_features(tmp_path, digits):
+    """pandas' reader keeps such numbers as Python integers (an object column): they are
+    numbers all the same, up to float64's range."""
+    big = int("9" * digits)
+    x, y, _ = datasets.load_csv(write_csv(tmp_path, f"a,b,y\n{big},1,0\n-{big},2,1\n5,3,0\n"))
+    np.testing.assert_array_equal(x, [[float(big), 1], [-float(big), 2], [5, 3]])
+    assert y.tolist() == [0, 1, 0]
+
+
+@pytest.mark.parametrize(("cells", "message"), [
+    (["9" * 400, "1"], r"has an infinite value in column 'a', row 1"),
+    (["5", "-" + "9" * 400], r"has an infinite value in column 'a', row 2"),
+    (["9" * 30, "x"], r"feature column 'a' of '.*' is not numeric \(e\.g\. 'x' in row 2\)"),
+    (["x", "9" * 30], r"feature column 'a' of '.*' is not numeric \(e\.g\. 'x' in row 1\)"),
+])
+def test_whole_numbers_beyond_float64_or_beside_text_are_refused(tmp_path, cells, message):
+    path = write_csv(tmp_path, f"a,b,y\n{cells[0]},1,0\n{cells[1]},2,1\n")
+    with pytest.raises(DataError, match=message):
+        datasets.load_csv(path)
+
+
+@pytest.mark.parametrize("task", [None, "auto", "regression"])
+def test_a_target_of_whole_numbers_beyond_int64_is_a_quantity(tmp_path, task):
+    path = write_csv(tmp_path, "a,y\n1,1e300\n2,0\n3,2e19\n")
+    _, y, info = datasets.load_csv(path, task=task)
+    assert info.task == "regression" and y.dtype == np.float64
+    assert y.tolist() == [1e300, 0.0, 2e19]
+
+
+def test_a_target_of_whole_numbers_beyond_int64_is_no_classification(tmp_path):
+    path = write_csv(tmp_path, "a,y\n1,0\n2,1e300\n3,2e19\n")
+    with pytest.raises(DataError, match=r"target column 'y' of '.*' holds numbers too large for "
+                                        r"class labels \(e\.g\. 1e\+300\)"):
+        datasets.load_csv(path, task="classification")
+
+
+@pytest.mark.parametrize("scale", [1e300, 1e306, 1.7e308])
+def test_standardize_of_features_near_the_largest_float(scale):
+    """Sums beyond float64 must not turn finite features into NaN: standardising is the same
+    for x and x·c, so x/scale is the oracle."""
+    x = np.array([[1.0, 3.0], [0.5, 1.0], [-1.0, 2.0], [0.25, 2.0]])
+    big = x * [scale, 1.0]
+    (got,) = datasets.standardize(big)
+    (expected,) = datasets.standardize(x)
+    assert np.isfinite(got).all()
+    np.testing.assert_allclose(got, expected, rtol=1e-12)
+    np.testing.assert_array_equal(got[:, 1], expected[:, 1])  # the plain column: bit for bit
+    test = np.array([[0.5 * scale, 2.0]])
+    np.testing.assert_allclose(datasets.standardize(big, test)[1],
+                               datasets.standardize(x, np.array([[0.5, 2.0]]))[1], rtol=1e-12)
+
+
+def test_load_csv_standardizes_features_near_the_largest_float(tmp_path):
+    path = write_csv(tmp_path, "a,y\n1e308,0\n1.5e308,1\n-1e308,0\n")
+    x, _, _ = datasets.load_csv(path, standardize_features=True)
+    (expected,) = datasets.standardize(np.array([[1.0], [1.5], [-1.0]]))
+    np.testing.assert_allclose(x, expected, rtol=1e-12)
+
+
 def test_missing_csv_file(tmp_path):
     path = tmp_path / "nowhere.csv"
     with pytest.raises(DataError, match=rf"CSV file '{path}' does not exist"):
@@ -480,14 +708,21 @@ def test_idx_round_trip(tmp_path, array, suffix):
 GOOD = idx_bytes(np.arange(12, dtype=np.uint8).reshape(3, 4))
 
 
+#: A header announcing 65536⁴ × 4 bytes = 2**66, which is 0 in 64-bit arithmetic.
+WRAPPING = bytes([0, 0, 0x08, 5]) + (2**16).to_bytes(4, "big") * 4 + (4).to_bytes(4, "big")
+
+
 @pytest.mark.parametrize(("data", "message"), [
+    (WRAPPING, r"header announces shape \(65536, 65536, 65536, 65536, 4\) "
+               r"\(73786976294838206464 bytes of data\), the file holds 0"),
     (b"\x01" + GOOD[1:], r"not an IDX file \(bad magic number\)"),
     (GOOD[:2] + b"\x07" + GOOD[3:], r"not an IDX file \(bad magic number\)"),
     (GOOD[:3], r"not an IDX file \(bad magic number\)"),
     (GOOD[:9], r"truncated \(header cut short\)"),
     (GOOD[:-1], r"header announces shape \(3, 4\) \(12 bytes of data\), the file holds 11"),
     (GOOD + b"\x00", r"header announces shape \(3, 4\) \(12 bytes of data\), the file holds 13"),
-], ids=["first-byte", "type-code", "too-short", "header", "data-short", "data-long"])
+], ids=["size-wraps-in-64-bits", "first-byte", "type-code", "too-short", "header",
+        "data-short", "data-long"])
 def test_idx_errors(tmp_path, data, message):
     with pytest.raises(DataError, match=message):
         datasets.load_idx(write_idx(tmp_path / "bad.idx", data))

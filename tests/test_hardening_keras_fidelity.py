@@ -1,12 +1,13 @@
 """Where descentlab behaves as Keras does, checked against Keras itself (torch backend):
-seeding, automatic names, ModelCheckpoint's messages, the not-a-terminal progress lines, and
-no floating-point warnings from a diverging fit."""
+seeding, automatic names (given at construction), ModelCheckpoint's messages, the progress
+lines of fit, evaluate and predict, and no floating-point warnings from a diverging fit."""
 
 from __future__ import annotations
 
 import contextlib
 import random
 import re
+import sys
 import warnings
 
 import numpy as np
@@ -73,9 +74,74 @@ def test_automatic_names_count_across_the_process_as_in_keras() -> None:
     assert descentlab_names() == expected
 
 
+#: What a sequence of constructions may hold: a layer of each kind, one with a name of its own
+#: (which does not count), a model, and clear_session.
+_STEPS = ["Dense", "Dense", "Dropout", "BatchNormalization", "Activation", "named", "model",
+          "clear"]
+
+
+def _construct(steps: list[str], backend, layers, sequential) -> list[list[str | None]]:
+    """The names of the layers and models made by ``steps``, read right after construction,
+    in runs separated by clear_session."""
+    runs: list[list[str | None]] = [[]]
+    made = {"Dense": lambda: layers.Dense(3), "Dropout": lambda: layers.Dropout(0.5),
+            "BatchNormalization": lambda: layers.BatchNormalization(),
+            "Activation": lambda: layers.Activation("relu"),
+            "named": lambda: layers.Dense(2, name="dense_2"), "model": lambda: sequential()}
+    backend.clear_session()
+    for step in steps:
+        if step == "clear":
+            backend.clear_session()
+            runs.append([])
+        else:
+            runs[-1].append(made[step]().name)
+    return runs
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_layers_are_named_at_construction_as_in_keras(seed) -> None:
+    """Random sequences of constructions (layers of each kind, a named one, models,
+    clear_session between): each layer has its name right away, the same as Keras gives, and
+    counting across the process."""
+    steps = [str(s) for s in np.random.default_rng(seed).choice(_STEPS, size=25)]
+    expected = _construct(steps, keras.backend, keras.layers, keras.Sequential)
+    got = _construct(steps, dl.backend, dl.layers, Sequential)
+    assert any(len(run) > 3 for run in expected)
+    assert got == expected
+
+
+def test_a_layer_keeps_the_name_it_was_constructed_with_in_a_model() -> None:
+    keras.backend.clear_session()
+    dl.backend.clear_session()
+    for layers, sequential in ((keras.layers, keras.Sequential), (dl.layers, Sequential)):
+        first, second, dropout = layers.Dense(4), layers.Dense(2), layers.Dropout(0.1)
+        assert (first.name, second.name, dropout.name) == ("dense", "dense_1", "dropout")
+        before = [second.name, first.name]
+        model = sequential([keras.Input((3,)), second, first] if layers is keras.layers
+                           else [second, first])
+        assert [layer.name for layer in model.layers] == before
+        keras.backend.clear_session()
+        dl.backend.clear_session()
+
+
 def test_an_automatic_name_skips_one_the_user_gave_in_the_same_model() -> None:
     model = Sequential([Dense(2, input_dim=3, name="dense"), Dense(1)])
     assert [layer.name for layer in model.layers] == ["dense", "dense_1"]
+    dl.backend.clear_session()
+    automatic = Dense(1)
+    assert automatic.name == "dense"  # before it meets the model
+    model = Sequential([Dense(2, input_dim=3, name="dense"), automatic])
+    assert [layer.name for layer in model.layers] == ["dense", "dense_1"]
+
+
+@pytest.mark.parametrize("name", [None, "mine"])
+def test_the_same_layer_twice_in_a_model_is_refused(name) -> None:
+    layer = Dense(2, input_dim=3, name=name)
+    model = Sequential([layer])
+    with pytest.raises(ConfigError, match=rf"A layer named '{layer.name}' is already in this "
+                                          r"model\."):
+        model.add(layer)
+    assert [existing.name for existing in model.layers] == [layer.name]
 
 
 @pytest.mark.parametrize("name", [5, ["a"], b"m"])
@@ -138,6 +204,67 @@ def test_not_a_terminal_output_is_keras_verbose_2(capsys, validation_split) -> N
     m.fit(x, y, epochs=2, batch_size=10, verbose="auto", validation_split=validation_split)
     m.evaluate(x, y, verbose="auto")
     assert _shape(capsys.readouterr().out) == expected
+
+
+_ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
+#: The two timings of a final progress line: elapsed seconds, then the time per step.
+_TIMINGS = re.compile(r"(?<= )\d+s( -)? \d+(us|ms|s)/step")
+
+
+def _final_lines(text: str) -> list[str]:
+    """What a terminal shows at the end: colours and clear-line codes removed, each line as it
+    stands after the last carriage return or backspaces, the timings replaced by T."""
+    shown = []
+    for line in _ANSI.sub("", text).split("\n"):
+        line = re.split(r"[\r\b]+", line)[-1].rstrip()
+        if line:
+            shown.append(_TIMINGS.sub(lambda m: "Ts" + (m.group(1) or "") + " T/step", line))
+    return shown
+
+
+@pytest.mark.parametrize("samples, batch_size", [(5, None), (32, None), (100, 10), (7, 3),
+                                                 (64, 32)])
+@pytest.mark.parametrize("verbose", [0, 1, 2])
+def test_predict_prints_keras_progress_line(capsys, samples, batch_size, verbose) -> None:
+    """Keras' predict prints one progress line (steps, bar, time, time per step); descentlab's
+    too, with the same steps (1024 samples per step by default, Keras 32: the cases that leave
+    batch_size to the default have at most 32 samples)."""
+    x = np.random.default_rng(samples).random((samples, 3)).astype("float32")
+    k = keras.Sequential([keras.Input((3,)), keras.layers.Dense(2)])
+    keras_output = k.predict(x, batch_size=batch_size, verbose=verbose)
+    expected = _final_lines(capsys.readouterr().out)
+    m = Sequential([Dense(2, input_dim=3)])
+    output = m.predict(x, batch_size=batch_size, verbose=verbose)
+    got = _final_lines(capsys.readouterr().out)
+    assert output.shape == keras_output.shape
+    steps = -(-samples // (batch_size or 32))
+    line = {0: None, 1: f"{steps}/{steps} {'━' * 20} Ts T/step",
+            2: f"{steps}/{steps} - Ts - T/step"}[verbose]
+    assert expected == ([] if line is None else [line])
+    assert got == expected
+
+
+def test_predict_verbose_auto_is_evaluate_s_auto(capsys, monkeypatch) -> None:
+    """"auto", the default as in Keras: the plain line when the output is not a terminal (as
+    fit's and evaluate's "auto"), the bar on a terminal."""
+    x, y = np.zeros((10, 3)), np.zeros((10, 2))
+    m = Sequential([Dense(2, input_dim=3)])
+    m.compile(optimizer="sgd", loss="mse")
+    m.predict(x)
+    m.evaluate(x, y)
+    assert _final_lines(capsys.readouterr().out) == ["1/1 - Ts - T/step",
+                                                     "1/1 - Ts - T/step - loss: 0.0000"]
+    monkeypatch.setattr(sys.stdout, "isatty", lambda: True)
+    m.predict(x)
+    m.evaluate(x, y)
+    assert _final_lines(capsys.readouterr().out) == [f"1/1 {'━' * 20} Ts T/step",
+                                                     f"1/1 {'━' * 20} Ts T/step - loss: 0.0000"]
+
+
+@pytest.mark.parametrize("verbose", [True, 3, -1, "1", None, "silent"])
+def test_predict_takes_verbose_0_1_2_or_auto(verbose) -> None:
+    with pytest.raises(ConfigError, match=r"^verbose must be one of 0, 1, 2, 'auto'; got "):
+        Sequential([Dense(2, input_dim=3)]).predict(np.zeros((2, 3)), verbose=verbose)
 
 
 # --------------------------------------------------------------------------------------------

@@ -168,6 +168,15 @@ def format_progress_line(step: int, steps: int, elapsed: float, logs: dict[str, 
     return f"{count} {bar_text} {timing}" + format_logs(logs)
 
 
+def print_final_line(steps: int, elapsed: float, logs: dict[str, float], verbose: int) -> None:
+    """The line that ends an epoch of ``fit``, an ``evaluate`` or a ``predict``, in Keras' two
+    forms: the full bar at ``verbose=1`` (drawn over what a live bar left on the line), the
+    plain ``4/4 - 0s - 2ms/step`` at ``verbose=2``."""
+    line = format_progress_line(steps, steps, elapsed, logs, bar=verbose == 1)
+    sys.stdout.write(("\r" + line + "\x1b[K\n") if verbose == 1 else line + "\n")
+    sys.stdout.flush()
+
+
 class ProgbarLogger(Callback):
     """Keras' progress output, one line per epoch (``verbose=2``)."""
 
@@ -180,11 +189,8 @@ class ProgbarLogger(Callback):
         self._start = self._last = time.perf_counter()
 
     def on_epoch_end(self, epoch: int, logs: dict[str, float] | None = None) -> None:
-        elapsed = time.perf_counter() - self._start
-        steps = self.params["steps"]
-        line = format_progress_line(steps, steps, elapsed, logs or {}, bar=self.verbose == 1)
-        sys.stdout.write(("\r" + line + "\x1b[K\n") if self.verbose == 1 else line + "\n")
-        sys.stdout.flush()
+        print_final_line(self.params["steps"], time.perf_counter() - self._start, logs or {},
+                         self.verbose)
 
 
 class LiveProgbarLogger(ProgbarLogger):

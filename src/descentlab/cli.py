@@ -15,19 +15,20 @@ from collections.abc import Sequence
 from typing import NoReturn
 
 from descentlab.errors import ConfigError, DescentLabError
-from descentlab.lab.results import prepare_folder, save_json
+from descentlab.lab.results import draw_figures, figures_folder, prepare_folder, save_json
 
 EXIT_USAGE = 2
 #: Size limits of the flags, checked while parsing so that the message names the flag:
 #: widest hidden layer, deepest network of the vanishing grid (the lab's MAX_DEPTH), most steps
 #: on a surface and largest condition number (surfaces' MAX_STEPS, MAX_KAPPA), the number of
-#: different whole numbers --task auto takes for classes (datasets' MAX_AUTO_CLASSES); a test
-#: holds them equal to the labs' own.
+#: different whole numbers --task auto takes for classes (datasets' MAX_AUTO_CLASSES), the largest
+#: --noise of a generated set (datasets' MAX_NOISE); a test holds them equal to the labs' own.
 _MAX_UNITS = 100_000
 _MAX_DEPTH = 1000
 _MAX_STEPS = 1_000_000
 _MAX_KAPPA = 1e12
 _MAX_AUTO_CLASSES = 20
+_MAX_NOISE = 10.0
 
 
 class _Parser(argparse.ArgumentParser):
@@ -105,10 +106,12 @@ def _cmd_surfaces(args: argparse.Namespace) -> None:
                                 else list(surfaces.DEFAULT_OPTIMIZERS))
     surface = (surfaces.ill_conditioned(args.kappa) if args.surface == "quadratic"
                else surfaces.get(args.surface))
+    figures_folder(args.out, f"surface_{surface.name}_figures")  # nothing of the user's in it
     result = surfaces.compare(surface, names, steps=args.steps, lr_mode=args.lr_mode,
                               learning_rate=args.learning_rate, flavor=args.flavor)
     json_path = save_json(result, os.path.join(args.out, f"surface_{surface.name}.json"))
-    figures = plots.write_surface_figures(result, args.out, args.lang)
+    figures = draw_figures(args.out, f"surface_{surface.name}_figures",
+                           lambda folder: plots.write_surface_figures(result, folder, args.lang))
     print(f"{surface.formula}: {args.steps} steps from {tuple(result['surface']['start'])}, "
           f"learning rates: {args.lr_mode}, no gradient clipping\n")
     rows = []
@@ -137,6 +140,7 @@ def _cmd_optimizers(args: argparse.Namespace) -> None:
     from descentlab.plots import optimizers as plots
 
     prepare_folder(args.out)  # a bad --out fails before any work
+    figures_folder(args.out, "optimizers_figures")  # nothing of the user's in it
 
     results = lab.run(optimizers=args.optimizers or lab.DEFAULT_OPTIMIZERS, seeds=args.seeds,
                       epochs=args.epochs, dataset=args.data, hidden=args.layers,
@@ -144,7 +148,8 @@ def _cmd_optimizers(args: argparse.Namespace) -> None:
                       learning_rate=args.learning_rate, target_loss=args.target_loss,
                       workers=args.workers, progress=not args.quiet)
     json_path = lab.save_results(results, os.path.join(args.out, "optimizers.json"))
-    figures = plots.write_data_figures(results, args.out, args.lang)
+    figures = draw_figures(args.out, "optimizers_figures",
+                           lambda folder: plots.write_data_figures(results, folder, args.lang))
     config = results["config"]
     print(f"\n{config['dataset']}: {len(config['seeds'])} seeds x {config['epochs']} epochs, "
           f"hidden {config['hidden']}, batch {config['batch_size']} (GD: full batch), "
@@ -192,6 +197,7 @@ def _cmd_vanishing(args: argparse.Namespace) -> None:
     from descentlab.plots import vanishing as plots
 
     prepare_folder(args.out)  # a bad --out fails before any work
+    figures_folder(args.out, "vanishing_figures")  # nothing of the user's in it
 
     builtin = args.data in datasets.names()
     data = None
@@ -205,7 +211,8 @@ def _cmd_vanishing(args: argparse.Namespace) -> None:
         dataset=args.data if builtin else os.path.basename(args.data), data=data,
         workers=args.workers, progress=not args.quiet)
     json_path = vanishing.save_results(results, os.path.join(args.out, "vanishing.json"))
-    figures = plots.write_figures(results, args.out, args.lang)
+    figures = draw_figures(args.out, "vanishing_figures",
+                           lambda folder: plots.write_figures(results, folder, args.lang))
     base = results["configuration"]["base"]
     print(f"\n{base['dataset']}: SGD lr {base['learning_rate']:g}, batch {base['batch_size']}, "
           f"{base['epochs']} epochs, width {base['width']}, seeds "
@@ -261,13 +268,15 @@ def _cmd_activations(args: argparse.Namespace) -> None:
     from descentlab.plots import vanishing as plots
 
     prepare_folder(args.out)  # a bad --out fails before any work
+    figures_folder(args.out, "activations_figures")  # nothing of the user's in it
 
     curves = activations.activation_curves(names=args.names) if args.names else \
         activations.activation_curves()
     scales = activations.weight_scale_experiment(seed=args.seed)
     paths = [save_json(curves, os.path.join(args.out, "activation_curves.json")),
              save_json(scales, os.path.join(args.out, "weight_scale.json"))]
-    figures = plots.write_figures([curves, scales], args.out, args.lang)
+    figures = draw_figures(args.out, "activations_figures",
+                           lambda folder: plots.write_figures([curves, scales], folder, args.lang))
     rows = []
     for name, entry in curves["functions"].items():
         m = entry["max_derivative"]
@@ -419,7 +428,8 @@ def build_parser() -> argparse.ArgumentParser:
                        help="fraction held out for the final test (default 0.2)")
     train.add_argument("--standardize", action="store_true",
                        help="scale features to mean 0, std 1")
-    train.add_argument("--noise", type=_float_in(lambda v: v >= 0, "a number ≥ 0"), default=0.0,
+    train.add_argument("--noise", type=_float_in(lambda v: 0 <= v <= _MAX_NOISE,
+                                                 f"a number in [0, {_MAX_NOISE:g}]"), default=0.0,
                        help="noise level of generated data sets (xor, circles, ...)")
     train.add_argument("--seed", type=_non_negative_int, default=0, help="random seed")
     train.add_argument("--task", choices=("auto", "classification", "regression"),

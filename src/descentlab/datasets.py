@@ -10,11 +10,18 @@
 Every loader returns ``(x, y)`` NumPy arrays: ``x`` float of shape ``(samples, features)``, ``y``
 integer class labels of shape ``(samples,)`` (use ``sparse_categorical_crossentropy``, or
 :func:`one_hot` for ``categorical_crossentropy``).
+
+Sizes, counts, seeds and noise levels are checked before anything is allocated, within the
+limits below (:data:`MAX_SAMPLES`, :data:`MAX_NOISE`, :data:`MAX_SEED`, :data:`MAX_CLASSES`,
+:data:`MAX_ONE_HOT_VALUES`): a value outside them is a :class:`~descentlab.errors.ConfigError`
+or :class:`~descentlab.errors.DataError` that names it, never a NumPy error or an attempt to
+allocate terabytes.
 """
 
 from __future__ import annotations
 
 import gzip
+import math
 import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -23,11 +30,23 @@ from typing import Any
 import numpy as np
 
 from descentlab.errors import ConfigError, DataError, did_you_mean
+from descentlab.validation import check_bool, check_float, check_int, fail
 
 #: With ``task="auto"``, a target of whole numbers with more different values than this is a
 #: quantity (a price, a year, a count), learnt by regression, not that many classes.
 MAX_AUTO_CLASSES = 20
 TASKS = ("auto", "classification", "regression")
+#: Most samples a generated set (``make_xor``, ...) may have: 10 million points (x takes 160 MB).
+MAX_SAMPLES = 10_000_000
+#: Largest noise level of a generated set: at 10 the points move by a Gaussian of std 30 to 50,
+#: ten times the size of the set itself (the Playground's noise is 0 to 0.5 here).
+MAX_NOISE = 10.0
+#: Seeds are those NumPy's ``np.random.seed`` and :func:`descentlab.set_random_seed` take.
+MAX_SEED = 2**32 - 1
+#: Most classes :func:`one_hot` makes.
+MAX_CLASSES = 100_000
+#: Most values (labels × classes) a :func:`one_hot` array may hold: 10**8, 800 MB of float64.
+MAX_ONE_HOT_VALUES = 10**8
 
 
 @dataclass(frozen=True)
@@ -86,7 +105,12 @@ def names() -> list[str]:
 
 
 def load(name: str, seed: int = 0, noise: float = 0.0) -> tuple[np.ndarray, np.ndarray]:
-    """A built-in data set by name (see :func:`names`); ``seed``/``noise`` for generated ones."""
+    """A built-in data set by name (see :func:`names`); ``seed``/``noise`` for generated ones
+    (checked for every name: an integer from 0 to :data:`MAX_SEED`, a number from 0 to
+    :data:`MAX_NOISE`)."""
+    _check_name(name)
+    _check_seed(seed)
+    _check_noise(noise)
     if name in LOADERS:
         return LOADERS[name]()
     if name in SYNTHETIC:
@@ -116,35 +140,74 @@ def catalog() -> list[DatasetInfo]:
 
 
 def one_hot(labels: np.ndarray, classes: int | None = None) -> np.ndarray:
-    """Integer labels ``(n,)`` → one-hot rows ``(n, classes)`` of 0.0/1.0."""
-    labels = np.asarray(labels)
+    """Integer labels ``(n,)`` → one-hot rows ``(n, classes)`` of 0.0/1.0.
+
+    ``classes`` (default: the largest label + 1) is an integer from 1 to :data:`MAX_CLASSES`
+    (100,000), and the result holds at most :data:`MAX_ONE_HOT_VALUES` (10**8) values; beyond
+    that, train on the integer labels with ``sparse_categorical_crossentropy`` instead.
+    """
+    try:
+        labels = np.asarray(labels)
+    except (ValueError, TypeError) as exc:  # ragged nested lists
+        raise DataError(f"one_hot needs a 1-D array of integer labels; it could not be "
+                        f"converted: {exc}.") from None
     if labels.ndim != 1 or not np.issubdtype(labels.dtype, np.integer):
         raise DataError(f"one_hot needs a 1-D array of integer labels; got {labels.dtype} "
                         f"of shape {labels.shape}.")
     if classes is None:
         if labels.size == 0:
             raise DataError("one_hot of an empty array needs the number of classes (classes=).")
+        if labels.max() >= MAX_CLASSES:
+            raise DataError(f"labels must lie in [0, {MAX_CLASSES - 1}] (one_hot makes at most "
+                            f"{MAX_CLASSES:,} classes); found {labels.min()} to {labels.max()}.")
         classes = int(labels.max()) + 1
+    classes = check_int(classes, "classes", low=1, high=MAX_CLASSES,
+                        what=f"an integer from 1 to {MAX_CLASSES:,}")
     if labels.size and (labels.min() < 0 or labels.max() >= classes):
         raise DataError(f"labels must lie in [0, {classes - 1}]; found {labels.min()} to "
                         f"{labels.max()}.")
-    return np.eye(classes)[labels]
+    if labels.size * classes > MAX_ONE_HOT_VALUES:
+        raise DataError(f"one_hot of {labels.size:,} labels into {classes:,} classes would hold "
+                        f"{labels.size * classes:,} values, more than the "
+                        f"{MAX_ONE_HOT_VALUES:,} it makes; train on the integer labels with "
+                        "sparse_categorical_crossentropy instead.")
+    out = np.zeros((labels.size, classes))
+    out[np.arange(labels.size), labels] = 1.0
+    return out
 
 
 def standardize(x_train: np.ndarray, *others: np.ndarray) -> tuple[np.ndarray, ...]:
-    """Scale features to mean 0, std 1 using the training set's statistics only."""
-    mean = x_train.mean(axis=0)
-    std = x_train.std(axis=0)
+    """Scale features to mean 0, std 1 using the training set's statistics only.
+
+    Features whose sums go beyond float64 (values near 1e308) get the same statistics computed
+    on the feature divided by its largest magnitude, so finite features stay finite."""
+    scale = np.ones(x_train.shape[1:])
+    with np.errstate(over="ignore", invalid="ignore"):
+        mean = x_train.mean(axis=0)
+        std = x_train.std(axis=0)
+    overflowed = ~(np.isfinite(mean) & np.isfinite(std))
+    if overflowed.any():
+        scale[overflowed] = np.abs(x_train[:, overflowed]).max(axis=0)
+        mean[overflowed] = (x_train[:, overflowed] / scale[overflowed]).mean(axis=0)
+        std[overflowed] = (x_train[:, overflowed] / scale[overflowed]).std(axis=0)
     std[std == 0] = 1.0
-    return tuple((a - mean) / std for a in (x_train, *others))
+    return tuple((a / scale - mean) / std for a in (x_train, *others))
 
 
 def train_test_split(x: np.ndarray, y: np.ndarray, test_size: float = 0.25,
                      seed: int = 0, stratify: bool = True
                      ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Split into training and test sets, seeded (and stratified by class for integer labels)."""
-    if not 0 < test_size < 1:
-        raise ConfigError(f"test_size must be a fraction in (0, 1); got {test_size!r}.")
+    """Split into training and test sets, seeded (and stratified by class for integer labels).
+
+    ``test_size`` is a fraction in (0, 1); ``seed`` an integer from 0 to :data:`MAX_SEED`."""
+    check_float(test_size, "test_size", low=0, high=1, low_open=True, high_open=True,
+                what="a fraction in (0, 1)")
+    _check_seed(seed)
+    check_bool(stratify, "stratify")
+    x, y = np.asarray(x), np.asarray(y)
+    if x.ndim == 0 or y.ndim == 0:
+        raise DataError(f"x and y must be arrays of samples; got shapes {x.shape} and "
+                        f"{y.shape}.")
     if len(x) != len(y):
         raise DataError(f"x and y must have the same number of samples; got {len(x)} and "
                         f"{len(y)}.")
@@ -167,18 +230,33 @@ def train_test_split(x: np.ndarray, y: np.ndarray, test_size: float = 0.25,
 # ---------------------------------------------------------------------------------------------
 # TensorFlow Playground's 2-D sets
 # ---------------------------------------------------------------------------------------------
-def _check_synthetic(n: int, noise: float) -> None:
-    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 2:
-        raise ConfigError(f"n (number of samples) must be an integer ≥ 2; got {n!r}.")
-    if (isinstance(noise, bool) or not isinstance(noise, (int, float))
-            or not np.isfinite(noise) or noise < 0):
-        raise ConfigError(f"noise must be a finite number ≥ 0; got {noise!r}.")
+# Each generator takes ``n`` samples (an integer from 2 to MAX_SAMPLES), a ``noise`` level (a
+# number from 0 to MAX_NOISE) and a ``seed`` (an integer from 0 to MAX_SEED), checked before
+# anything is drawn.
+def _check_name(name: Any) -> None:
+    if not isinstance(name, str):
+        raise fail("the data set name", "text such as 'iris' or 'xor'", name)
+
+
+def _check_seed(seed: Any) -> int:
+    return check_int(seed, "seed", low=0, high=MAX_SEED, what="an integer from 0 to 2**32 - 1")
+
+
+def _check_noise(noise: Any) -> float:
+    return check_float(noise, "noise", low=0, high=MAX_NOISE)
+
+
+def _check_synthetic(n: int, noise: float, seed: int) -> None:
+    check_int(n, "n (number of samples)", low=2, high=MAX_SAMPLES,
+              what=f"an integer from 2 to {MAX_SAMPLES:,}")
+    _check_noise(noise)
+    _check_seed(seed)
 
 
 def make_xor(n: int = 400, noise: float = 0.0, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
     """Points in the square [−5, 5]², class 1 where x·y > 0 (the XOR pattern); noise shifts points
     by a Gaussian of std ``noise`` × 5 before labelling is read off the clean position."""
-    _check_synthetic(n, noise)
+    _check_synthetic(n, noise, seed)
     rng = np.random.default_rng(seed)
     clean = rng.uniform(-5, 5, size=(n, 2))
     clean += np.where(clean >= 0, 0.3, -0.3)  # keep points off the axes, as the Playground does
@@ -189,7 +267,7 @@ def make_xor(n: int = 400, noise: float = 0.0, seed: int = 0) -> tuple[np.ndarra
 def make_circles(n: int = 400, noise: float = 0.0,
                  seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
     """An inner disc (class 1, radius < 2) inside a ring (class 0, radius 3.5–5)."""
-    _check_synthetic(n, noise)
+    _check_synthetic(n, noise, seed)
     rng = np.random.default_rng(seed)
     inner = n // 2
     radius = np.concatenate([rng.uniform(0, 2, inner), rng.uniform(3.5, 5, n - inner)])
@@ -201,7 +279,7 @@ def make_circles(n: int = 400, noise: float = 0.0,
 
 def make_moons(n: int = 400, noise: float = 0.0, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
     """Two interleaving half circles (scikit-learn's moons, scaled to the Playground's box)."""
-    _check_synthetic(n, noise)
+    _check_synthetic(n, noise, seed)
     rng = np.random.default_rng(seed)
     upper = n // 2
     t = np.concatenate([rng.uniform(0, np.pi, upper), rng.uniform(0, np.pi, n - upper)])
@@ -216,7 +294,7 @@ def make_moons(n: int = 400, noise: float = 0.0, seed: int = 0) -> tuple[np.ndar
 def make_spirals(n: int = 400, noise: float = 0.0,
                  seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
     """Two interleaved spirals, the hardest of the Playground's sets."""
-    _check_synthetic(n, noise)
+    _check_synthetic(n, noise, seed)
     rng = np.random.default_rng(seed)
     half = n // 2
     parts, labels = [], []
@@ -230,10 +308,11 @@ def make_spirals(n: int = 400, noise: float = 0.0,
 
 def make_blobs(n: int = 400, noise: float = 0.0, seed: int = 0,
                centers: int = 2) -> tuple[np.ndarray, np.ndarray]:
-    """Gaussian clusters around ``centers`` points on a circle of radius 3 (std 0.5 + noise·5)."""
-    _check_synthetic(n, noise)
-    if isinstance(centers, bool) or not isinstance(centers, int) or centers < 2:
-        raise ConfigError(f"centers must be an integer ≥ 2; got {centers!r}.")
+    """Gaussian clusters around ``centers`` points on a circle of radius 3 (std 0.5 + noise·5);
+    ``centers`` is an integer from 2 to ``n`` (each cluster gets at least one point)."""
+    _check_synthetic(n, noise, seed)
+    check_int(centers, "centers", low=2, high=n,
+              what=f"an integer from 2 to n, the number of samples ({n:,})")
     rng = np.random.default_rng(seed)
     y = np.arange(n, dtype=np.int64) % centers
     angle = 2 * np.pi * y / centers + np.pi / 4
@@ -305,6 +384,11 @@ def _read_table(open_source: Callable[[], Any], label: str, name: str, descripti
 
     if task is not None and task not in TASKS:
         raise ConfigError(f"Unknown task {task!r}. {did_you_mean(str(task), list(TASKS))}")
+    if isinstance(target, (bool, np.bool_)) or not isinstance(target, (str, int, np.integer)):
+        raise fail("target", "a column name or index such as 'species' or -1", target)
+    if header is not None:
+        check_bool(header, "header")
+    check_bool(standardize_features, "standardize_features")
     try:
         if header is None:
             head = pd.read_csv(open_source(), header=None, nrows=100, dtype=str,
@@ -340,7 +424,14 @@ def _read_table(open_source: Callable[[], Any], label: str, name: str, descripti
     for column_name in features.columns:
         if not pd.api.types.is_numeric_dtype(features[column_name]):
             column = features[column_name]
-            sample = column[column.notna() & pd.to_numeric(column, errors="coerce").isna()]
+            # As text: pandas' reader keeps whole numbers beyond 64 bits as Python integers,
+            # which to_numeric cannot take (OverflowError), but their digits it reads (as ±inf
+            # beyond float64).
+            as_numbers = pd.to_numeric(column.astype(str), errors="coerce")
+            sample = column[column.notna() & as_numbers.isna()]
+            if sample.empty:  # all numbers, as such integers are: a numeric feature
+                features[column_name] = as_numbers.astype(np.float64)
+                continue
             raise DataError(f"feature column {column_name!r} of {label} is not numeric (e.g. "
                             f"{sample.iloc[0]!r} in row {sample.index[0] + 1}); encode it first.")
     missing = features.isna().to_numpy()
@@ -354,8 +445,9 @@ def _read_table(open_source: Callable[[], Any], label: str, name: str, descripti
                         f"{int(np.flatnonzero(labels.isna().to_numpy())[0]) + 1}).")
     # ±inf (written "inf", or a number beyond float64 such as 1e309) is reported at its row in
     # the file, before any shuffling can move it.
-    numeric = frame[[*features.columns] + ([target_name] if
-                                          pd.api.types.is_numeric_dtype(labels) else [])]
+    numeric = features.copy()
+    if pd.api.types.is_numeric_dtype(labels):
+        numeric[target_name] = labels
     infinite = np.isinf(numeric.to_numpy(dtype=np.float64))
     if infinite.any():
         row, col = np.argwhere(infinite)[0]
@@ -368,6 +460,14 @@ def _read_table(open_source: Callable[[], Any], label: str, name: str, descripti
         raise DataError(f"target column {target_name!r} of {label} holds fractional numbers "
                         f"(e.g. {example:g}); with task 'classification' its values must be "
                         "class labels.")
+    if whole and not bool(np.all(np.abs(labels.to_numpy(dtype=np.float64)) < 2.0**63)):
+        # Whole numbers beyond the 64-bit integers (1e300) are quantities, not class labels.
+        if task == "classification":
+            example = labels[np.abs(labels.to_numpy(dtype=np.float64)) >= 2.0**63].iloc[0]
+            raise DataError(f"target column {target_name!r} of {label} holds numbers too large "
+                            f"for class labels (e.g. {example:g}); with task 'classification' "
+                            "its values must be class labels.")
+        whole = False
     if not pd.api.types.is_numeric_dtype(labels) and task == "regression":
         raise DataError(f"target column {target_name!r} of {label} holds text; with task "
                         "'regression' it must hold numbers.")
@@ -404,6 +504,10 @@ def load_any(spec: str, seed: int = 0, noise: float = 0.0, target: str | int = -
     ``what`` prefixes the error for a spec that is neither (the CLI passes ``"--data "``);
     ``task`` is :func:`load_csv`'s (the built-in sets are all classification).
     """
+    if not isinstance(spec, (str, os.PathLike)):
+        raise fail(f"{what or 'the data'}".strip(), "a built-in data set's name or a CSV path",
+                   spec)
+    spec = os.fspath(spec)
     if spec in names():
         return *load(spec, seed=seed, noise=noise), spec
     if os.path.splitext(spec)[1].lower() in (".csv", ".txt") or os.path.exists(spec):
@@ -459,7 +563,7 @@ def load_idx(path: str | os.PathLike[str]) -> np.ndarray:
         raise DataError(f"{path!r} is truncated (header cut short).")
     shape = tuple(int.from_bytes(data[4 + 4 * i: 8 + 4 * i], "big") for i in range(ndim))
     dtype = _IDX_TYPES[data[2]]
-    expected = int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
+    expected = math.prod(shape) * dtype.itemsize  # Python's integers: no overflow
     if len(data) - offset != expected:
         raise DataError(f"{path!r} is truncated or too long: the header announces shape "
                         f"{shape} ({expected} bytes of data), the file holds "

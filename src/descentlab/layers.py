@@ -52,7 +52,11 @@ class Layer:
     def __init__(self, name: str | None = None, input_dim: int | None = None) -> None:
         if name is not None and not isinstance(name, str):
             raise fail("A layer's name", "a string or None", name)
-        self.name = name
+        #: Without a name, Keras' automatic one, given at construction and counted across the
+        #: process: "dense", then "dense_1", ... (``backend.clear_session()`` starts again).
+        #: A model renames such a layer only if another of its layers has that name.
+        self.named_automatically = name is None
+        self.name: str = automatic_name(self) if name is None else name
         self.input_dim = None if input_dim is None else check_int(input_dim, "input_dim", low=1)
         self.built = False
         self.units: int | None = None
@@ -132,6 +136,15 @@ class Layer:
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} name={self.name!r} units={self.units}>"
+
+
+def automatic_name(layer: Layer) -> str:
+    """The next automatic name for ``layer``'s class: ``Dense`` → "dense", "dense_1", ...;
+    ``BatchNormalization`` → "batch_normalization", ... (see :func:`backend.unique_name`)."""
+    class_name = type(layer).__name__
+    snake = "".join(f"_{c.lower()}" if c.isupper() and i else c.lower()
+                    for i, c in enumerate(class_name))
+    return backend.unique_name(snake)
 
 
 class Dense(Layer):

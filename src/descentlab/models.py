@@ -125,14 +125,11 @@ class Sequential:
                 f"Sequential.add expects a layer such as Dense(...); got {layer!r}."
             )
         taken = {existing.name for existing in self.layers}
-        if layer.name is None:
-            # Keras' automatic names, counted across the process: "dense", "dense_1", ...
-            candidate = backend.unique_name(_snake(type(layer).__name__))
-            while candidate in taken:  # a name the user gave to another layer of this model
-                candidate = backend.unique_name(_snake(type(layer).__name__))
-            layer.name = candidate
-        elif layer.name in taken:
-            raise ConfigError(f"A layer named {layer.name!r} is already in this model.")
+        if layer.name in taken:
+            if not layer.named_automatically or any(existing is layer for existing in self.layers):
+                raise ConfigError(f"A layer named {layer.name!r} is already in this model.")
+            while layer.name in taken:  # a name the user gave to another layer of this model
+                layer.name = layers_module.automatic_name(layer)
         if self.layers and layer.input_dim is not None and self.layers[-1].built:
             if layer.input_dim != self.layers[-1].units:
                 raise ConfigError(
@@ -626,23 +623,31 @@ class Sequential:
         size = _batch_size(batch_size, len(x))
         started = time.perf_counter()
         logs = self._evaluate_arrays(x, y, size)
-        if verbose:
-            steps = math.ceil(len(x) / size)
-            # Keras' line: with a bar at verbose=1, the plain "4/4 - 0s - 2ms/step" at 2.
-            print(callbacks_module.format_progress_line(
-                steps, steps, time.perf_counter() - started, logs, bar=verbose == 1), flush=True)
+        if verbose:  # Keras' line: with a bar at verbose=1, the plain "4/4 - 0s - 2ms/step" at 2
+            callbacks_module.print_final_line(math.ceil(len(x) / size),
+                                              time.perf_counter() - started, logs, verbose)
         return self._result(logs, return_dict)
 
     @_quiet_arithmetic
-    def predict(self, x: Any, batch_size: int | None = None, verbose: int | str = 0) -> np.ndarray:
-        """The model's output for ``x`` (inference mode: no dropout)."""
+    def predict(self, x: Any, batch_size: int | None = None,
+                verbose: int | str = "auto") -> np.ndarray:
+        """The model's output for ``x`` (inference mode: no dropout), in batches of
+        ``batch_size`` (default 1024).
+
+        ``verbose`` as in Keras and :meth:`evaluate`: 0 silent, 1 the progress line with its bar
+        (``1/1 ━━━━━━━━━━━━━━━━━━━━ 0s 3ms/step``), 2 the plain ``1/1 - 0s - 3ms/step``;
+        ``"auto"`` (the default) is 1 on a terminal or in a notebook, 2 otherwise."""
         if not self.layers:
             raise ConfigError("The model has no layers; add some with model.add(Dense(...)).")
-        _default_verbose(verbose)  # checked; predict prints nothing
+        verbose = _default_verbose(verbose)
         x = self._prepare_x(x)
         size = _batch_size(batch_size if batch_size is not None else 1024, len(x))
+        started = time.perf_counter()
         parts = [self._forward(x[s:s + size], training=False).copy()
                  for s in range(0, len(x), size)]
+        if verbose:
+            callbacks_module.print_final_line(len(parts), time.perf_counter() - started, {},
+                                              verbose)
         return parts[0] if len(parts) == 1 else np.concatenate(parts)
 
     def __call__(self, x: Any, training: bool = False) -> np.ndarray:
@@ -701,15 +706,6 @@ class Sequential:
         """``compile`` with the arguments of a :meth:`get_compile_config` result."""
         self.compile(optimizer=optimizers.deserialize(config["optimizer"]),
                      loss=losses.get(config["loss"]), metrics=config["metrics"])
-
-
-def _snake(name: str) -> str:
-    out = []
-    for i, ch in enumerate(name):
-        if ch.isupper() and i:
-            out.append("_")
-        out.append(ch.lower())
-    return "".join(out)
 
 
 def summary_text(model: Sequential) -> str:

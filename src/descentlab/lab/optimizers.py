@@ -194,7 +194,8 @@ def trial(config: dict) -> dict:
         return float(model.evaluate(x_train, y_train, batch_size=n, verbose=0))
 
     def accuracy(x: np.ndarray, y: np.ndarray) -> float:
-        return float(np.mean(np.argmax(model.predict(x, batch_size=len(x)), axis=1) == y))
+        output = model.predict(x, batch_size=len(x), verbose=0)
+        return float(np.mean(np.argmax(output, axis=1) == y))
 
     out: dict[str, Any] = {"config": dict(config), "updates": [], "evaluations": [],
                            "seconds": [], "train_loss": [], "batch_loss": [],

@@ -201,7 +201,8 @@ class Run:
     def output_field(self) -> np.ndarray:
         """The output over the output grid: 2p − 1 for classification, the prediction else."""
         with np.errstate(over="ignore", invalid="ignore"):
-            out = self.model.predict(self._grid_output, batch_size=8192)[:, 0].astype(np.float64)
+            out = self.model.predict(self._grid_output, batch_size=8192,
+                                     verbose=0)[:, 0].astype(np.float64)
         return 2.0 * out - 1.0 if self.config["problem"] == "classification" else out
 
     def frame(self, with_inputs: bool = False, with_diagnosis: bool = False) -> dict[str, Any]:

@@ -20,7 +20,6 @@ import io
 import json
 import os
 import platform
-import secrets
 import shutil
 import sys
 import time
@@ -30,7 +29,14 @@ from typing import Any
 import jinja2
 
 from descentlab.errors import ConfigError, DataError, DescentLabError
-from descentlab.lab.results import plain, prepare_folder, save_json, write_atomic
+from descentlab.lab.results import (
+    new_folder,
+    plain,
+    prepare_folder,
+    replace_folder,
+    save_json,
+    write_atomic,
+)
 from descentlab.plots.i18n import check_language
 from descentlab.report import html as H
 from descentlab.report import schema
@@ -411,38 +417,15 @@ def write(results: dict, out: str, lang: str = "en", workers: int | None = None
     results = plain(results)  # the page shows exactly what the JSON holds (NaN → null → "—")
     json_path = save_json(results, os.path.join(prepare_folder(out), "results.json"))
     folder = os.path.join(out, "figures")
-    drawing = _new_folder(out, ".figures-drawing")
+    drawing = new_folder(out, ".figures-drawing")
     try:
         figs = render_figures(results, lang, drawing, workers)
         page = render_page(results, lang, _figure_sources(results, lang, figs))
-        _replace_folder(folder, drawing)
+        replace_folder(folder, drawing)
         html_path = write_atomic(os.path.join(out, "index.html"), page)
     finally:
         shutil.rmtree(drawing, ignore_errors=True)  # gone already, unless drawing failed
     return {"html": html_path, "json": json_path, "figures": folder}
-
-
-def _new_folder(parent: str, prefix: str) -> str:
-    """A new, empty folder ``parent/prefix-<random>`` (with the umask's mode, unlike
-    ``tempfile.mkdtemp``'s 0700, so that a shared report stays readable)."""
-    while True:
-        path = os.path.join(parent, f"{prefix}-{secrets.token_hex(4)}")
-        try:
-            os.mkdir(path)
-            return path
-        except FileExistsError:
-            continue
-
-
-def _replace_folder(target: str, new: str) -> None:
-    """Put folder ``new`` in the place of ``target`` (whose old contents are deleted)."""
-    if os.path.lexists(target):
-        old = _new_folder(os.path.dirname(target), ".figures-old")
-        os.replace(target, os.path.join(old, "figures"))
-        os.replace(new, target)
-        shutil.rmtree(old, ignore_errors=True)
-    else:
-        os.replace(new, target)
 
 
 def load_results(path: str) -> dict:
