@@ -425,6 +425,7 @@ class SparseCategoricalCrossentropy(Loss):
 
     def __init__(self) -> None:
         self._rows = np.arange(0)
+        self._eye = np.eye(0)
 
     def _arrays(self, y_true: Any, y_pred: Any,
                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, tuple[int, ...]]:
@@ -478,11 +479,16 @@ class SparseCategoricalCrossentropy(Loss):
         """
         if activation_name != "softmax":
             return None
-        t, p, rows, shape = self._arrays(y_true, y_pred)
-        grad = p.copy()
-        grad[rows, t] -= 1.0
+        t, p, _, shape = self._arrays(y_true, y_pred)
+        grad = p - self._one_hot(t, shape[-1], p.dtype)  # p − 0 is p: only p_i,t_i changes
         grad /= shape[-2]  # n samples (per member)
         return grad.reshape(shape)
+
+    def _one_hot(self, t: np.ndarray, units: int, dtype: np.dtype) -> np.ndarray:
+        """onehot(t): row i is 1 at column t_i, 0 elsewhere (rows of an identity matrix, kept)."""
+        if self._eye.dtype != dtype or len(self._eye) != units:
+            self._eye = np.eye(units, dtype=dtype)
+        return self._eye[t]
 
     def check_targets(self, y_true: Any, output_shape: tuple[int, ...]) -> None:
         y = np.asarray(y_true)
