@@ -541,8 +541,10 @@ class Sequential:
             cbs.on_epoch_begin(epoch)
             if shuffle:
                 order = self._ensure_train_rng().permutation(n)
-                np.take(x, order, axis=0, out=xs)
-                np.take(y, order, axis=0, out=ys)
+                # mode="clip": no bounds to check in a permutation, so take writes straight into
+                # the buffers (with the default "raise" it writes a copy first, then copies it).
+                np.take(x, order, axis=0, out=xs, mode="clip")
+                np.take(y, order, axis=0, out=ys, mode="clip")
             if epoch_losses is not None:
                 logs = self._lean_epoch(epoch, xs, ys, size, epoch_losses, metric_objects,
                                         on_divergence, history)
