@@ -524,7 +524,7 @@ class SparseCategoricalCrossentropy(Loss):
         """onehot(t): row i is 1 at column t_i, 0 elsewhere (rows of an identity matrix, kept)."""
         if self._eye.dtype != dtype or len(self._eye) != units:
             self._eye = np.eye(units, dtype=dtype)
-        return self._eye[t]
+        return self._eye.take(t, axis=0)  # (as eye[t], with less indexing machinery)
 
     def check_targets(self, y_true: Any, output_shape: tuple[int, ...]) -> None:
         y = np.asarray(y_true)
@@ -583,10 +583,10 @@ class _SparseEpochLosses(EpochLosses):
 
     def record(self, start: int, output: np.ndarray) -> bool:
         q = self.q[start:start + len(output)]
-        output.reshape(-1).take(self.positions[start:start + len(output)], out=q,
-                                mode="wrap")  # ŷ_i,t_i (the labels were checked: in range)
+        # ŷ_i,t_i, taken from the flattened output (the labels were checked: no bounds to check)
+        output.take(self.positions[start:start + len(output)], out=q, mode="wrap")
         q /= np.add.reduce(output, axis=-1)
-        return not math.isnan(np.vdot(q, q))  # Σ q_i² is NaN exactly when some q_i is NaN
+        return not math.isnan(q.dot(q))  # Σ q_i² is NaN exactly when some q_i is NaN
 
     def batch_losses(self, samples: int) -> list[float]:
         q = _clip(self.q[:samples])  # a copy: the recorded q stay as they are
