@@ -98,6 +98,59 @@ def test_divergence_raises_with_the_facts() -> None:
     assert len(history.epoch) == error.epoch
 
 
+class EveryBatch(Callback):
+    """Reads every batch's logs, so fit computes each batch's loss as the batch comes."""
+
+    def on_train_batch_end(self, batch, logs=None):
+        assert np.isfinite(logs["loss"]) or np.isnan(logs["loss"])
+
+
+class Boost(Callback):
+    """Makes the learning rate absurd from the third epoch on: the loss becomes NaN there."""
+
+    def on_epoch_begin(self, epoch, logs=None):
+        if epoch == 2:
+            self.model.optimizer.learning_rate = 1e300
+
+
+def sparse_run(per_batch: bool, on_divergence: str, boost: bool, dtype: str):
+    dl.set_floatx(dtype)
+    dl.set_random_seed(5)
+    x = np.random.default_rng(5).normal(size=(203, 6)) * 3
+    model = Sequential([Dense(8, activation="relu", input_dim=6), Dense(3, activation="softmax")])
+    model.compile(optimizer=optimizers.SGD(0.05), loss="sparse_categorical_crossentropy",
+                  metrics=["accuracy"])
+    callbacks = ([EveryBatch()] if per_batch else []) + ([Boost()] if boost else [])
+    try:
+        history = model.fit(x, np.arange(203) % 3, batch_size=20, epochs=5, verbose=0,
+                            validation_split=0.1, callbacks=callbacks,
+                            on_divergence=on_divergence)
+        outcome = (history.epoch, history.history)
+    except TrainingDiverged as error:
+        outcome = (str(error), error.epoch, error.batch, error.history.history)
+    return outcome, model.get_weights(), model.optimizer.iterations
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize(("on_divergence", "boost"), [
+    ("raise", False), ("raise", True), ("stop", True), ("continue", True)])
+def test_losses_summed_per_epoch_equal_batch_by_batch(dtype, on_divergence, boost) -> None:
+    """Without callbacks that read every batch's logs, sparse crossentropy's batch losses are
+    computed at the end of each epoch (Sequential._lean_epoch): the History, the weights and the
+    divergence (epoch, batch, what is left behind) are those of the batch-by-batch loop, bit for
+    bit."""
+    lean = sparse_run(False, on_divergence, boost, dtype)
+    per_batch = sparse_run(True, on_divergence, boost, dtype)
+    assert repr(lean[0]) == repr(per_batch[0])  # NaN compares equal in its repr
+    assert lean[2] == per_batch[2]
+    for a, b in zip(lean[1], per_batch[1], strict=True):
+        np.testing.assert_array_equal(a, b)
+    if boost:  # it did diverge, in the third epoch
+        diverged = lean[0][1] == 3 if on_divergence == "raise" else np.isnan(
+            lean[0][1]["loss"][2])
+        assert diverged
+
+
 def test_batching_full_and_last_batch() -> None:
     model = regression_model("sgd")
     model.fit(X, X[:, :2], batch_size="full", epochs=3, verbose=0)

@@ -94,6 +94,7 @@ class CallbackList:
             cb.set_params(params)
         self._batch_begin = [cb for cb in self.callbacks if _overrides(cb, "on_train_batch_begin")]
         self._batch_end = [cb for cb in self.callbacks if _overrides(cb, "on_train_batch_end")]
+        self.wants_batch_begin = bool(self._batch_begin)
         self.wants_batch_end = bool(self._batch_end)
 
     def on_train_begin(self) -> None:

@@ -36,6 +36,7 @@ Quick use::
 from __future__ import annotations
 
 import inspect
+import math
 import warnings
 from typing import Any
 
@@ -47,7 +48,7 @@ __all__ = [
     "EPSILON", "Loss", "MeanSquaredError", "MeanAbsoluteError", "BinaryCrossentropy",
     "CategoricalCrossentropy", "SparseCategoricalCrossentropy", "mean_squared_error", "mse",
     "mean_absolute_error", "mae", "binary_crossentropy", "bce", "categorical_crossentropy",
-    "sparse_categorical_crossentropy", "get", "names", "serialize",
+    "sparse_categorical_crossentropy", "get", "names", "serialize", "EpochLosses",
 ]
 
 #: Keras' fuzz factor ``keras.config.epsilon()``: probabilities are clipped into [ε, 1 − ε].
@@ -150,6 +151,13 @@ class Loss:
         """
         return None
 
+    def epoch_losses(self, samples: int, batch_size: int, output_units: int,
+                     dtype: Any) -> EpochLosses | None:
+        """For ``fit``: an :class:`EpochLosses` that gives an epoch's batch losses at its end,
+        bit for bit the values ``__call__`` gives batch by batch, for less work per step; or
+        ``None`` (the default): ``fit`` then calls the loss on every batch as it comes."""
+        return None
+
     def check_targets(self, y_true: Any, output_shape: tuple[int, ...]) -> None:
         """Raise :class:`DataError` if ``y_true`` cannot be targets of this loss.
 
@@ -188,6 +196,27 @@ class Loss:
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}()"
+
+
+class EpochLosses:
+    """An epoch's batch losses, computed at its end from what each step kept of its output.
+
+    ``fit`` calls ``start`` with the epoch's targets, ``record`` after each step, and
+    ``batch_losses`` once the epoch is over. A loss offers one (``Loss.epoch_losses``) when part
+    of its formula can wait for the end of the epoch and run there once on all the samples.
+    """
+
+    def start(self, y: np.ndarray) -> None:
+        """A new epoch, with these targets (in the order the batches take them)."""
+
+    def record(self, start: int, output: np.ndarray) -> bool:
+        """Keep what the loss needs of the output of the batch that starts at sample ``start``;
+        return whether that batch's loss is finite (``fit`` stops or raises at once if not)."""
+        raise NotImplementedError
+
+    def batch_losses(self, samples: int) -> list[float]:
+        """The losses of the batches recorded, over the first ``samples`` samples."""
+        raise NotImplementedError
 
 
 # --------------------------------------------------------------------------------------------
@@ -431,6 +460,7 @@ class SparseCategoricalCrossentropy(Loss):
 
     def __init__(self) -> None:
         self._rows = np.arange(0)
+        self._eye = np.eye(0)
 
     def _arrays(self, y_true: Any, y_pred: Any,
                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, tuple[int, ...]]:
@@ -492,11 +522,23 @@ class SparseCategoricalCrossentropy(Loss):
         """
         if activation_name != "softmax":
             return None
-        t, p, rows, shape = self._arrays(y_true, y_pred)
-        grad = p.copy()
-        grad[rows, t] -= 1.0
+        t, p, _, shape = self._arrays(y_true, y_pred)
+        grad = p - self._one_hot(t, shape[-1], p.dtype)  # p − 0 is p: only p_i,t_i changes
         grad /= shape[-2]  # n samples (per member)
         return grad.reshape(shape)
+
+    def epoch_losses(self, samples: int, batch_size: int, output_units: int,
+                     dtype: Any) -> EpochLosses | None:
+        # Its formula, step by step: only for this class's own __call__.
+        if type(self) is not SparseCategoricalCrossentropy:
+            return None
+        return _SparseEpochLosses(samples, batch_size, output_units, dtype)
+
+    def _one_hot(self, t: np.ndarray, units: int, dtype: np.dtype) -> np.ndarray:
+        """onehot(t): row i is 1 at column t_i, 0 elsewhere (rows of an identity matrix, kept)."""
+        if self._eye.dtype != dtype or len(self._eye) != units:
+            self._eye = np.eye(units, dtype=dtype)
+        return self._eye.take(t, axis=0)  # (as eye[t], with less indexing machinery)
 
     def check_targets(self, y_true: Any, output_shape: tuple[int, ...]) -> None:
         y = np.asarray(y_true)
@@ -530,6 +572,47 @@ class SparseCategoricalCrossentropy(Loss):
     def prepare_targets(self, y: Any, output_units: int, dtype: Any) -> np.ndarray:
         """Labels as int64 of shape (n,) (``dtype`` is the model's float type, not used here)."""
         return np.ascontiguousarray(np.asarray(y).reshape(len(y)).astype(np.int64))
+
+
+class _SparseEpochLosses(EpochLosses):
+    """Sparse categorical crossentropy over an epoch of ``fit``, its lines split in two.
+
+    Each step runs the first line of ``SparseCategoricalCrossentropy.__call__`` on its batch —
+    q_i = ŷ_i,t_i / Σ_k ŷ_ik — into one array for the whole epoch, and looks for a NaN in it: the
+    batch's loss −(1/n) Σ_i log clip(q_i, ε, 1 − ε) is finite exactly when every q_i is a number
+    (the clip takes ±∞ into [ε, 1 − ε]; a NaN stays NaN). At the end of the epoch the clip and
+    the logarithm run once on all of q (elementwise: the same numbers as batch by batch), and each
+    batch's values are summed as ``__call__`` sums them (one row each, bit for bit).
+    """
+
+    def __init__(self, samples: int, batch_size: int, units: int, dtype: Any) -> None:
+        self.batch_size = batch_size
+        self.q = np.empty(samples, dtype=dtype)
+        #: Where ŷ_i,t_i sits in its batch's output flattened: (i mod batch) · units + t_i.
+        self.positions = np.empty(samples, dtype=np.intp)
+        self._row_starts = np.arange(samples) % batch_size * units
+
+    def start(self, y: np.ndarray) -> None:
+        np.add(self._row_starts, y, out=self.positions)
+
+    def record(self, start: int, output: np.ndarray) -> bool:
+        q = self.q[start:start + len(output)]
+        # ŷ_i,t_i, taken from the flattened output (the labels were checked: no bounds to check)
+        output.take(self.positions[start:start + len(output)], out=q, mode="wrap")
+        q /= np.add.reduce(output, axis=-1)
+        return not math.isnan(q.dot(q))  # Σ q_i² is NaN exactly when some q_i is NaN
+
+    def batch_losses(self, samples: int) -> list[float]:
+        q = _clip(self.q[:samples])  # a copy: the recorded q stay as they are
+        np.log(q, out=q)
+        size = self.batch_size
+        whole = samples // size * size
+        sums = np.add.reduce(q[:whole].reshape(-1, size), axis=-1)  # Σ_i log clip(q_i) per batch
+        counts = [size] * len(sums)
+        if whole < samples:
+            sums = np.append(sums, np.add.reduce(q[whole:]))
+            counts.append(samples - whole)
+        return [-float(total) / n for total, n in zip(sums, counts, strict=True)]
 
 
 # --------------------------------------------------------------------------------------------

@@ -42,6 +42,7 @@ from descentlab.errors import (
     ModelFileError,
     TrainingDiverged,
 )
+from descentlab.losses import EpochLosses
 
 _DIVERGENCE_MODES = ("raise", "stop", "continue")
 F = TypeVar("F", bound=Callable[..., Any])
@@ -528,39 +529,25 @@ class Sequential:
             xs, ys = np.empty_like(x), np.empty_like(y)
         else:
             xs, ys = x, y
+        # Without callbacks that read every batch's logs, the batch losses can wait for the end
+        # of each epoch, when the loss offers it (see _lean_epoch).
+        epoch_losses = None
+        if not (cbs.wants_batch_begin or cbs.wants_batch_end or self._regularized):
+            epoch_losses = self.loss.epoch_losses(n, size, self.output_units, self.dtype)
         for epoch in range(initial_epoch, epochs):
             cbs.on_epoch_begin(epoch)
             if shuffle:
                 order = self._ensure_train_rng().permutation(n)
-                np.take(x, order, axis=0, out=xs)
-                np.take(y, order, axis=0, out=ys)
-            loss_total = 0.0
-            metric_totals = [0.0] * len(metric_objects)
-            metric_counts = [0] * len(metric_objects)
-            seen = 0
-            for step in range(steps):
-                cbs.on_train_batch_begin(step)
-                start = step * size
-                xb, yb = xs[start:start + size], ys[start:start + size]
-                loss, output = self._train_step(xb, yb)
-                batch_n = len(xb)
-                if not math.isfinite(loss):
-                    if on_divergence == "raise":
-                        raise self._diverged(epoch, step, loss, history)
-                    if on_divergence == "stop":
-                        self.stop_training = True
-                loss_total += loss * batch_n
-                seen += batch_n
-                for i, metric in enumerate(metric_objects):
-                    total, count = metric.batch_values(yb, output)
-                    metric_totals[i] += total
-                    metric_counts[i] += count
-                if cbs.wants_batch_end:
-                    cbs.on_train_batch_end(step, self._logs(
-                        loss_total / seen, metric_objects, metric_totals, metric_counts))
-                if self.stop_training:
-                    break
-            logs = self._logs(loss_total / seen, metric_objects, metric_totals, metric_counts)
+                # mode="clip": no bounds to check in a permutation, so take writes straight into
+                # the buffers (with the default "raise" it writes a copy first, then copies it).
+                np.take(x, order, axis=0, out=xs, mode="clip")
+                np.take(y, order, axis=0, out=ys, mode="clip")
+            if epoch_losses is not None:
+                logs = self._lean_epoch(epoch, xs, ys, size, epoch_losses, metric_objects,
+                                        on_divergence, history)
+            else:
+                logs = self._epoch(epoch, xs, ys, size, cbs, metric_objects, on_divergence,
+                                   history)
             if val is not None:
                 val_logs = self._evaluate_arrays(val[0], val[1], size)
                 logs.update({f"val_{k}": v for k, v in val_logs.items()})
@@ -569,6 +556,80 @@ class Sequential:
                 break
         cbs.on_train_end()
         return history
+
+    def _epoch(self, epoch: int, xs: np.ndarray, ys: np.ndarray, size: int,
+               cbs: callbacks_module.CallbackList, metric_objects: list[Any],
+               on_divergence: str, history: callbacks_module.History) -> dict[str, float]:
+        """One pass of ``fit`` over the (shuffled) ``xs, ys`` in batches of ``size``: a training
+        step per batch, its loss checked and added up at once. Returns the epoch's logs."""
+        steps = math.ceil(len(xs) / size)
+        loss_total = 0.0
+        metric_totals = [0.0] * len(metric_objects)
+        metric_counts = [0] * len(metric_objects)
+        seen = 0
+        for step in range(steps):
+            cbs.on_train_batch_begin(step)
+            start = step * size
+            xb, yb = xs[start:start + size], ys[start:start + size]
+            loss, output = self._train_step(xb, yb)
+            batch_n = len(xb)
+            if not math.isfinite(loss):
+                if on_divergence == "raise":
+                    raise self._diverged(epoch, step, loss, history)
+                if on_divergence == "stop":
+                    self.stop_training = True
+            loss_total += loss * batch_n
+            seen += batch_n
+            for i, metric in enumerate(metric_objects):
+                total, count = metric.batch_values(yb, output)
+                metric_totals[i] += total
+                metric_counts[i] += count
+            if cbs.wants_batch_end:
+                cbs.on_train_batch_end(step, self._logs(
+                    loss_total / seen, metric_objects, metric_totals, metric_counts))
+            if self.stop_training:
+                break
+        return self._logs(loss_total / seen, metric_objects, metric_totals, metric_counts)
+
+    def _lean_epoch(self, epoch: int, xs: np.ndarray, ys: np.ndarray, size: int,
+                    epoch_losses: EpochLosses, metric_objects: list[Any],
+                    on_divergence: str, history: callbacks_module.History) -> dict[str, float]:
+        """:meth:`_epoch` when no callback reads the batches' logs: each step is
+        :meth:`_train_step` without its loss line — ``epoch_losses`` keeps what the loss needs
+        of the output and says whether the loss is finite — and the batch losses are computed
+        once, at the end of the epoch: the same numbers, the same divergence, less per step."""
+        assert self.optimizer is not None  # training runs on a compiled model
+        params, grads = self._params_and_grads
+        steps = math.ceil(len(xs) / size)
+        metric_totals = [0.0] * len(metric_objects)
+        metric_counts = [0] * len(metric_objects)
+        seen = 0
+        epoch_losses.start(ys)
+        for step in range(steps):
+            start = step * size
+            xb, yb = xs[start:start + size], ys[start:start + size]
+            output = self._forward(xb, training=True)
+            finite = epoch_losses.record(start, output)
+            self._backward(yb, output)
+            self.optimizer.apply(grads, params)
+            seen += len(xb)
+            if not finite:
+                loss = epoch_losses.batch_losses(seen)[-1]
+                if on_divergence == "raise":
+                    raise self._diverged(epoch, step, loss, history)
+                if on_divergence == "stop":
+                    self.stop_training = True
+            for i, metric in enumerate(metric_objects):
+                total, count = metric.batch_values(yb, output)
+                metric_totals[i] += total
+                metric_counts[i] += count
+            if self.stop_training:
+                break
+        loss_total = 0.0
+        for start, loss in zip(range(0, seen, size), epoch_losses.batch_losses(seen),
+                               strict=True):
+            loss_total += loss * (min(start + size, seen) - start)  # as _epoch adds them up
+        return self._logs(loss_total / seen, metric_objects, metric_totals, metric_counts)
 
     def _diverged(self, epoch: int, step: int, loss: float,
                   history: callbacks_module.History) -> TrainingDiverged:
