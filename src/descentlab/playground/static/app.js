@@ -43,6 +43,7 @@ const EPSILONS = [1e-10, 1e-8, 1e-7, 1e-6, 1e-5, 1e-4, 1e-3, 0.01, 0.1, 1];
 const BATCH_STOPS = [1, 2, 4, 5, 8, 10, 16, 20, 25, 32, 50, 64, 100, 128, 200, 250, 500];
 const CLASS_SETS = ["circle", "xor", "gauss", "spiral"];
 const REG_SETS = ["reg-plane", "reg-gauss"];
+const OUTPUT_ALPHA = 0.8;  // the output's picture, lighter than the data points drawn over it
 const HISTORY_MAX = 600;    // points per curve before the history is thinned by half (the
                            // charts are narrower than that in pixels)
 
@@ -789,7 +790,8 @@ function drawFrame(m, { stream = false } = {}) {
     setHidden(el.diverged, !run.diverged);
     if (run.output) {
       if (el.heat.width !== run.output.n) el.heat.width = el.heat.height = run.output.n;
-      paint(el.heat, run.output, { discrete: state.discretize && !regression });
+      // 80 % over white: a point of the region's own colour stays visible (style.css)
+      paint(el.heat, run.output, { discrete: state.discretize && !regression, alpha: OUTPUT_ALPHA });
     }
     drawDataPoints(el.points, regression);
   });

@@ -6,19 +6,29 @@ export const ORANGE = [245, 147, 34];   // #f59322: negative values, class 0
 export const BLUE = [8, 119, 189];      // #0877bd: positive values, class 1
 export const WHITE = [232, 234, 235];   // TF's "white": light grey, so a 0 region stays visible
 
-// 256-entry lookup table byte → RGB, so painting a heatmap is one pass over the bytes.
-function makeLut(discrete) {
+// 256-entry lookup table byte → RGB, so painting a heatmap is one pass over the bytes. alpha < 1:
+// the colours as if painted with that opacity over white (the output's lighter picture).
+function makeLut(discrete, alpha = 1) {
   const lut = new Uint8ClampedArray(256 * 3);
   for (let b = 0; b < 256; b++) {
     let v = b / 127.5 - 1;
     if (discrete) v = v > 0 ? 1 : -1;
     const [from, to, f] = v < 0 ? [WHITE, ORANGE, -v] : [WHITE, BLUE, v];
-    for (let c = 0; c < 3; c++) lut[b * 3 + c] = from[c] + (to[c] - from[c]) * f;
+    for (let c = 0; c < 3; c++) {
+      lut[b * 3 + c] = alpha * (from[c] + (to[c] - from[c]) * f) + (1 - alpha) * 255;
+    }
   }
   return lut;
 }
 const LUT = makeLut(false);
 const LUT_DISCRETE = makeLut(true);
+const luts = new Map();          // the tables for other opacities, made when first asked for
+function lutFor(discrete, alpha) {
+  if (alpha === 1) return discrete ? LUT_DISCRETE : LUT;
+  const key = `${discrete}|${alpha}`;
+  if (!luts.has(key)) luts.set(key, makeLut(discrete, alpha));
+  return luts.get(key);
+}
 
 // The colour of a value in [−1, 1], as a CSS string (points, links, legends).
 export function colorOf(v, alpha = 1) {
@@ -44,7 +54,7 @@ export function decode(hm) {
 // A heatmap as an N×N canvas, to be drawn (scaled) at once: the canvas and its ImageData are
 // kept per size and reused, so a frame paints a hundred heatmaps without allocating.
 const scratch = new Map();
-export function heatmapImage(hm, { discrete = false, lut = null } = {}) {
+export function heatmapImage(hm, { discrete = false, lut = null, alpha = 1 } = {}) {
   const bytes = decode(hm);
   if (!bytes) return null;
   const n = hm.n;
@@ -59,7 +69,7 @@ export function heatmapImage(hm, { discrete = false, lut = null } = {}) {
     scratch.set(n, s);
   }
   const data = s.img.data;
-  const table = lut || (discrete ? LUT_DISCRETE : LUT);
+  const table = lut || lutFor(discrete, alpha);
   for (let i = 0, j = 0; i < n * n; i++, j += 4) {
     const b = bytes[i] * 3;
     data[j] = table[b];
@@ -106,10 +116,10 @@ export function heatmapStrip(hms, { lut = null } = {}) {
 }
 
 // Paint an N×N heatmap onto a whole canvas: smoothly (soft boundaries), or pixelated when
-// discretized (a hard decision boundary).
-export function paint(canvas, hm, { discrete = false, smooth = true, lut = null } = {}) {
+// discretized (a hard decision boundary); alpha: lighter, as if with that opacity over white.
+export function paint(canvas, hm, { discrete = false, smooth = true, lut = null, alpha = 1 } = {}) {
   const ctx = canvas.getContext("2d");
-  const img = heatmapImage(hm, { discrete, lut });
+  const img = heatmapImage(hm, { discrete, lut, alpha });
   if (!img) { ctx.clearRect(0, 0, canvas.width, canvas.height); return; }
   const smoothing = smooth && !discrete;
   if (ctx.imageSmoothingEnabled !== smoothing) ctx.imageSmoothingEnabled = smoothing;
