@@ -30,10 +30,16 @@ function lutFor(discrete, alpha) {
   return luts.get(key);
 }
 
+// A value in [−1, 1] as the byte that stands for it (0–255), and its colour [r, g, b].
+export function colorByte(v) { return Math.max(0, Math.min(255, Math.round((v + 1) * 127.5))); }
+export function colorRgb(v) {
+  const b = colorByte(v);
+  return [LUT[b * 3], LUT[b * 3 + 1], LUT[b * 3 + 2]];
+}
+
 // The colour of a value in [−1, 1], as a CSS string (points, links, legends).
 export function colorOf(v, alpha = 1) {
-  const b = Math.max(0, Math.min(255, Math.round((v + 1) * 127.5)));
-  return `rgba(${LUT[b * 3]},${LUT[b * 3 + 1]},${LUT[b * 3 + 2]},${alpha})`;
+  return `rgba(${colorRgb(v).join(",")},${alpha})`;
 }
 
 // base64 → Uint8Array, cached on the heatmap object (a frame may be drawn twice).

@@ -45,19 +45,21 @@ export function linkGeometry(x1, y1, x2, y2) {
 export class LinkPainter {
   /** A painter for a canvas of width × height device pixels. Links are painted down pixel
    *  columns, so the buffer is kept column by column (a run is contiguous in memory) and put on
-   *  the canvas row by row. */
-  constructor(ctx, width, height) {
+   *  the canvas row by row. background: [r, g, b] to paint over that opaque colour (an opaque
+   *  canvas), null for transparency. */
+  constructor(ctx, width, height, { background = null } = {}) {
     this.ctx = ctx;
     this.width = width;
     this.height = height;
+    this.background = background;
     this.acc = new Float32Array(width * height * 4);   // premultiplied RGB (0–255) and alpha
     this.image = ctx.createImageData(width, height);
     this.pixels = new Uint32Array(this.image.data.buffer);   // the same bytes, a pixel apiece
   }
 
   /** Paint pixel columns [from, to) afresh with `links` in order, each {geometry, rgb: [r, g,
-   *  b], width (device px), alpha}, over transparency: source-over, as the canvas would have
-   *  blended them. The links must be all that cross those columns; the rest of the canvas is
+   *  b], width (device px), alpha}, over transparency (or the background): source-over, as the
+   *  canvas would have blended them. The links must be all that cross those columns; the rest of the canvas is
    *  left as it is (a network's layers of links lie in columns of their own). */
   paint(links, from = 0, to = this.width) {
     const { acc, width: W, height: H } = this;
@@ -102,8 +104,10 @@ export class LinkPainter {
     }
   }
 
-  // Premultiplied, column by column → the canvas's straight RGBA, row by row.
+  // Premultiplied, column by column → the canvas's straight RGBA, row by row (over the
+  // background, when there is one: opaque).
   _unpremultiply(from, to) {
+    if (this.background) { this._overBackground(from, to); return; }
     const { acc, width: W, height: H } = this;
     const out = this.pixels;
     for (let x = from; x < to; x++) {
@@ -112,6 +116,19 @@ export class LinkPainter {
         if (a <= 0) { out[o] = 0; continue; }
         const k = 1 / a;
         out[o] = pixel(acc[i] * k + 0.5, acc[i + 1] * k + 0.5, acc[i + 2] * k + 0.5, a * 255 + 0.5);
+      }
+    }
+  }
+
+  _overBackground(from, to) {
+    const { acc, width: W, height: H } = this;
+    const out = this.pixels;
+    const [R, G, B] = this.background;
+    for (let x = from; x < to; x++) {
+      for (let r = 0, i = x * H * 4, o = x; r < H; r++, i += 4, o += W) {
+        const keep = 1 - acc[i + 3];
+        out[o] = pixel(acc[i] + R * keep + 0.5, acc[i + 1] + G * keep + 0.5,
+          acc[i + 2] + B * keep + 0.5, 255);
       }
     }
   }
