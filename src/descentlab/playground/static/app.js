@@ -345,10 +345,15 @@ function buildDatasetList() {
     box.dataset.dataset = name;
     box.title = optionName("ds", name);
     box.setAttribute("aria-label", optionName("ds", name));
+    // drawn on a canvas, shown as an image: a canvas in the page is a layer of its own that
+    // the browser composites with every frame, and these pictures never change
     const c = document.createElement("canvas");
     c.width = c.height = 96;
     drawThumbnail(c, name);
-    box.append(c);
+    const img = document.createElement("img");
+    img.src = c.toDataURL();
+    img.alt = "";
+    box.append(img);
     box.addEventListener("click", () => {
       if (name === "csv" && !uploaded) { $("#csv-file").click(); return; }
       const k = view().problem === "regression" ? "regDataset" : "dataset";
