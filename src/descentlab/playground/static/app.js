@@ -32,7 +32,7 @@ import { axes, drawPoints, drawThumbnail, paint } from "./heatmap.js";
 import { NetworkView } from "./network.js";
 import { depthColor, fractionBars, lineChart } from "./charts.js";
 import { RUN_COLORS, SurfacesView } from "./surfaces.js";
-import { onResize, sizeOf } from "./size.js";
+import { isVisible, onResize, onVisible, sizeOf } from "./size.js";
 
 const $ = (sel) => document.querySelector(sel);
 const $$ = (sel) => [...document.querySelectorAll(sel)];
@@ -43,6 +43,7 @@ const EPSILONS = [1e-10, 1e-8, 1e-7, 1e-6, 1e-5, 1e-4, 1e-3, 0.01, 0.1, 1];
 const BATCH_STOPS = [1, 2, 4, 5, 8, 10, 16, 20, 25, 32, 50, 64, 100, 128, 200, 250, 500];
 const CLASS_SETS = ["circle", "xor", "gauss", "spiral"];
 const REG_SETS = ["reg-plane", "reg-gauss"];
+const OUTPUT_ALPHA = 0.8;  // the output's picture, lighter than the data points drawn over it
 const HISTORY_MAX = 600;    // points per curve before the history is thinned by half (the
                            // charts are narrower than that in pixels)
 
@@ -102,7 +103,7 @@ function onMessage(m) {
     case "hello": onHello(m); break;
     case "ready": onReady(m); break;
     case "frame": onFrame(m); break;
-    case "updated": updated = m.config; break;     // live change applied; the next frame shows it
+    case "updated": updated = m.config; changeAnswered = true; break;  // the next frame shows it
     case "dataset": onDataset(m); break;
     case "trajectories": onTrajectories(m); break;
     case "error": onError(m); break;
@@ -142,6 +143,7 @@ function dropCsv() {
 let readySerial = 0;     // counts `ready` messages: the data drawn under the output changes with it
 function onReady(m) {
   ready = m;
+  changeAnswered = true;
   readySerial += 1;
   played = false;
   runsView.length = 0;
@@ -166,6 +168,8 @@ function onFrame(m) {
     if (run.gradients?.length) pushHistory(v.grads, [epoch, ...run.gradients.map((g) => g.kernel_norm ?? NaN)]);
   });
   if (m.playing) played = true;
+  // the first frame after the server answered a change shows all of it at once, numbers too
+  if (changeAnswered) { changeAnswered = false; slowDue = true; }
   pending = m;
   requestAnimationFrame(drawPending);
 }
@@ -186,7 +190,7 @@ function drawPending() {
   if (!m) return;
   pending = null;
   lastFrame = m;
-  drawFrame(m);
+  drawFrame(m, { stream: !!m.playing });
   send({ type: "ack", frame: m.frame });
   document.body.dataset.status = m.playing ? "playing" : (played ? "paused" : "ready");
   document.body.classList.toggle("playing", !!m.playing);
@@ -341,10 +345,15 @@ function buildDatasetList() {
     box.dataset.dataset = name;
     box.title = optionName("ds", name);
     box.setAttribute("aria-label", optionName("ds", name));
+    // drawn on a canvas, shown as an image: a canvas in the page is a layer of its own that
+    // the browser composites with every frame, and these pictures never change
     const c = document.createElement("canvas");
     c.width = c.height = 96;
     drawThumbnail(c, name);
-    box.append(c);
+    const img = document.createElement("img");
+    img.src = c.toDataURL();
+    img.alt = "";
+    box.append(img);
     box.addEventListener("click", () => {
       if (name === "csv" && !uploaded) { $("#csv-file").click(); return; }
       const k = view().problem === "regression" ? "regDataset" : "dataset";
@@ -755,30 +764,53 @@ const epochEl = $("#epoch");
 function setText(el, text) { if (el._text !== text) { el._text = text; el.textContent = text; } }
 function setHidden(el, hidden) { if (el.hidden !== hidden) el.hidden = hidden; }
 
+// While playing, the numbers (epoch, losses) and the charts are drawn at most every SLOW_EVERY
+// ms, not with every frame: they lie far from the network and the output, and the browser
+// composites the one rectangle that holds everything a frame changed, so a frame that also
+// changes them costs the compositor about twice as much. The first frame after the server
+// answered a change draws them at once (slowDue), and so does any frame drawn while paused.
+const SLOW_EVERY = 100;
+let slowDrawn = -Infinity;     // when the numbers and charts were last drawn
+let slowDue = true;
+let changeAnswered = false;    // a `ready` or `updated` arrived; the next frame shows its effect
+
 // A frame draws only what a frame changes: numbers, heatmaps, the network's colours and the
 // charts. The data points under the output are drawn again only when the data, the canvas size
 // or "show test data" changed; no element's size is read from the layout (size.js).
-function drawFrame(m) {
+// stream: a frame of a playing run (the numbers and charts may wait, above).
+function drawFrame(m, { stream = false } = {}) {
   if (!ready) return;
-  setText(epochEl, String(m.epoch).padStart(6, "0").replace(/\B(?=(\d{3})+(?!\d))/g, ","));
+  const now = performance.now();
+  const slow = !stream || slowDue || now - slowDrawn >= SLOW_EVERY;
+  if (slow) { slowDrawn = now; slowDue = false; }
+  if (slow) setText(epochEl, String(m.epoch).padStart(6, "0").replace(/\B(?=(\d{3})+(?!\d))/g, ","));
   const regression = ready.problem === "regression";
   m.runs.forEach((run, i) => {
     const el = frameEls[i];
     if (!el) return;
-    setText(el.lossTrain, fmtLoss(run.loss?.train));
-    setText(el.lossTest, fmtLoss(run.loss?.test));
+    if (slow) {
+      setText(el.lossTrain, fmtLoss(run.loss?.train));
+      setText(el.lossTest, fmtLoss(run.loss?.test));
+    }
     setHidden(el.diverged, !run.diverged);
     if (run.output) {
       if (el.heat.width !== run.output.n) el.heat.width = el.heat.height = run.output.n;
-      paint(el.heat, run.output, { discrete: state.discretize && !regression });
+      // 80 % over white: a point of the region's own colour stays visible (style.css)
+      paint(el.heat, run.output, { discrete: state.discretize && !regression, alpha: OUTPUT_ALPHA });
     }
     drawDataPoints(el.points, regression);
   });
   const i = sideIndex();
   if (m.runs[i]) network.update(m.runs[i], runsView[i]?.inputs, state.discretize && !regression);
-  drawLossChart();
-  drawGradCharts(m);
+  if (slow) drawCharts(m);
   renderDiagnosis();
+}
+
+// The charts, each only when some of it is in the window (a chart scrolled out of sight is
+// drawn when it comes back: onVisible below).
+function drawCharts(m) {
+  if (isVisible($("#loss-chart"))) drawLossChart();
+  drawGradCharts(m);
 }
 
 function drawDataPoints(pts, regression) {
@@ -813,7 +845,7 @@ function sigmoidNet(run) {
 function drawGradCharts(m) {
   runsView.forEach((v, i) => {
     const canvas = $(i === 0 ? "#grad-chart" : "#grad-chart-b");
-    if (!canvas) return;
+    if (!canvas || !isVisible(canvas)) return;
     const L = (v.grads[0]?.length ?? 1) - 1;
     const series = [];
     for (let l = 0; l < L; l++) {
@@ -836,8 +868,12 @@ function drawGradCharts(m) {
   if (L > 1 && ready.runs[i] && sigmoidNet(ready.runs[i]) && g[L - 1]?.kernel_norm) {
     guides.push({ points: g.map((_, l) => [l + 1, g[L - 1].kernel_norm * 0.25 ** (L - 1 - l)]), color: "#c0392b", label: t("guide") });
   }
-  lineChart($("#grad-profile"), profile, { log: true, guides, legend: true, xMin: 1, xMax: Math.max(2, L), yFloor: 1e-12 });
-  fractionBars($("#saturation-bars"), g.slice(0, -1), { saturated: t("saturated"), dead: t("dead") });
+  if (isVisible($("#grad-profile"))) {
+    lineChart($("#grad-profile"), profile, { log: true, guides, legend: true, xMin: 1, xMax: Math.max(2, L), yFloor: 1e-12 });
+  }
+  if (isVisible($("#saturation-bars"))) {
+    fractionBars($("#saturation-bars"), g.slice(0, -1), { saturated: t("saturated"), dead: t("dead") });
+  }
 }
 
 // ---- diagnosis ------------------------------------------------------------------------------
@@ -989,6 +1025,9 @@ onResize((els) => {
   if (els.includes($("#surface-canvas"))) { surfacesView.image = null; surfacesView.draw(); }
   if (!resizeFrame && lastFrame) resizeFrame = requestAnimationFrame(() => { resizeFrame = 0; redraw(); });
 });
+// A chart scrolled (or switched) into sight is drawn from the last frame.
+onVisible(["#loss-chart", "#grad-chart", "#grad-chart-b", "#grad-profile", "#saturation-bars"].map($),
+  () => { if (lastFrame && ready) drawCharts(lastFrame); });
 // The network is laid out for the window's width.
 let resizeTimer = 0;
 window.addEventListener("resize", () => {

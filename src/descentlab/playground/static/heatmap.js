@@ -6,24 +6,40 @@ export const ORANGE = [245, 147, 34];   // #f59322: negative values, class 0
 export const BLUE = [8, 119, 189];      // #0877bd: positive values, class 1
 export const WHITE = [232, 234, 235];   // TF's "white": light grey, so a 0 region stays visible
 
-// 256-entry lookup table byte → RGB, so painting a heatmap is one pass over the bytes.
-function makeLut(discrete) {
+// 256-entry lookup table byte → RGB, so painting a heatmap is one pass over the bytes. alpha < 1:
+// the colours as if painted with that opacity over white (the output's lighter picture).
+function makeLut(discrete, alpha = 1) {
   const lut = new Uint8ClampedArray(256 * 3);
   for (let b = 0; b < 256; b++) {
     let v = b / 127.5 - 1;
     if (discrete) v = v > 0 ? 1 : -1;
     const [from, to, f] = v < 0 ? [WHITE, ORANGE, -v] : [WHITE, BLUE, v];
-    for (let c = 0; c < 3; c++) lut[b * 3 + c] = from[c] + (to[c] - from[c]) * f;
+    for (let c = 0; c < 3; c++) {
+      lut[b * 3 + c] = alpha * (from[c] + (to[c] - from[c]) * f) + (1 - alpha) * 255;
+    }
   }
   return lut;
 }
 const LUT = makeLut(false);
 const LUT_DISCRETE = makeLut(true);
+const luts = new Map();          // the tables for other opacities, made when first asked for
+function lutFor(discrete, alpha) {
+  if (alpha === 1) return discrete ? LUT_DISCRETE : LUT;
+  const key = `${discrete}|${alpha}`;
+  if (!luts.has(key)) luts.set(key, makeLut(discrete, alpha));
+  return luts.get(key);
+}
+
+// A value in [−1, 1] as the byte that stands for it (0–255), and its colour [r, g, b].
+export function colorByte(v) { return Math.max(0, Math.min(255, Math.round((v + 1) * 127.5))); }
+export function colorRgb(v) {
+  const b = colorByte(v);
+  return [LUT[b * 3], LUT[b * 3 + 1], LUT[b * 3 + 2]];
+}
 
 // The colour of a value in [−1, 1], as a CSS string (points, links, legends).
 export function colorOf(v, alpha = 1) {
-  const b = Math.max(0, Math.min(255, Math.round((v + 1) * 127.5)));
-  return `rgba(${LUT[b * 3]},${LUT[b * 3 + 1]},${LUT[b * 3 + 2]},${alpha})`;
+  return `rgba(${colorRgb(v).join(",")},${alpha})`;
 }
 
 // base64 → Uint8Array, cached on the heatmap object (a frame may be drawn twice).
@@ -38,36 +54,57 @@ export function decode(hm) {
   return hm._bytes;
 }
 
-// Paint an N×N heatmap onto a canvas of any size. The heatmap goes to an N×N offscreen
-// canvas first, then is scaled: smoothly for the output (soft boundaries), pixelated when
-// discretized (a hard decision boundary).
+// A colour table as opaque 32-bit pixels (a Uint32Array over ImageData's bytes): painting a
+// heatmap is then one read and one write per pixel. Made once per table.
+const pixelTables = new WeakMap();
+function pixelTable(lut) {
+  let px = pixelTables.get(lut);
+  if (!px) {
+    px = new Uint32Array(256);
+    for (let b = 0; b < 256; b++) px[b] = pixel(lut[3 * b], lut[3 * b + 1], lut[3 * b + 2], 255);
+    pixelTables.set(lut, px);
+  }
+  return px;
+}
+
+// r, g, b, a (0–255; fractions are dropped) as one pixel of a Uint32Array over ImageData's bytes (R, G, B, A
+// in memory order, whatever the machine's byte order).
+const LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
+export function pixel(r, g, b, a) {
+  return LITTLE_ENDIAN ? ((a << 24) | (b << 16) | (g << 8) | r) >>> 0
+    : ((r << 24) | (g << 16) | (b << 8) | a) >>> 0;
+}
+
+// One N×N heatmap's bytes, coloured by `table` (pixelTable), into the pixels `out` of an image
+// `width` pixels wide, its left column at x0.
+function fillPixels(bytes, n, table, out, width, x0) {
+  for (let r = 0, i = 0; r < n; r++) {
+    for (let o = r * width + x0, end = o + n; o < end; o++, i++) out[o] = table[bytes[i]];
+  }
+}
+
+// An offscreen canvas of width × height pixels with its ImageData and a Uint32Array over it.
+function offscreen(width, height) {
+  const canvas = document.createElement("canvas");
+  canvas.width = width;
+  canvas.height = height;
+  const ctx = canvas.getContext("2d");
+  const img = ctx.createImageData(width, height);
+  return { canvas, ctx, img, pixels: new Uint32Array(img.data.buffer) };
+}
+
 // A heatmap as an N×N canvas, to be drawn (scaled) at once: the canvas and its ImageData are
-// kept per size and reused, so a frame paints a hundred heatmaps without allocating.
+// kept per size and reused, so a frame paints its heatmaps without allocating.
 const scratch = new Map();
-export function heatmapImage(hm, { discrete = false, lut = null } = {}) {
+export function heatmapImage(hm, { discrete = false, lut = null, alpha = 1 } = {}) {
   const bytes = decode(hm);
   if (!bytes) return null;
   const n = hm.n;
-  let s = scratch.get(n);
-  if (!s) {
-    const off = document.createElement("canvas");
-    off.width = off.height = n;
-    const octx = off.getContext("2d");
-    const img = octx.createImageData(n, n);
-    img.data.fill(255);                       // alpha stays 255; only RGB is written below
-    s = { off, octx, img };
-    scratch.set(n, s);
-  }
-  const data = s.img.data;
-  const table = lut || (discrete ? LUT_DISCRETE : LUT);
-  for (let i = 0, j = 0; i < n * n; i++, j += 4) {
-    const b = bytes[i] * 3;
-    data[j] = table[b];
-    data[j + 1] = table[b + 1];
-    data[j + 2] = table[b + 2];
-  }
-  s.octx.putImageData(s.img, 0, 0);
-  return s.off;
+  if (!scratch.has(n)) scratch.set(n, offscreen(n, n));
+  const s = scratch.get(n);
+  fillPixels(bytes, n, pixelTable(lut || lutFor(discrete, alpha)), s.pixels, n, 0);
+  s.ctx.putImageData(s.img, 0, 0);
+  return s.canvas;
 }
 
 // Many N×N heatmaps (a network's neurons) side by side on one canvas, painted with one
@@ -78,38 +115,21 @@ export function heatmapStrip(hms, { lut = null } = {}) {
   const list = hms.filter(Boolean);
   if (!list.length) return null;
   const n = list[0].n, count = hms.length;
-  if (!strip || strip.n !== n || strip.count < count) {
-    const off = document.createElement("canvas");
-    off.width = n * count;
-    off.height = n;
-    const octx = off.getContext("2d");
-    const img = octx.createImageData(n * count, n);
-    img.data.fill(255);
-    strip = { off, octx, img, n, count };
-  }
-  const data = strip.img.data, width = strip.n * strip.count;
-  const table = lut || LUT;
+  if (!strip || strip.n !== n || strip.count < count) strip = { ...offscreen(n * count, n), n, count };
+  const table = pixelTable(lut || LUT), width = strip.n * strip.count;
   hms.forEach((hm, k) => {
     const bytes = decode(hm);
-    if (!bytes || hm.n !== n) return;
-    for (let r = 0; r < n; r++) {
-      for (let c = 0, i = r * n, j = (r * width + k * n) * 4; c < n; c++, i++, j += 4) {
-        const b = bytes[i] * 3;
-        data[j] = table[b];
-        data[j + 1] = table[b + 1];
-        data[j + 2] = table[b + 2];
-      }
-    }
+    if (bytes && hm.n === n) fillPixels(bytes, n, table, strip.pixels, width, k * n);
   });
-  strip.octx.putImageData(strip.img, 0, 0);
-  return { canvas: strip.off, n };
+  strip.ctx.putImageData(strip.img, 0, 0);
+  return { canvas: strip.canvas, n };
 }
 
 // Paint an N×N heatmap onto a whole canvas: smoothly (soft boundaries), or pixelated when
-// discretized (a hard decision boundary).
-export function paint(canvas, hm, { discrete = false, smooth = true, lut = null } = {}) {
+// discretized (a hard decision boundary); alpha: lighter, as if with that opacity over white.
+export function paint(canvas, hm, { discrete = false, smooth = true, lut = null, alpha = 1 } = {}) {
   const ctx = canvas.getContext("2d");
-  const img = heatmapImage(hm, { discrete, lut });
+  const img = heatmapImage(hm, { discrete, lut, alpha });
   if (!img) { ctx.clearRect(0, 0, canvas.width, canvas.height); return; }
   const smoothing = smooth && !discrete;
   if (ctx.imageSmoothingEnabled !== smoothing) ctx.imageSmoothingEnabled = smoothing;

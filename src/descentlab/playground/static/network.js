@@ -2,15 +2,18 @@
 // its output over the input plane, every link a curve coloured by its weight (blue +, orange −,
 // width ∝ |w|). Built once per `ready` (the shape changes only then) and updated per frame.
 //
-// What changes every frame is drawn on two canvases: the links (under the nodes) and the
-// pictures of the hidden and output neurons with their biases and gradient tint (over the
-// nodes). The nodes are plain boxes underneath, for the mouse; an SVG of invisible link paths
-// finds the link under the mouse. So a frame of a 16 × 16 network changes two canvases, not a
-// thousand DOM elements. Sizes shrink to fit: 16 layers × 16 neurons fit the same box as TF
-// Playground's 6 × 8.
+// Everything inside the drawing — links, node boxes, pictures, biases, gradient tint — is
+// painted on one opaque canvas (the feature names and the layers' buttons around it stay HTML).
+// Above the canvas, invisible boxes for the nodes and an SVG of invisible link paths take the
+// mouse. One opaque canvas is what costs the browser least to put on the screen every frame:
+// no transparent layers to blend, nothing under it to draw (each such layer cost the
+// compositor more than a millisecond a frame). So a frame of a 16 × 16 network changes one
+// canvas, not a thousand DOM elements. Sizes shrink to fit: 16 layers × 16 neurons fit the
+// same box as TF Playground's 6 × 8.
 
 import { FEATURES } from "./state.js";
-import { BLUE, ORANGE, colorOf, featureHeatmap, heatmapImage, heatmapStrip, paint } from "./heatmap.js";
+import { BLUE, ORANGE, colorByte, colorRgb, featureHeatmap, heatmapImage, heatmapStrip,
+  paint } from "./heatmap.js";
 import { LinkPainter, linkGeometry } from "./links.js";
 import { optionName, t } from "./i18n.js";
 
@@ -18,6 +21,22 @@ const SVG = "http://www.w3.org/2000/svg";
 const HEADER = 30;         // room for a layer's +/− buttons above its column
 const HEADER_PER_LAYER = 74;  // … and its activation/initializer selects
 const LABEL_W = 58;        // room for the feature names left of the inputs
+// Node boxes as the page's CSS once drew them: a 1-px border of rgba(0, 0, 0, 0.3) over white
+// (an input switched off: its picture at 28 % and a lighter border, 55 % under the mouse); the
+// output's 1.5-px border #333.
+const BORDER = "#b3b3b3";
+const BORDER_OFF = "#eaeaea";
+const BORDER_OFF_HOVER = "#d5d5d5";
+const BORDER_OUTPUT = "#333";
+const PICTURE_OFF = 0.28;
+const PICTURE_OFF_HOVER = 0.55;
+// A bias's colours by colour byte (heatmap.js): its square, and its edge 35 % darker.
+const BIAS_FILL = [], BIAS_EDGE = [];
+for (let b = 0; b < 256; b++) {
+  const rgb = colorRgb(b / 127.5 - 1);
+  BIAS_FILL.push(`rgb(${rgb.join(",")})`);
+  BIAS_EDGE.push(`rgb(${rgb.map((v) => Math.round(0.65 * v)).join(",")})`);
+}
 
 // Gradient size → darkness of the tint: log scale, 1e-8 (dark) to 1 (clear).
 export function gradBrightness(g) {
@@ -61,14 +80,22 @@ export class NetworkView {
 
     this.W = W;
     this.H = H;
-    this.linkCanvas = this._canvas("link-canvas", W, H);
+    // the canvas: right of the feature names, below the layers' buttons (nothing of the page
+    // overlaps it, so nothing has to be drawn over it but the invisible mouse targets), as far
+    // right as the output's box, which sticks out of the drawing's box a little
+    const right = Math.max(W, colX(nCols - 1) + size * 0.65 + 2);
+    const area = { x: LABEL_W - 3, y: header + 4, w: Math.ceil(right) - (LABEL_W - 3), h: H - header - 4 };
+    this.area = area;
+    this.ctx = this._canvas(area);
     const dpr = window.devicePixelRatio || 1;
-    this.linkPainter = new LinkPainter(this.linkCanvas, this.linkCanvas.canvas.width,
-      this.linkCanvas.canvas.height);
+    this.linkPainter = new LinkPainter(this.ctx, this.ctx.canvas.width, this.ctx.canvas.height,
+      { background: [255, 255, 255] });
     const svg = document.createElementNS(SVG, "svg");
     svg.setAttribute("class", "links");
-    svg.setAttribute("width", W);
-    svg.setAttribute("height", H);
+    svg.setAttribute("width", area.w);
+    svg.setAttribute("height", area.h);
+    svg.style.left = `${area.x}px`;
+    svg.style.top = `${area.y}px`;
     root.append(svg);
     this.svg = svg;
 
@@ -82,6 +109,10 @@ export class NetworkView {
       node.el.id = `feature-${name}`;
       node.el.title = t("help.features");
       node.el.addEventListener("click", () => this.cb.onToggleFeature(name));
+      if (!active) {            // a switched-off input brightens under the mouse
+        node.el.addEventListener("mouseenter", () => { node.hover = true; this._drawNode(node); });
+        node.el.addEventListener("mouseleave", () => { node.hover = false; this._drawNode(node); });
+      }
       const label = document.createElement("div");
       label.className = "feature-label" + (active ? " active" : "");
       label.textContent = optionName("feat", name);
@@ -128,10 +159,12 @@ export class NetworkView {
         const row = [];
         to.forEach((b, j) => {
           const p = document.createElementNS(SVG, "path");
-          const x1 = a.x + a.s / 2, x2 = b.x - b.s / 2, mx = (x1 + x2) / 2;
-          p.setAttribute("d", `M${x1},${a.y} C${mx},${a.y} ${mx},${b.y} ${x2},${b.y}`);
+          // in the canvas's (and the SVG's) coordinates
+          const x1 = a.x + a.s / 2 - area.x, x2 = b.x - b.s / 2 - area.x, mx = (x1 + x2) / 2;
+          const y1 = a.y - area.y, y2 = b.y - area.y;
+          p.setAttribute("d", `M${x1},${y1} C${mx},${y1} ${mx},${y2} ${x2},${y2}`);
           p.setAttribute("class", "link");
-          row.push(linkGeometry(x1 * dpr, a.y * dpr, x2 * dpr, b.y * dpr));
+          row.push(linkGeometry(x1 * dpr, y1 * dpr, x2 * dpr, y2 * dpr));
           p.addEventListener("mouseenter", (e) => {
             const w = this.weights?.[l]?.[i]?.[j];
             if (w !== undefined) this.cb.tooltip(t("weightIs", { v: fmt(w) }), e);
@@ -146,28 +179,32 @@ export class NetworkView {
       this.linkSpans.push([Math.min(...spans.map((g) => g.x0)),
         Math.max(...spans.map((g) => g.x0 + g.n))]);
     }
-    // the neurons' pictures go over their boxes (the mouse goes through to the boxes)
-    this.picCanvas = this._canvas("node-canvas", W, H);
     this.lastDraw = null;
     this.linkLooks = null;
+    this._drawNodes(null, null, false);     // the boxes, until the first frame
   }
 
-  // A canvas over the whole drawing, at the screen's resolution, drawn in CSS pixels.
-  _canvas(cls, W, H) {
+  // The opaque canvas over `area` of the drawing, at the screen's resolution, white, drawn in
+  // its device pixels.
+  _canvas(area) {
     const c = document.createElement("canvas");
-    c.className = cls;
+    c.className = "net-canvas";
     const dpr = window.devicePixelRatio || 1;
-    c.width = Math.round(W * dpr);
-    c.height = Math.round(H * dpr);
-    c.style.width = `${W}px`;
-    c.style.height = `${H}px`;
+    c.width = Math.round(area.w * dpr);
+    c.height = Math.round(area.h * dpr);
+    c.style.left = `${area.x}px`;
+    c.style.top = `${area.y}px`;
+    c.style.width = `${area.w}px`;
+    c.style.height = `${area.h}px`;
     this.root.append(c);
-    const ctx = c.getContext("2d");
-    ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
+    const ctx = c.getContext("2d", { alpha: false });
+    ctx.fillStyle = "#fff";
+    ctx.fillRect(0, 0, c.width, c.height);
     return ctx;
   }
 
-  // A node's box. Inputs keep a canvas of their own: their pictures change only with `ready`.
+  // A node: its place, and an invisible box over the canvas for the mouse. Inputs keep their
+  // pictures on small canvases of their own (not in the page): they change only with `ready`.
   _node(x, y, s, kind, active) {
     const el = document.createElement("div");
     el.className = `node ${kind}` + (active ? "" : " inactive");
@@ -178,13 +215,23 @@ export class NetworkView {
     if (kind === "input") {
       canvas = document.createElement("canvas");
       canvas.width = canvas.height = 20;
-      el.append(canvas);
     }
     this.root.append(el);
-    // the picture's place inside the border (1 px; 1.5 px for the output)
-    const b = kind === "output" ? 1.5 : 1;
-    return { x, y, s, el, canvas, px: x - s / 2 + b, py: y - s / 2 + b, ps: s - 2 * b,
-      bs: Math.max(3, Math.round(s / 5)) };
+    // the box in the canvas's device pixels, its edges on pixel boundaries as CSS would put
+    // them, and the border (1 px; 1.5 px for the output, which the browser draws 1 px wide on
+    // a 1× screen)
+    const dpr = window.devicePixelRatio || 1;
+    const left = x - s / 2 - this.area.x, top = y - s / 2 - this.area.y;
+    const x0 = Math.round(left * dpr), x1 = Math.round((left + s) * dpr);
+    const y0 = Math.round(top * dpr), y1 = Math.round((top + s) * dpr);
+    const b = kind === "output" ? Math.max(1, Math.floor(1.5 * dpr)) : Math.max(1, Math.round(dpr));
+    // the bias's square, bs CSS px, left of the box's lower left corner; its 1-px edge
+    const bs = Math.max(3, Math.round(s / 5)), e = Math.max(1, Math.round(dpr));
+    const bx = Math.round((left - bs - 1) * dpr), by = Math.round((top + s - bs) * dpr);
+    const bw = Math.round(bs * dpr);
+    return { x, y, s, el, canvas, kind, active, hover: false,
+      box: [x0, y0, x1 - x0, y1 - y0], picture: [x0 + b, y0 + b, x1 - x0 - 2 * b, y1 - y0 - 2 * b],
+      bias: [bx, by, bw, bw], biasInner: [bx + e, by + e, bw - 2 * e, bw - 2 * e] };
   }
 
   // Above each hidden column: "+ −", the width, and (per-layer mode) two small selects.
@@ -264,9 +311,11 @@ export class NetworkView {
     this.weights = run.weights;
     this.discrete = discrete;
     // the input pictures do not change while a network trains: paint them when they arrive
+    // (onto their own small canvases, copied onto the drawing with every frame)
     if (inputs && inputs !== this.inputsPainted) {
       this.inputNodes.forEach((node, i) => inputs[i] && paint(node.canvas, inputs[i]));
       this.inputsPainted = inputs;
+      this.lastDraw = null;
     }
     // the same frame drawn again (a resize, a language switch): nothing changed
     const key = `${this.tint}|${discrete}`;
@@ -280,7 +329,7 @@ export class NetworkView {
       bright[c] = this.nodes[c].map((_, j) => (this.tint && gl ? gradBrightness(gl[j]) : 1));
     }
     this._drawLinks(run, bright);
-    this._drawPictures(run, bright, discrete);
+    this._drawNodes(run, bright, discrete);
   }
 
   // Links: colour by sign, width by |w|; with the tint on, links into dark neurons fade too.
@@ -331,43 +380,64 @@ export class NetworkView {
     });
   }
 
-  // The hidden neurons' and the output's pictures, the tint over them, and each one's bias: a
-  // small square at its lower left.
-  _drawPictures(run, bright, discrete) {
-    const ctx = this.picCanvas;
-    ctx.clearRect(0, 0, this.W, this.H);
-    const strip = heatmapStrip(run.neurons || []);   // hidden neurons, one list in layer order
+  // Every node over the links (painting a layer's links may have covered the edges of the
+  // boxes beside them): its box, its picture, the tint over it, and its bias, a small square at
+  // its lower left. run null: the empty boxes (before the first frame). All in device pixels
+  // (the canvas's transform is the identity).
+  _drawNodes(run, bright, discrete) {
+    const strip = run && heatmapStrip(run.neurons || []);   // hidden neurons, in layer order
     let k = 0;
     const last = this.nodes.length - 1;
-    for (let c = 1; c <= last; c++) {
-      this.nodes[c].forEach((node, j) => {
-        if (c === last) {
-          const img = run.output && heatmapImage(run.output, { discrete });
-          if (img) {
-            ctx.imageSmoothingEnabled = !discrete;
-            ctx.drawImage(img, node.px, node.py, node.ps, node.ps);
-          }
-        } else if (strip && k < (run.neurons?.length ?? 0)) {
-          ctx.imageSmoothingEnabled = true;
-          ctx.drawImage(strip.canvas, k * strip.n, 0, strip.n, strip.n,
-            node.px, node.py, node.ps, node.ps);
-        }
-        if (c !== last) k++;
-        if (this.tint && bright[c][j] < 1) {
-          ctx.fillStyle = `rgba(16,24,32,${(0.88 * (1 - bright[c][j])).toFixed(3)})`;
-          ctx.fillRect(node.px, node.py, node.ps, node.ps);
-        }
-        const b = run.biases?.[c - 1]?.[j];
-        if (b !== undefined) {
-          const bs = node.bs, x = node.x - node.s / 2 - bs - 1, y = node.y + node.s / 2 - bs;
-          ctx.fillStyle = colorOf(Math.tanh(b));
-          ctx.fillRect(x, y, bs, bs);
-          ctx.strokeStyle = "rgba(0,0,0,0.35)";
-          ctx.lineWidth = 1;
-          ctx.strokeRect(x + 0.5, y + 0.5, bs - 1, bs - 1);
-        }
-      });
+    this.nodes.forEach((column, c) => column.forEach((node, j) => {
+      let picture = null, from = null;          // an image, and its square within it
+      if (c === 0) picture = node.active && !this.inputsPainted ? null : node.canvas;
+      else if (c === last) picture = run?.output && heatmapImage(run.output, { discrete });
+      else if (strip && k < run.neurons.length) {
+        picture = strip.canvas;
+        from = [k * strip.n, 0, strip.n, strip.n];
+      }
+      if (c > 0 && c < last) k++;
+      const dark = c > 0 && this.tint && bright?.[c][j] < 1 ? 0.88 * (1 - bright[c][j]) : 0;
+      this._drawNode(node, picture, from, { smooth: !(c === last && discrete), dark });
+      const b = run?.biases?.[c - 1]?.[j];
+      if (c > 0 && b !== undefined) this._drawBias(node, b);
+    }));
+  }
+
+  // One node's box and picture. An input's picture is its own canvas; a switched-off input's
+  // is faded over white (more under the mouse), with a lighter border.
+  _drawNode(node, picture = node.canvas, from = null, { smooth = true, dark = 0 } = {}) {
+    const ctx = this.ctx;
+    const off = node.kind === "input" && !node.active;
+    ctx.fillStyle = node.kind === "output" ? BORDER_OUTPUT
+      : off ? (node.hover ? BORDER_OFF_HOVER : BORDER_OFF) : BORDER;
+    ctx.fillRect(...node.box);
+    if (!picture || node.kind === "input") {    // (an input's picture may be missing or faded)
+      ctx.fillStyle = "#fff";
+      ctx.fillRect(...node.picture);
     }
+    if (picture) {
+      if (ctx.imageSmoothingEnabled !== smooth) ctx.imageSmoothingEnabled = smooth;
+      if (off) ctx.globalAlpha = node.hover ? PICTURE_OFF_HOVER : PICTURE_OFF;
+      if (from) ctx.drawImage(picture, ...from, ...node.picture);
+      else ctx.drawImage(picture, ...node.picture);
+      if (off) ctx.globalAlpha = 1;
+    }
+    if (dark > 0) {
+      ctx.fillStyle = `rgba(16,24,32,${dark.toFixed(3)})`;
+      ctx.fillRect(...node.picture);
+    }
+  }
+
+  // A neuron's bias: a small square coloured by tanh(bias) with an edge 35 % darker (as a
+  // stroke of rgba(0, 0, 0, 0.35) over it would be), two opaque fills.
+  _drawBias(node, b) {
+    const ctx = this.ctx;
+    const byte = colorByte(Math.tanh(b));
+    ctx.fillStyle = BIAS_EDGE[byte];
+    ctx.fillRect(...node.bias);
+    ctx.fillStyle = BIAS_FILL[byte];
+    ctx.fillRect(...node.biasInner);
   }
 }
 

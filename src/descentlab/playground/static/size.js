@@ -1,8 +1,8 @@
-// Element sizes without forced layouts. Reading clientWidth right after writing to the DOM makes
-// the browser lay the page out there and then, once per frame; a ResizeObserver reports sizes
-// after the browser's own layout instead. sizeOf(el) reads an element's box once (the first
-// time) and from then on answers from the observer's reports; onResize(fn) is told when a
-// watched element's size has changed, so it can be drawn again at the new size.
+// Element sizes and visibility without forced layouts. Reading clientWidth right after writing
+// to the DOM makes the browser lay the page out there and then, once per frame; a ResizeObserver
+// reports sizes after the browser's own layout instead. sizeOf(el) reads an element's box once
+// (the first time) and from then on answers from the observer's reports; onResize(fn) is told
+// when a watched element's size has changed, so it can be drawn again at the new size.
 
 const sizes = new WeakMap();
 const listeners = [];
@@ -33,3 +33,24 @@ export function sizeOf(el) {
 }
 
 export function onResize(fn) { listeners.push(fn); }
+
+// Is some of the element in the window? An IntersectionObserver keeps the answer (true until
+// it first reports, so that nothing is left undrawn). onVisible(els, fn): fn() when one of els
+// comes into sight.
+const visible = new WeakMap();
+const visibleListeners = [];
+const seen = typeof IntersectionObserver === "function" ? new IntersectionObserver((entries) => {
+  let appeared = false;
+  for (const e of entries) {
+    if (e.isIntersecting && visible.get(e.target) === false) appeared = true;
+    visible.set(e.target, e.isIntersecting);
+  }
+  if (appeared) for (const fn of visibleListeners) fn();
+}) : null;
+
+export function isVisible(el) { return visible.get(el) ?? true; }
+
+export function onVisible(els, fn) {
+  for (const el of els) if (el) seen?.observe(el);
+  visibleListeners.push(fn);
+}
