@@ -142,14 +142,16 @@ def test_parallel_and_serial_runs_agree() -> None:
         assert _without_seconds(a) == _without_seconds(b)
 
 
-def test_tuned_mode_picks_the_grid_minimum() -> None:
+def test_tuned_mode_picks_the_grid_minimum(float64) -> None:
+    """The grid's rates train as one population; each rate's loss is its own trial's (float64,
+    rtol 1e-10), and the best is the grid's argmin."""
     base = dict(BASE, epochs=1)
     tuning = lab.tune(["sgd"], base, epochs=1, workers=1, progress=False,
                       grid=(0.001, 0.1, 0.5))
     losses = tuning["losses"]["sgd"]
     assert tuning["best"]["sgd"] == (0.001, 0.1, 0.5)[int(np.argmin(losses))]
     expected = lab.trial(dict(base, optimizer="sgd", learning_rate=0.1))["train_loss"][-1]
-    assert losses[1] == expected
+    assert losses[1] == pytest.approx(expected, rel=1e-10)
 
 
 def test_bad_lab_arguments() -> None:
@@ -344,3 +346,113 @@ def test_a_diverging_optimizer_is_recorded_not_hidden() -> None:
     assert not np.isfinite(losses[-1]) and all(np.isfinite(losses[:-1]))
     healthy = lab.trial(dict(BASE, optimizer="sgd"))
     assert len(losses) < len(healthy["train_loss"])  # it stopped early, it did not go on
+
+
+# -- populations: the lab's trials trained in lockstep -----------------------------------------
+
+def _assert_same_trial(got: dict, want: dict, rtol: float) -> None:
+    """One population member's results against the one-network oracle: every count equal,
+    every curve equal to ``rtol`` (NaN where the oracle has NaN), the same length (a diverged
+    run stops at the same update); the seconds aside."""
+    assert got["config"] == want["config"]
+    assert got["diverged"] == want["diverged"], got["config"]
+    assert got["updates"] == want["updates"] and got["evaluations"] == want["evaluations"]
+    for key in ("train_loss", "batch_loss"):
+        np.testing.assert_allclose(got[key], want[key], rtol=rtol, atol=0, err_msg=key)
+    np.testing.assert_allclose(got["initial_loss"], want["initial_loss"], rtol=rtol, atol=0)
+    for key in ("train_loss", "train_accuracy", "val_loss", "val_accuracy", "updates",
+                "evaluations"):
+        np.testing.assert_allclose(got["epochs"][key], want["epochs"][key], rtol=rtol, atol=0,
+                                   err_msg=key)
+    assert len(got["seconds"]) == len(want["seconds"])
+    assert len(got["epochs"]["seconds"]) == len(want["epochs"]["seconds"])
+
+
+def _oracle_configs() -> list[dict]:
+    """Every optimizer at its book rate from two seeds, two more rates of Adam on another seed
+    (rates as a column), SGD at 1e100, which diverges at its second update (in the population
+    of SGD and momentum, which go on), and GD at 1e100 (each GD update ends an epoch: a
+    diverged member must leave before the epoch's record)."""
+    configs = [dict(BASE, optimizer=name, learning_rate=lab.SPECS[name]["config"]
+                    ["learning_rate"], seed=seed)
+               for name in lab.DEFAULT_OPTIMIZERS for seed in (0, 1)]
+    configs += [dict(BASE, optimizer="adam", learning_rate=lr, seed=2) for lr in (0.003, 0.03)]
+    configs.append(dict(BASE, optimizer="gd", learning_rate=1e100, seed=1))
+    configs.append(dict(BASE, optimizer="sgd", learning_rate=1e100, seed=1))
+    return configs
+
+
+def test_population_members_equal_the_one_network_trials_float64(float64) -> None:
+    """The oracle is ``trial``, one network at a time: every member of every population that
+    ``run_populations`` forms (GD apart, SGD with momentum, Adam's rates together) has the
+    same curves to rtol 1e-10 — and a diverging member stops where its own trial stops."""
+    configs = _oracle_configs()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # a diverging member is recorded, not warned about
+        members = lab.run_populations(configs, workers=1, progress=False)
+    assert len(members) == len(configs)
+    for got, config in zip(members, configs, strict=True):
+        _assert_same_trial(got, lab.trial(config), rtol=1e-10)
+    assert members[-2]["diverged"]
+    diverged = members[-1]
+    assert diverged["diverged"] and len(diverged["train_loss"]) == 2
+    assert not np.isfinite(diverged["train_loss"][-1])
+    sgd = members[3]  # a member of its population (SGD, seed 1) went on to the end
+    assert sgd["config"]["optimizer"] == "sgd" and not sgd["diverged"]
+    assert len(sgd["epochs"]["updates"]) == BASE["epochs"]
+
+
+def test_population_members_equal_the_one_network_trials_float32() -> None:
+    """In float32 the members agree with their own trials to float32 rounding, not bit for bit
+    (the population sums the loss in float64, and computes the products of constants that
+    differ between members in float64): rtol 5e-6, about 40 float32 ulps, over 44 updates."""
+    configs = [c for c in _oracle_configs() if c["learning_rate"] < 1e3]
+    members = lab.run_populations(configs, workers=1, progress=False)
+    for got, config in zip(members, configs, strict=True):
+        _assert_same_trial(got, lab.trial(config), rtol=5e-6)
+
+
+def test_population_keys_group_what_a_population_accepts() -> None:
+    """Seeds and numbers may differ within a population; the optimizer's class, its switches,
+    full-batch updates, a schedule of another rate, the network and the data may not."""
+    n = 1347
+
+    def key(**changes) -> str:
+        return lab.population_key(dict(BASE, **{"optimizer": "sgd", "schedule": "constant",
+                                                **changes}), n)
+
+    same = key()
+    assert key(seed=5) == same and key(learning_rate=0.3) == same
+    assert key(optimizer="momentum") == same  # SGD with momentum 0.9: a number
+    assert key(optimizer="nag") != same  # nesterov=True changes the equations
+    assert key(optimizer="gd") != same  # full batch
+    assert key(optimizer="adam") != same
+    assert key(hidden=[8]) != same and key(batch_size=32) != same and key(epochs=3) != same
+    cosine = key(schedule="cosine")
+    assert cosine != same and key(schedule="cosine", seed=3) == cosine
+    assert key(schedule="cosine", learning_rate=0.3) != cosine  # the schedule is a setting
+    with pytest.raises(ConfigError, match=r"trial 1 \(nag, learning rate 0.1\) cannot share a "
+                                          r"population with trial 0 \(sgd, learning rate 0.1\)"):
+        lab.population_trials([dict(BASE, optimizer="sgd"), dict(BASE, optimizer="nag")])
+
+
+def test_a_member_s_seconds_are_its_share_of_the_population_s_steps(float64,
+                                                                   monkeypatch) -> None:
+    """On a clock that advances 1 s per reading, every training step takes exactly 1 s: each
+    of the 3 members is charged 1/3 s per step while all three train, and the two left after
+    one diverges (at its 2nd update) 1/2 s per step."""
+    import itertools
+
+    clock = itertools.count()
+    monkeypatch.setattr(lab.time, "perf_counter", lambda: float(next(clock)))
+    configs = [dict(BASE, optimizer="sgd", learning_rate=lr, seed=1)
+               for lr in (0.1, 1e100, 0.3)]
+    members = lab.population_trials(configs)
+    monkeypatch.undo()
+    assert [m["diverged"] for m in members] == [False, True, False]
+    np.testing.assert_allclose(members[1]["seconds"], [1 / 3, 2 / 3], rtol=1e-12)
+    for member in (members[0], members[2]):
+        steps = len(member["seconds"])
+        np.testing.assert_allclose(member["seconds"],
+                                   [1 / 3, 2 / 3] + [2 / 3 + k / 2 for k in range(1, steps - 1)],
+                                   rtol=1e-12)
