@@ -456,3 +456,23 @@ def test_a_member_s_seconds_are_its_share_of_the_population_s_steps(float64,
         np.testing.assert_allclose(member["seconds"],
                                    [1 / 3, 2 / 3] + [2 / 3 + k / 2 for k in range(1, steps - 1)],
                                    rtol=1e-12)
+
+
+def test_log_axes_label_their_ticks_in_unicode_not_raw_mathtext() -> None:
+    """The figures turn mathtext off (a file name with $ signs stays text), so log axes must
+    not use matplotlib's mathtext labels, which would show as raw ``$\\mathdefault{10^{-1}}$``:
+    drawn as the report draws them (inside figure_style), the labels are 10⁻¹, 2×10⁻¹, ..."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    from descentlab.plots import optimizers as plots
+    from descentlab.plots.style import figure_style
+
+    theory = surfaces.compare(surfaces.ill_conditioned(100), ["sgd"], steps=50)["theory"]
+    for lang in ("en", "ko"):
+        with figure_style(lang):
+            fig = plots.theory_figure(theory, lang)
+            FigureCanvasAgg(fig).draw()
+        labels = [label.get_text() for ax in fig.axes
+                  for label in ax.get_yticklabels(which="both")]
+        assert "10⁰" in labels and "10⁻⁶" in labels, labels
+        assert not [text for text in labels if "$" in text or "mathdefault" in text], labels
