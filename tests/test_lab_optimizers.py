@@ -230,19 +230,28 @@ def _render_without_missing_glyphs(draw) -> None:
 @pytest.mark.parametrize("lang", ["en", "ko"])
 def test_figures_render_in_both_languages(tmp_path, lang: str) -> None:
     from descentlab.plots import optimizers as plots
+    from descentlab.plots.style import figure_style, save_figure
 
     results = lab.run(optimizers=["gd", "sgd", "adam"], seeds=[0, 1], epochs=2, hidden=[16],
                       workers=1, progress=False)
     surface = surfaces.compare("quadratic", ["sgd", "momentum"], steps=50)
+    sensitivity = lab.sensitivity(["sgd", "adam"], rates=[0.01, 0.1, 1e20], seeds=[0, 1],
+                                  hidden=[8], epochs=1, batch_size=64, workers=1,
+                                  progress=False)
+    assert sensitivity["optimizers"]["sgd"]["diverged_seeds"][2] == 2  # drawn as ×
     paths: list[str] = []
 
     def draw() -> None:
         paths.extend(plots.write_data_figures(results, str(tmp_path), lang))
         paths.extend(plots.write_surface_figures(surface, str(tmp_path), lang))
+        with figure_style(lang):  # as the report draws and saves it
+            paths.extend(save_figure(plots.sensitivity_figure(sensitivity, lang),
+                                     str(tmp_path), "optimizers_sensitivity"))
 
     _render_without_missing_glyphs(draw)
     names = sorted(p.rsplit("/", 1)[1] for p in paths)
     assert "optimizers_loss.png" in names and "surface_quadratic_theory.svg" in names
+    assert "optimizers_sensitivity.png" in names and "optimizers_sensitivity.svg" in names
     for path in paths:
         with open(path, "rb") as stream:
             head = stream.read(8)
@@ -476,3 +485,130 @@ def test_log_axes_label_their_ticks_in_unicode_not_raw_mathtext() -> None:
                   for label in ax.get_yticklabels(which="both")]
         assert "10⁰" in labels and "10⁻⁶" in labels, labels
         assert not [text for text in labels if "$" in text or "mathdefault" in text], labels
+
+
+# -- learning-rate sensitivity: the fair comparison -------------------------------------------
+
+SMALL = {"hidden": [8], "epochs": 2, "batch_size": 64, "progress": False}
+
+
+def _digits_split():
+    """The lab's split of digits, made here from the data set's own functions."""
+    from descentlab import datasets
+
+    x, y, _ = datasets.load_classification("digits", seed=0)
+    return datasets.train_test_split(x, y, test_size=0.25, seed=0)
+
+
+def _fit_alone(name: str, rate: float, seed: int, data) -> tuple[float | None, float | None]:
+    """The oracle: set_random_seed(seed), one network 64 → 8 → 10 with the book's settings of
+    ``name`` at ``rate``, Sequential.fit; its last epoch's training loss and validation
+    accuracy (None, None if it diverged)."""
+    import math
+
+    import descentlab as dl
+    from descentlab.layers import Dense
+    from descentlab.models import Sequential
+
+    x_train, x_val, y_train, y_val = data
+    dl.set_random_seed(seed)
+    model = Sequential([Dense(8, activation="relu", input_dim=64),
+                        Dense(10, activation="softmax")])
+    optimizer = {"sgd": lambda: optimizers.SGD(rate),
+                 "adam": lambda: optimizers.Adam(rate, beta_1=0.9, beta_2=0.999, epsilon=1e-8),
+                 }[name]()
+    model.compile(optimizer=optimizer, loss="sparse_categorical_crossentropy",
+                  metrics=["accuracy"])
+    history = model.fit(x_train, y_train, batch_size=64, epochs=2, verbose=0,
+                        validation_data=(x_val, y_val), on_divergence="stop").history
+    if not math.isfinite(history["loss"][-1]):
+        return None, None
+    return history["loss"][-1], history["val_accuracy"][-1]
+
+
+def test_sensitivity_members_equal_their_own_fit(float64) -> None:
+    """Each member of each optimizer's population (rates × seeds) against the same network
+    trained alone by Sequential.fit (float64, rtol 1e-10), both optimizers diverging at 1e200;
+    the means, the best rate and the good range recomputed here from the per-seed values."""
+    rates, seeds = [0.1, 0.01, 1e200], [0, 2]
+    result = lab.sensitivity(["sgd", "adam"], rates=rates, seeds=seeds, workers=1, **SMALL)
+    assert result["schema"] == "descentlab.sensitivity/1"
+    assert result["config"]["rates"] == sorted(rates)
+    data = _digits_split()
+    for name in ("sgd", "adam"):
+        entry = result["optimizers"][name]
+        for i, rate in enumerate(sorted(rates)):
+            for j, seed in enumerate(seeds):
+                loss, accuracy = _fit_alone(name, rate, seed, data)
+                assert entry["diverged"][i][j] == (loss is None), (name, rate, seed)
+                if loss is None:
+                    assert entry["train_loss"][i][j] is None
+                    continue
+                assert entry["train_loss"][i][j] == pytest.approx(loss, rel=1e-10, abs=0)
+                assert entry["val_accuracy"][i][j] == pytest.approx(accuracy, rel=1e-10, abs=0)
+        complete = [i for i, row in enumerate(entry["train_loss"]) if None not in row]
+        means = {i: float(np.mean(entry["train_loss"][i])) for i in complete}
+        best = min(means, key=lambda i: (means[i], i))
+        assert entry["best_index"] == best and entry["best_rate"] == sorted(rates)[best]
+        assert entry["best_train_loss"] == pytest.approx(means[best], rel=1e-12)
+        assert entry["best_val_accuracy"] == pytest.approx(
+            np.mean(entry["val_accuracy"][best]), rel=1e-12)
+    assert result["optimizers"]["sgd"]["diverged_seeds"] == [0, 0, 2]
+    assert result["optimizers"]["adam"]["mean_train_loss"][2] is None
+    assert result["optimizers"]["adam"]["book_index"] == None  # noqa: E711 (0.001 not in grid)
+    assert result["optimizers"]["sgd"]["book_index"] == 1  # 0.1
+
+
+def test_sensitivity_does_not_depend_on_the_worker_count() -> None:
+    kwargs = dict(optimizers=["momentum", "rmsprop"], rates=[0.01, 0.1], seeds=[0, 1],
+                  hidden=[8], epochs=1, batch_size=64, progress=False)
+    serial, parallel = lab.sensitivity(workers=1, **kwargs), lab.sensitivity(workers=2, **kwargs)
+    for name in ("momentum", "rmsprop"):
+        a, b = serial["optimizers"][name], parallel["optimizers"][name]
+        a.pop("seconds")
+        b.pop("seconds")
+        assert a == b
+
+
+def test_the_best_rate_and_the_range_of_good_rates() -> None:
+    """By hand: the best is the lowest mean over seeds (a tie goes to the smaller rate); the
+    good range is the run of rates next to it within 2× of its loss, broken by a rate that is
+    not (even if a rate beyond it is) and by a rate at which a seed diverged."""
+    rates = [0.001, 0.01, 0.1, 1.0, 10.0]
+    losses = [[0.35, 0.35], [0.9, 1.1], [0.2, 0.2], [0.3, 0.3], [0.1, None]]
+    diverged = [[False, False]] * 4 + [[False, True]]
+    entry = lab.summarize_sensitivity(rates, losses, losses, diverged)
+    assert entry["best_index"] == 2 and entry["best_rate"] == 0.1
+    assert entry["best_train_loss"] == pytest.approx(0.2)
+    assert entry["mean_train_loss"][1] == pytest.approx(1.0)
+    assert entry["std_train_loss"][1] == pytest.approx(0.1)
+    assert entry["mean_train_loss"][4] is None and entry["diverged_seeds"] == [0, 0, 0, 0, 1]
+    # 0.3 ≤ 2 × 0.2; 0.001 too (0.35) but cut off by 0.01 (1.0); 10 by its diverged seed
+    assert entry["good"] == [False, False, True, True, False]
+    assert (entry["good_low"], entry["good_high"], entry["good_count"]) == (0.1, 1.0, 2)
+    assert entry["good_decades"] == pytest.approx(1.0)
+    assert entry["best_at_edge"] is False
+    wide = lab.summarize_sensitivity(rates, losses, losses, diverged, good_factor=6.0)
+    assert (wide["good_low"], wide["good_high"], wide["good_decades"]) == (0.001, 1.0, 3.0)
+    # a tie goes to the smaller rate, and a best at the grid's edge is said to be there
+    tie = lab.summarize_sensitivity([0.1, 1.0], [[0.2], [0.2]], [[0.9], [0.8]],
+                                    [[False], [False]])
+    assert tie["best_index"] == 0 and tie["best_at_edge"] is True and tie["good_count"] == 2
+    gone = lab.summarize_sensitivity([0.1, 1.0], [[None], [None]], [[None], [None]],
+                                     [[True], [True]])
+    assert gone["best_index"] is None and gone["good_low"] is None and gone["good_count"] == 0
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    ({"rates": [0.1, 0]}, "learning rates must be positive numbers; got 0."),
+    ({"rates": [0.1, 0.1]}, "the learning rates have duplicates: 0.1, 0.1."),
+    ({"rates": []}, "give at least one learning rate."),
+    ({"seeds": []}, "give at least one seed, each a non-negative integer; got []."),
+    ({"good_factor": 1}, "good_factor must be a number greater than 1; got 1."),
+    ({"optimizers": ["adm"]}, "Unknown optimizer 'adm'"),
+    ({"epochs": 0}, "epochs must be a positive integer; got 0."),
+])
+def test_sensitivity_user_errors(kwargs: dict, message: str) -> None:
+    with pytest.raises(ConfigError) as caught:
+        lab.sensitivity(progress=False, **kwargs)
+    assert message in str(caught.value) and "\n" not in str(caught.value)

@@ -68,6 +68,40 @@ Results (``"schema": "descentlab.optimizers/1"``), all plain JSON::
 ``fluctuation`` is the standard deviation of the step-to-step changes of the full training loss
 (the chapter's "SGD's amplitude is larger", as a number); ``uphill_fraction`` is the share of
 updates after which the full training loss was higher than before.
+
+The fair comparison (:func:`sensitivity`): the table above is judged at the book's learning
+rates, where Adam at 0.001 loses to SGD at 0.1. :func:`sensitivity` asks instead how each
+optimizer's result depends on its learning rate: per optimizer, one population of rates × seeds
+trained with ``Population.fit`` (``"schema": "descentlab.sensitivity/1"``)::
+
+    {
+      "schema": "descentlab.sensitivity/1", "version": str,
+      "config": {dataset, hidden, activation, epochs, batch_size, validation_fraction,
+                 split_seed, seeds, optimizers, rates (ascending), good_factor},
+      "optimizers": {name: {
+          "label": str, "book_rate": float,   # the rate of the book's table
+          "train_loss":   [[float | None per seed] per rate],   # the last epoch's training loss
+          "val_accuracy": [[float | None per seed] per rate],   # (fit's history); None: diverged
+          "diverged":     [[bool per seed] per rate],
+          "diverged_seeds": [int per rate],
+          "mean_train_loss", "std_train_loss", "mean_val_accuracy", "std_val_accuracy":
+              [float | None per rate],        # over seeds; None where a seed diverged
+          "best_index": int | None,           # the lowest mean training loss (ties: the smaller
+          "best_rate", "best_train_loss", "best_train_loss_std", "best_val_accuracy",
+          "best_val_accuracy_std": float | None,            # rate); None if every rate diverged
+          "best_at_edge": bool,               # the best is the grid's first or last rate
+          "good": [bool per rate],            # the range of good rates (below)
+          "good_low", "good_high": float | None, "good_decades": float | None,
+          "good_count": int,
+          "book_index": int | None,           # where the book's rate is in the grid, if it is
+          "book_train_loss": float | None, "book_good": bool | None,
+          "seconds": float } },               # the population's training time
+      "timings": {"total_seconds": float, "workers": int}
+    }
+
+The *range of good rates* is the run of consecutive grid rates around the best whose mean final
+training loss is at most ``good_factor`` (default 2) times the best one's, with no seed
+diverged; its width is log₁₀(high / low) decades (0 when the best rate stands alone).
 """
 
 from __future__ import annotations
@@ -119,6 +153,16 @@ LR_MODES = ("book", "shared", "tuned")
 SCHEDULES = ("constant", "step", "exponential", "inverse_time", "cosine")
 #: The tuning grid: 1e-4 … 1 in half-decades (9 values).
 TUNING_GRID = tuple(float(10 ** (e / 2)) for e in range(-8, 1))
+
+SENSITIVITY_SCHEMA = "descentlab.sensitivity/1"
+#: The learning rates of :func:`sensitivity` by default: 1e-3 … 1 in half-decades (7 values).
+SENSITIVITY_RATES = tuple(float(10 ** (e / 2)) for e in range(-6, 1))
+#: The optimizers of :func:`sensitivity` by default: the mini-batch ones (at equal epochs,
+#: full-batch GD makes one update per epoch; its cost is the subject of the first claims).
+SENSITIVITY_OPTIMIZERS = tuple(n for n in DEFAULT_OPTIMIZERS if n != "gd")
+#: A learning rate is *good* when its mean final training loss is at most this many times the
+#: best rate's (and no seed diverged there).
+GOOD_FACTOR = 2.0
 
 
 def check_optimizers(names: Sequence[str]) -> list[str]:
@@ -763,6 +807,163 @@ def run(optimizers: Sequence[str] = DEFAULT_OPTIMIZERS, seeds: Sequence[int] = (
             "zigzag": zigzag(),
             "timings": {"total_seconds": time.perf_counter() - started,
                         "workers": workers or runner.default_workers()}}
+
+
+def _check_rates(rates: Sequence[float]) -> list[float]:
+    values = []
+    for rate in rates:
+        if isinstance(rate, bool) or not isinstance(rate, (int, float, np.floating)) or \
+                not math.isfinite(rate) or rate <= 0:
+            raise ConfigError(f"learning rates must be positive numbers; got {rate!r}.")
+        values.append(float(rate))
+    if not values:
+        raise ConfigError("give at least one learning rate.")
+    if len(set(values)) != len(values):
+        raise ConfigError(f"the learning rates have duplicates: {', '.join(map(str, values))}.")
+    return sorted(values)
+
+
+def sensitivity(optimizers: Sequence[str] = SENSITIVITY_OPTIMIZERS,
+                rates: Sequence[float] = SENSITIVITY_RATES, seeds: Sequence[int] = (0, 1, 2),
+                epochs: int = 10, dataset: str = "digits", hidden: Sequence[int] = (32,),
+                activation: str = "relu", batch_size: int = 32,
+                validation_fraction: float = 0.25, split_seed: int = 0,
+                good_factor: float = GOOD_FACTOR, workers: int | None = None,
+                progress: bool = True) -> dict:
+    """Each optimizer's learning-rate sensitivity: final training loss and validation accuracy
+    against the learning rate, over seeds, and the best rate (documented above).
+
+    Per optimizer, one :class:`~descentlab.population.Population` of ``rates × seeds``
+    members trained with ``Population.fit`` (each member is what ``set_random_seed(seed)``,
+    building the lab's network and ``fit`` train); the optimizers' populations are spread
+    over ``workers`` processes. The final training loss is the last epoch's loss in ``fit``'s
+    history (the mean of its batch losses, as Keras reports it).
+    """
+    names = check_optimizers(optimizers)
+    rates = _check_rates(rates)
+    seeds = [int(s) for s in seeds]
+    if not seeds or min(seeds) < 0:
+        raise ConfigError(f"give at least one seed, each a non-negative integer; got {seeds!r}.")
+    epochs = _check_positive_int(epochs, "epochs")
+    batch_size = _check_positive_int(batch_size, "batch_size")
+    if isinstance(good_factor, bool) or not isinstance(good_factor, (int, float)) or \
+            not good_factor > 1 or not math.isfinite(good_factor):
+        raise ConfigError(f"good_factor must be a number greater than 1; got {good_factor!r}.")
+    if not 0.0 < validation_fraction < 1.0:
+        raise ConfigError(f"validation_fraction must be in (0, 1); got {validation_fraction!r}.")
+    x_train, _, y_train, _ = _load(dataset, split_seed, validation_fraction)
+    check_size(x_train.shape[1], [int(h) for h in hidden], len(np.unique(y_train)))
+    started = time.perf_counter()
+    config = {"dataset": dataset, "hidden": [int(h) for h in hidden], "activation": activation,
+              "epochs": epochs, "batch_size": batch_size,
+              "validation_fraction": float(validation_fraction), "split_seed": int(split_seed),
+              "seeds": seeds, "optimizers": names, "rates": rates,
+              "good_factor": float(good_factor)}
+    tasks = [dict(config, optimizer=name) for name in names]
+    done = runner.run_trials(sensitivity_population, tasks, workers=workers, progress=progress,
+                             label="learning-rate sensitivity")
+    from descentlab import __version__
+
+    return {"schema": SENSITIVITY_SCHEMA, "version": __version__, "config": config,
+            "optimizers": dict(zip(names, done, strict=True)),
+            "timings": {"total_seconds": time.perf_counter() - started,
+                        "workers": workers or runner.default_workers()}}
+
+
+def sensitivity_population(task: dict) -> dict:
+    """One optimizer of :func:`sensitivity`: its population of ``rates × seeds`` members
+    (rate-major: member ``i * len(seeds) + j`` has rate i and seed j), trained with
+    ``Population.fit``, summarized by :func:`summarize_sensitivity`."""
+    import functools
+
+    from descentlab.population import Population, seeded
+
+    name, rates, seeds = task["optimizer"], task["rates"], task["seeds"]
+    x_train, x_val, y_train, y_val = _load(task["dataset"], int(task["split_seed"]),
+                                           float(task["validation_fraction"]))
+    classes = int(max(y_train.max(), y_val.max())) + 1
+    n = len(x_train)
+    total = _total_updates(dict(task, schedule="constant"), n)
+    members = [seeded(functools.partial(_network, dict(task, learning_rate=rate, seed=seed),
+                                        x_train.shape[1], classes, total, ("accuracy",)), seed)
+               for rate in rates for seed in seeds]
+    population = Population(members)
+    started = time.perf_counter()
+    histories = population.fit(x_train, y_train, batch_size=_batch(task, n),
+                               epochs=int(task["epochs"]), validation_data=(x_val, y_val),
+                               verbose=0)
+    seconds = time.perf_counter() - started
+    losses: list[list[float | None]] = []
+    accuracies: list[list[float | None]] = []
+    diverged: list[list[bool]] = []
+    for i in range(len(rates)):
+        row = range(i * len(seeds), (i + 1) * len(seeds))
+        diverged.append([k in population.diverged for k in row])
+        losses.append([None if k in population.diverged
+                       else float(histories[k].history["loss"][-1]) for k in row])
+        accuracies.append([None if k in population.diverged
+                           else float(histories[k].history["val_accuracy"][-1]) for k in row])
+    entry = summarize_sensitivity(rates, losses, accuracies, diverged,
+                                  float(task.get("good_factor", GOOD_FACTOR)))
+    book = float(SPECS[name]["config"]["learning_rate"])
+    book_index = next((i for i, r in enumerate(rates) if math.isclose(r, book, rel_tol=1e-9)),
+                      None)
+    in_range = entry["good_low"] is not None and book_index is not None
+    return {"label": LABELS[name], "book_rate": book, **entry, "book_index": book_index,
+            "book_train_loss": (entry["mean_train_loss"][book_index]
+                                if book_index is not None else None),
+            "book_good": bool(entry["good"][book_index]) if in_range else None,
+            "seconds": seconds}
+
+
+def summarize_sensitivity(rates: Sequence[float], losses: Sequence[Sequence[float | None]],
+                          accuracies: Sequence[Sequence[float | None]],
+                          diverged: Sequence[Sequence[bool]],
+                          good_factor: float = GOOD_FACTOR) -> dict:
+    """From per-rate, per-seed final losses and accuracies (None where the seed diverged, or
+    its loss is not finite): means and spreads over seeds, the best rate and the range of good
+    rates, as documented above. ``rates`` ascending."""
+    def clean(value: float | None) -> float | None:
+        return value if value is not None and math.isfinite(value) else None
+
+    losses = [[clean(v) for v in row] for row in losses]
+    accuracies = [[clean(v) for v in row] for row in accuracies]
+    stats: dict[str, list[float | None]] = {}
+    for key, table in (("train_loss", losses), ("val_accuracy", accuracies)):
+        arrays = [None if None in row else np.asarray(row, dtype=np.float64) for row in table]
+        stats[f"mean_{key}"] = [None if a is None else float(a.mean()) for a in arrays]
+        stats[f"std_{key}"] = [None if a is None else float(a.std()) for a in arrays]
+    means = stats["mean_train_loss"]
+    scored = [(mean, i) for i, mean in enumerate(means) if mean is not None]
+    out: dict[str, Any] = {"train_loss": [list(r) for r in losses],
+                           "val_accuracy": [list(r) for r in accuracies],
+                           "diverged": [[bool(d) for d in row] for row in diverged],
+                           "diverged_seeds": [int(sum(map(bool, row))) for row in diverged],
+                           **stats, "good": [False] * len(rates)}
+    if not scored:
+        return {**out, "best_index": None, "best_rate": None, "best_train_loss": None,
+                "best_train_loss_std": None, "best_val_accuracy": None,
+                "best_val_accuracy_std": None, "best_at_edge": False, "good_low": None,
+                "good_high": None, "good_decades": None, "good_count": 0}
+    best_loss, best = min(scored)  # the lowest mean; on a tie, the smaller rate
+
+    def good(i: int) -> bool:
+        return means[i] is not None and means[i] <= good_factor * best_loss  # type: ignore
+
+    low = high = best
+    while low > 0 and good(low - 1):
+        low -= 1
+    while high < len(rates) - 1 and good(high + 1):
+        high += 1
+    out["good"] = [low <= i <= high for i in range(len(rates))]
+    return {**out, "best_index": best, "best_rate": float(rates[best]),
+            "best_train_loss": best_loss, "best_train_loss_std": stats["std_train_loss"][best],
+            "best_val_accuracy": stats["mean_val_accuracy"][best],
+            "best_val_accuracy_std": stats["std_val_accuracy"][best],
+            "best_at_edge": len(rates) > 1 and best in (0, len(rates) - 1),
+            "good_low": float(rates[low]), "good_high": float(rates[high]),
+            "good_decades": float(math.log10(rates[high] / rates[low])),
+            "good_count": high - low + 1}
 
 
 def save_results(results: dict, path: str) -> str:
