@@ -142,14 +142,16 @@ def test_parallel_and_serial_runs_agree() -> None:
         assert _without_seconds(a) == _without_seconds(b)
 
 
-def test_tuned_mode_picks_the_grid_minimum() -> None:
+def test_tuned_mode_picks_the_grid_minimum(float64) -> None:
+    """The grid's rates train as one population; each rate's loss is its own trial's (float64,
+    rtol 1e-10), and the best is the grid's argmin."""
     base = dict(BASE, epochs=1)
     tuning = lab.tune(["sgd"], base, epochs=1, workers=1, progress=False,
                       grid=(0.001, 0.1, 0.5))
     losses = tuning["losses"]["sgd"]
     assert tuning["best"]["sgd"] == (0.001, 0.1, 0.5)[int(np.argmin(losses))]
     expected = lab.trial(dict(base, optimizer="sgd", learning_rate=0.1))["train_loss"][-1]
-    assert losses[1] == expected
+    assert losses[1] == pytest.approx(expected, rel=1e-10)
 
 
 def test_bad_lab_arguments() -> None:
@@ -228,19 +230,28 @@ def _render_without_missing_glyphs(draw) -> None:
 @pytest.mark.parametrize("lang", ["en", "ko"])
 def test_figures_render_in_both_languages(tmp_path, lang: str) -> None:
     from descentlab.plots import optimizers as plots
+    from descentlab.plots.style import figure_style, save_figure
 
     results = lab.run(optimizers=["gd", "sgd", "adam"], seeds=[0, 1], epochs=2, hidden=[16],
                       workers=1, progress=False)
     surface = surfaces.compare("quadratic", ["sgd", "momentum"], steps=50)
+    sensitivity = lab.sensitivity(["sgd", "adam"], rates=[0.01, 0.1, 1e20], seeds=[0, 1],
+                                  hidden=[8], epochs=1, batch_size=64, workers=1,
+                                  progress=False)
+    assert sensitivity["optimizers"]["sgd"]["diverged_seeds"][2] == 2  # drawn as ×
     paths: list[str] = []
 
     def draw() -> None:
         paths.extend(plots.write_data_figures(results, str(tmp_path), lang))
         paths.extend(plots.write_surface_figures(surface, str(tmp_path), lang))
+        with figure_style(lang):  # as the report draws and saves it
+            paths.extend(save_figure(plots.sensitivity_figure(sensitivity, lang),
+                                     str(tmp_path), "optimizers_sensitivity"))
 
     _render_without_missing_glyphs(draw)
     names = sorted(p.rsplit("/", 1)[1] for p in paths)
     assert "optimizers_loss.png" in names and "surface_quadratic_theory.svg" in names
+    assert "optimizers_sensitivity.png" in names and "optimizers_sensitivity.svg" in names
     for path in paths:
         with open(path, "rb") as stream:
             head = stream.read(8)
@@ -344,3 +355,260 @@ def test_a_diverging_optimizer_is_recorded_not_hidden() -> None:
     assert not np.isfinite(losses[-1]) and all(np.isfinite(losses[:-1]))
     healthy = lab.trial(dict(BASE, optimizer="sgd"))
     assert len(losses) < len(healthy["train_loss"])  # it stopped early, it did not go on
+
+
+# -- populations: the lab's trials trained in lockstep -----------------------------------------
+
+def _assert_same_trial(got: dict, want: dict, rtol: float) -> None:
+    """One population member's results against the one-network oracle: every count equal,
+    every curve equal to ``rtol`` (NaN where the oracle has NaN), the same length (a diverged
+    run stops at the same update); the seconds aside."""
+    assert got["config"] == want["config"]
+    assert got["diverged"] == want["diverged"], got["config"]
+    assert got["updates"] == want["updates"] and got["evaluations"] == want["evaluations"]
+    for key in ("train_loss", "batch_loss"):
+        np.testing.assert_allclose(got[key], want[key], rtol=rtol, atol=0, err_msg=key)
+    np.testing.assert_allclose(got["initial_loss"], want["initial_loss"], rtol=rtol, atol=0)
+    for key in ("train_loss", "train_accuracy", "val_loss", "val_accuracy", "updates",
+                "evaluations"):
+        np.testing.assert_allclose(got["epochs"][key], want["epochs"][key], rtol=rtol, atol=0,
+                                   err_msg=key)
+    assert len(got["seconds"]) == len(want["seconds"])
+    assert len(got["epochs"]["seconds"]) == len(want["epochs"]["seconds"])
+
+
+def _oracle_configs() -> list[dict]:
+    """Every optimizer at its book rate from two seeds, two more rates of Adam on another seed
+    (rates as a column), SGD at 1e100, which diverges at its second update (in the population
+    of SGD and momentum, which go on), and GD at 1e100 (each GD update ends an epoch: a
+    diverged member must leave before the epoch's record)."""
+    configs = [dict(BASE, optimizer=name, learning_rate=lab.SPECS[name]["config"]
+                    ["learning_rate"], seed=seed)
+               for name in lab.DEFAULT_OPTIMIZERS for seed in (0, 1)]
+    configs += [dict(BASE, optimizer="adam", learning_rate=lr, seed=2) for lr in (0.003, 0.03)]
+    configs.append(dict(BASE, optimizer="gd", learning_rate=1e100, seed=1))
+    configs.append(dict(BASE, optimizer="sgd", learning_rate=1e100, seed=1))
+    return configs
+
+
+def test_population_members_equal_the_one_network_trials_float64(float64) -> None:
+    """The oracle is ``trial``, one network at a time: every member of every population that
+    ``run_populations`` forms (GD apart, SGD with momentum, Adam's rates together) has the
+    same curves to rtol 1e-10 — and a diverging member stops where its own trial stops."""
+    configs = _oracle_configs()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # a diverging member is recorded, not warned about
+        members = lab.run_populations(configs, workers=1, progress=False)
+    assert len(members) == len(configs)
+    for got, config in zip(members, configs, strict=True):
+        _assert_same_trial(got, lab.trial(config), rtol=1e-10)
+    assert members[-2]["diverged"]
+    diverged = members[-1]
+    assert diverged["diverged"] and len(diverged["train_loss"]) == 2
+    assert not np.isfinite(diverged["train_loss"][-1])
+    sgd = members[3]  # a member of its population (SGD, seed 1) went on to the end
+    assert sgd["config"]["optimizer"] == "sgd" and not sgd["diverged"]
+    assert len(sgd["epochs"]["updates"]) == BASE["epochs"]
+
+
+def test_population_members_equal_the_one_network_trials_float32() -> None:
+    """In float32 the members agree with their own trials to float32 rounding, not bit for bit
+    (the population sums the loss in float64, and computes the products of constants that
+    differ between members in float64): rtol 5e-6, about 40 float32 ulps, over 44 updates."""
+    configs = [c for c in _oracle_configs() if c["learning_rate"] < 1e3]
+    members = lab.run_populations(configs, workers=1, progress=False)
+    for got, config in zip(members, configs, strict=True):
+        _assert_same_trial(got, lab.trial(config), rtol=5e-6)
+
+
+def test_population_keys_group_what_a_population_accepts() -> None:
+    """Seeds and numbers may differ within a population; the optimizer's class, its switches,
+    full-batch updates, a schedule of another rate, the network and the data may not."""
+    n = 1347
+
+    def key(**changes) -> str:
+        return lab.population_key(dict(BASE, **{"optimizer": "sgd", "schedule": "constant",
+                                                **changes}), n)
+
+    same = key()
+    assert key(seed=5) == same and key(learning_rate=0.3) == same
+    assert key(optimizer="momentum") == same  # SGD with momentum 0.9: a number
+    assert key(optimizer="nag") != same  # nesterov=True changes the equations
+    assert key(optimizer="gd") != same  # full batch
+    assert key(optimizer="adam") != same
+    assert key(hidden=[8]) != same and key(batch_size=32) != same and key(epochs=3) != same
+    cosine = key(schedule="cosine")
+    assert cosine != same and key(schedule="cosine", seed=3) == cosine
+    assert key(schedule="cosine", learning_rate=0.3) != cosine  # the schedule is a setting
+    with pytest.raises(ConfigError, match=r"trial 1 \(nag, learning rate 0.1\) cannot share a "
+                                          r"population with trial 0 \(sgd, learning rate 0.1\)"):
+        lab.population_trials([dict(BASE, optimizer="sgd"), dict(BASE, optimizer="nag")])
+
+
+def test_a_member_s_seconds_are_its_share_of_the_population_s_steps(float64,
+                                                                   monkeypatch) -> None:
+    """On a clock that advances 1 s per reading, every training step takes exactly 1 s: each
+    of the 3 members is charged 1/3 s per step while all three train, and the two left after
+    one diverges (at its 2nd update) 1/2 s per step."""
+    import itertools
+
+    clock = itertools.count()
+    monkeypatch.setattr(lab.time, "perf_counter", lambda: float(next(clock)))
+    configs = [dict(BASE, optimizer="sgd", learning_rate=lr, seed=1)
+               for lr in (0.1, 1e100, 0.3)]
+    members = lab.population_trials(configs)
+    monkeypatch.undo()
+    assert [m["diverged"] for m in members] == [False, True, False]
+    np.testing.assert_allclose(members[1]["seconds"], [1 / 3, 2 / 3], rtol=1e-12)
+    for member in (members[0], members[2]):
+        steps = len(member["seconds"])
+        np.testing.assert_allclose(member["seconds"],
+                                   [1 / 3, 2 / 3] + [2 / 3 + k / 2 for k in range(1, steps - 1)],
+                                   rtol=1e-12)
+
+
+def test_log_axes_label_their_ticks_in_unicode_not_raw_mathtext() -> None:
+    """The figures turn mathtext off (a file name with $ signs stays text), so log axes must
+    not use matplotlib's mathtext labels, which would show as raw ``$\\mathdefault{10^{-1}}$``:
+    drawn as the report draws them (inside figure_style), the labels are 10⁻¹, 2×10⁻¹, ..."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    from descentlab.plots import optimizers as plots
+    from descentlab.plots.style import figure_style
+
+    theory = surfaces.compare(surfaces.ill_conditioned(100), ["sgd"], steps=50)["theory"]
+    for lang in ("en", "ko"):
+        with figure_style(lang):
+            fig = plots.theory_figure(theory, lang)
+            FigureCanvasAgg(fig).draw()
+        labels = [label.get_text() for ax in fig.axes
+                  for label in ax.get_yticklabels(which="both")]
+        assert "10⁰" in labels and "10⁻⁶" in labels, labels
+        assert not [text for text in labels if "$" in text or "mathdefault" in text], labels
+
+
+# -- learning-rate sensitivity: the fair comparison -------------------------------------------
+
+SMALL = {"hidden": [8], "epochs": 2, "batch_size": 64, "progress": False}
+
+
+def _digits_split():
+    """The lab's split of digits, made here from the data set's own functions."""
+    from descentlab import datasets
+
+    x, y, _ = datasets.load_classification("digits", seed=0)
+    return datasets.train_test_split(x, y, test_size=0.25, seed=0)
+
+
+def _fit_alone(name: str, rate: float, seed: int, data) -> tuple[float | None, float | None]:
+    """The oracle: set_random_seed(seed), one network 64 → 8 → 10 with the book's settings of
+    ``name`` at ``rate``, Sequential.fit; its last epoch's training loss and validation
+    accuracy (None, None if it diverged)."""
+    import math
+
+    import descentlab as dl
+    from descentlab.layers import Dense
+    from descentlab.models import Sequential
+
+    x_train, x_val, y_train, y_val = data
+    dl.set_random_seed(seed)
+    model = Sequential([Dense(8, activation="relu", input_dim=64),
+                        Dense(10, activation="softmax")])
+    optimizer = {"sgd": lambda: optimizers.SGD(rate),
+                 "adam": lambda: optimizers.Adam(rate, beta_1=0.9, beta_2=0.999, epsilon=1e-8),
+                 }[name]()
+    model.compile(optimizer=optimizer, loss="sparse_categorical_crossentropy",
+                  metrics=["accuracy"])
+    history = model.fit(x_train, y_train, batch_size=64, epochs=2, verbose=0,
+                        validation_data=(x_val, y_val), on_divergence="stop").history
+    if not math.isfinite(history["loss"][-1]):
+        return None, None
+    return history["loss"][-1], history["val_accuracy"][-1]
+
+
+def test_sensitivity_members_equal_their_own_fit(float64) -> None:
+    """Each member of each optimizer's population (rates × seeds) against the same network
+    trained alone by Sequential.fit (float64, rtol 1e-10), both optimizers diverging at 1e200;
+    the means, the best rate and the good range recomputed here from the per-seed values."""
+    rates, seeds = [0.1, 0.01, 1e200], [0, 2]
+    result = lab.sensitivity(["sgd", "adam"], rates=rates, seeds=seeds, workers=1, **SMALL)
+    assert result["schema"] == "descentlab.sensitivity/1"
+    assert result["config"]["rates"] == sorted(rates)
+    data = _digits_split()
+    for name in ("sgd", "adam"):
+        entry = result["optimizers"][name]
+        for i, rate in enumerate(sorted(rates)):
+            for j, seed in enumerate(seeds):
+                loss, accuracy = _fit_alone(name, rate, seed, data)
+                assert entry["diverged"][i][j] == (loss is None), (name, rate, seed)
+                if loss is None:
+                    assert entry["train_loss"][i][j] is None
+                    continue
+                assert entry["train_loss"][i][j] == pytest.approx(loss, rel=1e-10, abs=0)
+                assert entry["val_accuracy"][i][j] == pytest.approx(accuracy, rel=1e-10, abs=0)
+        complete = [i for i, row in enumerate(entry["train_loss"]) if None not in row]
+        means = {i: float(np.mean(entry["train_loss"][i])) for i in complete}
+        best = min(means, key=lambda i: (means[i], i))
+        assert entry["best_index"] == best and entry["best_rate"] == sorted(rates)[best]
+        assert entry["best_train_loss"] == pytest.approx(means[best], rel=1e-12)
+        assert entry["best_val_accuracy"] == pytest.approx(
+            np.mean(entry["val_accuracy"][best]), rel=1e-12)
+    assert result["optimizers"]["sgd"]["diverged_seeds"] == [0, 0, 2]
+    assert result["optimizers"]["adam"]["mean_train_loss"][2] is None
+    assert result["optimizers"]["adam"]["book_index"] == None  # noqa: E711 (0.001 not in grid)
+    assert result["optimizers"]["sgd"]["book_index"] == 1  # 0.1
+
+
+def test_sensitivity_does_not_depend_on_the_worker_count() -> None:
+    kwargs = dict(optimizers=["momentum", "rmsprop"], rates=[0.01, 0.1], seeds=[0, 1],
+                  hidden=[8], epochs=1, batch_size=64, progress=False)
+    serial, parallel = lab.sensitivity(workers=1, **kwargs), lab.sensitivity(workers=2, **kwargs)
+    for name in ("momentum", "rmsprop"):
+        a, b = serial["optimizers"][name], parallel["optimizers"][name]
+        a.pop("seconds")
+        b.pop("seconds")
+        assert a == b
+
+
+def test_the_best_rate_and_the_range_of_good_rates() -> None:
+    """By hand: the best is the lowest mean over seeds (a tie goes to the smaller rate); the
+    good range is the run of rates next to it within 2× of its loss, broken by a rate that is
+    not (even if a rate beyond it is) and by a rate at which a seed diverged."""
+    rates = [0.001, 0.01, 0.1, 1.0, 10.0]
+    losses = [[0.35, 0.35], [0.9, 1.1], [0.2, 0.2], [0.3, 0.3], [0.1, None]]
+    diverged = [[False, False]] * 4 + [[False, True]]
+    entry = lab.summarize_sensitivity(rates, losses, losses, diverged)
+    assert entry["best_index"] == 2 and entry["best_rate"] == 0.1
+    assert entry["best_train_loss"] == pytest.approx(0.2)
+    assert entry["mean_train_loss"][1] == pytest.approx(1.0)
+    assert entry["std_train_loss"][1] == pytest.approx(0.1)
+    assert entry["mean_train_loss"][4] is None and entry["diverged_seeds"] == [0, 0, 0, 0, 1]
+    # 0.3 ≤ 2 × 0.2; 0.001 too (0.35) but cut off by 0.01 (1.0); 10 by its diverged seed
+    assert entry["good"] == [False, False, True, True, False]
+    assert (entry["good_low"], entry["good_high"], entry["good_count"]) == (0.1, 1.0, 2)
+    assert entry["good_decades"] == pytest.approx(1.0)
+    assert entry["best_at_edge"] is False
+    wide = lab.summarize_sensitivity(rates, losses, losses, diverged, good_factor=6.0)
+    assert (wide["good_low"], wide["good_high"], wide["good_decades"]) == (0.001, 1.0, 3.0)
+    # a tie goes to the smaller rate, and a best at the grid's edge is said to be there
+    tie = lab.summarize_sensitivity([0.1, 1.0], [[0.2], [0.2]], [[0.9], [0.8]],
+                                    [[False], [False]])
+    assert tie["best_index"] == 0 and tie["best_at_edge"] is True and tie["good_count"] == 2
+    gone = lab.summarize_sensitivity([0.1, 1.0], [[None], [None]], [[None], [None]],
+                                     [[True], [True]])
+    assert gone["best_index"] is None and gone["good_low"] is None and gone["good_count"] == 0
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    ({"rates": [0.1, 0]}, "learning rates must be positive numbers; got 0."),
+    ({"rates": [0.1, 0.1]}, "the learning rates have duplicates: 0.1, 0.1."),
+    ({"rates": []}, "give at least one learning rate."),
+    ({"seeds": []}, "give at least one seed, each a non-negative integer; got []."),
+    ({"good_factor": 1}, "good_factor must be a number greater than 1; got 1."),
+    ({"optimizers": ["adm"]}, "Unknown optimizer 'adm'"),
+    ({"epochs": 0}, "epochs must be a positive integer; got 0."),
+])
+def test_sensitivity_user_errors(kwargs: dict, message: str) -> None:
+    with pytest.raises(ConfigError) as caught:
+        lab.sensitivity(progress=False, **kwargs)
+    assert message in str(caught.value) and "\n" not in str(caught.value)

@@ -1,8 +1,7 @@
 """The optimizer lab on data: gradient descent, its cost, and the fixes, measured (chapter 9.2).
 
 Every optimizer trains the same network from the same initial weights (one set per seed) on the
-same split; each trial is an independent, seeded function of its configuration
-(:func:`trial`), so that :func:`run` can spread trials over cores. After every update the
+same split; each trial is a seeded function of its configuration alone. After every update the
 *full* training loss is measured (a forward pass on all training samples, not counted as a
 gradient evaluation), so that costs can be read off at update granularity:
 
@@ -10,7 +9,21 @@ gradient evaluation), so that costs can be read off at update granularity:
 * **gradient evaluations** — samples whose gradient was computed (batch size per update: a
   full-batch GD update costs the whole training set, an SGD update one mini-batch) — the
   chapter's cost argument;
-* **seconds** — wall-clock time spent in training steps only (evaluation excluded).
+* **seconds** — wall-clock time spent in training steps only (evaluation excluded); trained in
+  a population, each member's share of its population's step time (below).
+
+How the trials are trained: :func:`run` and :func:`tune` group the trials that can share a
+:class:`~descentlab.population.Population` (:func:`population_key`: the same network, data,
+epochs, batch size and optimizer class and switches; members differ in seed, learning rate and
+optimizer constants — SGD and momentum share one, a learning-rate schedule other than
+"constant" is shared only by trials of one rate) and train each group in lockstep
+(:func:`population_trials`): member k takes its own mini-batch from its own seed's order, one
+batched ``evaluate`` gives every member's full training loss after each update, and a member
+whose loss becomes NaN/inf is recorded as diverged and leaves while the others go on. The
+groups are what the runner spreads over cores, so the results do not depend on the number of
+workers. :func:`trial` trains one network alone, the same way: it is the reference the tests
+hold every member to (float64: equal to rtol 1e-10; float32: to float32 rounding, since
+members whose optimizer constants differ compute those products in float64).
 
 Learning rates (``lr_mode``):
 
@@ -34,14 +47,15 @@ Results (``"schema": "descentlab.optimizers/1"``), all plain JSON::
           "config": {...},                   # everything trial() needs, nothing else
           "updates":      [int, ...],        # per update k = 1..K: updates so far
           "evaluations":  [int, ...],        # gradient evaluations so far
-          "seconds":      [float, ...],      # training seconds so far
+          "seconds":      [float, ...],      # training seconds so far: the member's share of
+                                             # its population's step time (step / members)
           "train_loss":   [float, ...],      # full training loss after update k
           "batch_loss":   [float, ...],      # the loss of the batch update k was computed on
           "initial_loss": float,             # full training loss before any update
           "epochs": {"train_loss", "train_accuracy", "val_loss", "val_accuracy",
                      "updates", "evaluations", "seconds"}: lists, one entry per epoch,
           "diverged": bool,
-          "seconds_total": float } ],
+          "seconds_total": float } ],        # its share of its population's whole time
       "summary": {name: {final_train_loss, final_val_accuracy, ... mean and std over seeds,
                          updates_to_target, evaluations_to_target, seconds_to_target (mean; None
                          if a seed never reached it), reached (seeds that did), fluctuation,
@@ -54,10 +68,45 @@ Results (``"schema": "descentlab.optimizers/1"``), all plain JSON::
 ``fluctuation`` is the standard deviation of the step-to-step changes of the full training loss
 (the chapter's "SGD's amplitude is larger", as a number); ``uphill_fraction`` is the share of
 updates after which the full training loss was higher than before.
+
+The fair comparison (:func:`sensitivity`): the table above is judged at the book's learning
+rates, where Adam at 0.001 loses to SGD at 0.1. :func:`sensitivity` asks instead how each
+optimizer's result depends on its learning rate: per optimizer, one population of rates × seeds
+trained with ``Population.fit`` (``"schema": "descentlab.sensitivity/1"``)::
+
+    {
+      "schema": "descentlab.sensitivity/1", "version": str,
+      "config": {dataset, hidden, activation, epochs, batch_size, validation_fraction,
+                 split_seed, seeds, optimizers, rates (ascending), good_factor},
+      "optimizers": {name: {
+          "label": str, "book_rate": float,   # the rate of the book's table
+          "train_loss":   [[float | None per seed] per rate],   # the last epoch's training loss
+          "val_accuracy": [[float | None per seed] per rate],   # (fit's history); None: diverged
+          "diverged":     [[bool per seed] per rate],
+          "diverged_seeds": [int per rate],
+          "mean_train_loss", "std_train_loss", "mean_val_accuracy", "std_val_accuracy":
+              [float | None per rate],        # over seeds; None where a seed diverged
+          "best_index": int | None,           # the lowest mean training loss (ties: the smaller
+          "best_rate", "best_train_loss", "best_train_loss_std", "best_val_accuracy",
+          "best_val_accuracy_std": float | None,            # rate); None if every rate diverged
+          "best_at_edge": bool,               # the best is the grid's first or last rate
+          "good": [bool per rate],            # the range of good rates (below)
+          "good_low", "good_high": float | None, "good_decades": float | None,
+          "good_count": int,
+          "book_index": int | None,           # where the book's rate is in the grid, if it is
+          "book_train_loss": float | None, "book_good": bool | None,
+          "seconds": float } },               # the population's training time
+      "timings": {"total_seconds": float, "workers": int}
+    }
+
+The *range of good rates* is the run of consecutive grid rates around the best whose mean final
+training loss is at most ``good_factor`` (default 2) times the best one's, with no seed
+diverged; its width is log₁₀(high / low) decades (0 when the best rate stands alone).
 """
 
 from __future__ import annotations
 
+import json
 import math
 import time
 from collections.abc import Sequence
@@ -105,6 +154,16 @@ SCHEDULES = ("constant", "step", "exponential", "inverse_time", "cosine")
 #: The tuning grid: 1e-4 … 1 in half-decades (9 values).
 TUNING_GRID = tuple(float(10 ** (e / 2)) for e in range(-8, 1))
 
+SENSITIVITY_SCHEMA = "descentlab.sensitivity/1"
+#: The learning rates of :func:`sensitivity` by default: 1e-3 … 1 in half-decades (7 values).
+SENSITIVITY_RATES = tuple(float(10 ** (e / 2)) for e in range(-6, 1))
+#: The optimizers of :func:`sensitivity` by default: the mini-batch ones (at equal epochs,
+#: full-batch GD makes one update per epoch; its cost is the subject of the first claims).
+SENSITIVITY_OPTIMIZERS = tuple(n for n in DEFAULT_OPTIMIZERS if n != "gd")
+#: A learning rate is *good* when its mean final training loss is at most this many times the
+#: best rate's (and no seed diverged there).
+GOOD_FACTOR = 2.0
+
 
 def check_optimizers(names: Sequence[str]) -> list[str]:
     names = [str(n).strip().lower() for n in names]
@@ -147,41 +206,67 @@ def make_schedule(kind: str, learning_rate: float, total_updates: int):
     raise ConfigError(f"Unknown schedule {kind!r}; valid schedules are {', '.join(SCHEDULES)}.")
 
 
-def _build(config: dict, input_dim: int, classes: int, total_updates: int = 1):
-    import descentlab as dl
+def _optimizer(config: dict, total_updates: int):
+    """The engine optimizer of ``config``: its name's settings, its learning rate or schedule."""
     from descentlab import optimizers
-    from descentlab.lab.networks import dense_stack
 
-    dl.set_random_seed(int(config["seed"]))
-    model = dense_stack(input_dim, config["hidden"], classes, "softmax",
-                        activation=config["activation"])
     spec = SPECS[config["optimizer"]]
     rate = make_schedule(config.get("schedule", "constant"), float(config["learning_rate"]),
                          total_updates)
-    opt_config = dict(spec["config"], learning_rate=rate)
-    model.compile(optimizer=optimizers.deserialize({"class_name": spec["class_name"],
-                                                    "config": opt_config}),
-                  loss="sparse_categorical_crossentropy")
+    return optimizers.deserialize({"class_name": spec["class_name"],
+                                   "config": dict(spec["config"], learning_rate=rate)})
+
+
+def _network(config: dict, input_dim: int, classes: int, total_updates: int = 1,
+             metrics: Sequence[str] | None = None):
+    """The lab's network for ``config``, compiled and built, from the current random state."""
+    from descentlab.lab.networks import dense_stack
+
+    model = dense_stack(input_dim, config["hidden"], classes, "softmax",
+                        activation=config["activation"])
+    model.compile(optimizer=_optimizer(config, total_updates),
+                  loss="sparse_categorical_crossentropy",
+                  metrics=list(metrics) if metrics else None)
     model.build(input_dim)
     return model
 
 
+def _build(config: dict, input_dim: int, classes: int, total_updates: int = 1):
+    """:func:`_network` after ``set_random_seed(config["seed"])``: the seed's initial weights."""
+    import descentlab as dl
+
+    dl.set_random_seed(int(config["seed"]))
+    return _network(config, input_dim, classes, total_updates)
+
+
+def _batch(config: dict, n: int) -> int:
+    """Samples per update: all ``n`` for full-batch GD, else the configured batch size."""
+    return n if SPECS[config["optimizer"]].get("full_batch", False) else int(config["batch_size"])
+
+
+def _total_updates(config: dict, n: int) -> int:
+    return int(config["epochs"]) * math.ceil(n / _batch(config, n))
+
+
 def trial(config: dict) -> dict:
-    """Train one optimizer from one seed; returns the measurements documented above.
+    """Train one optimizer from one seed, one network alone; returns the measurements
+    documented above.
 
     ``config``: optimizer, learning_rate, seed, dataset, hidden, activation, epochs, batch_size,
     validation_fraction, split_seed, and optionally schedule (default "constant").
-    Deterministic: the same config gives the same numbers
-    (the ``seconds`` aside).
+    Deterministic: the same config gives the same numbers (the ``seconds`` aside).
+
+    This is the one-network path, kept as the oracle: :func:`run` and :func:`tune` train
+    trials as populations (:func:`population_trials`), and the tests hold each member's
+    results equal to this function's.
     """
     x_train, x_val, y_train, y_val = _load(config["dataset"], int(config["split_seed"]),
                                            float(config["validation_fraction"]))
     classes = int(max(y_train.max(), y_val.max())) + 1
     n = len(x_train)
     full = SPECS[config["optimizer"]].get("full_batch", False)
-    size = n if full else int(config["batch_size"])
-    model = _build(config, x_train.shape[1], classes,
-                   total_updates=int(config["epochs"]) * math.ceil(n / size))
+    size = _batch(config, n)
+    model = _build(config, x_train.shape[1], classes, total_updates=_total_updates(config, n))
     x_train = x_train.astype(model.dtype)
     x_val = x_val.astype(model.dtype)
     # The shuffling stream belongs to the seed, so every optimizer of a seed sees the same
@@ -245,6 +330,190 @@ def trial(config: dict) -> dict:
                 out["epochs"][key].append(value)
     out["seconds_total"] = time.perf_counter() - started_all
     return out
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def population_key(config: dict, samples: int) -> str:
+    """What the trials of one population must share, as a string: equal keys, one population.
+
+    Everything in ``config`` but the seed, the learning rate and the optimizer's name (the
+    network, the data and its split, epochs, batch size, schedule kind), whether the updates
+    are full-batch, the optimizer's class, and each of its settings that is not a number (such
+    as ``nesterov``, ``amsgrad``, or a learning-rate schedule, which is an object fitted to
+    the run: two schedules of different rates are two settings). Numbers (learning rate,
+    momentum, betas, epsilon, ...) may differ between members, as :class:`Population` allows.
+    ``samples`` is the training set's size, to which schedules are fitted.
+    """
+    spec = SPECS[config["optimizer"]]
+    settings = _optimizer(config, _total_updates(config, samples)).get_config()
+    fixed = {k: v for k, v in settings.items() if k != "name" and not _is_number(v)}
+    rest = {k: v for k, v in config.items() if k not in ("seed", "learning_rate", "optimizer")}
+    return json.dumps({"class": spec["class_name"], "full_batch": bool(spec.get("full_batch")),
+                       "settings": fixed, "trial": rest}, sort_keys=True, default=repr)
+
+
+def population_trials(configs: Sequence[dict]) -> list[dict]:
+    """Train the trials ``configs`` in lockstep as one :class:`Population`; returns what
+    :func:`trial` returns for each, in order.
+
+    The configs must share one :func:`population_key` (else :class:`ConfigError`). Member k
+    starts from its seed's weights, draws its batches from its seed's own order (x of shape
+    (members, batch, features)), and after each update one batched ``evaluate`` measures
+    every member's full training loss. A member whose batch loss or full loss becomes NaN/inf
+    is recorded as :func:`trial` records it (its curves stop there) and leaves the
+    population; the others go on. ``seconds`` is each member's share of the population's
+    training-step time (a step's time divided by the members that took it), and
+    ``seconds_total`` its share of the whole time.
+    """
+    from descentlab.population import Population
+
+    configs = [dict(c) for c in configs]
+    if not configs:
+        raise ConfigError("population_trials needs at least one trial configuration.")
+    first = configs[0]
+    x_train, x_val, y_train, y_val = _load(first["dataset"], int(first["split_seed"]),
+                                           float(first["validation_fraction"]))
+    n = len(x_train)
+    key = population_key(first, n)
+    for k, config in enumerate(configs[1:], start=1):
+        if population_key(config, n) != key:
+            raise ConfigError(
+                f"trial {k} ({config['optimizer']}, learning rate {config['learning_rate']}) "
+                f"cannot share a population with trial 0 ({first['optimizer']}, learning rate "
+                f"{first['learning_rate']}): group trials with population_key().")
+    started_all = time.perf_counter()
+    classes = int(max(y_train.max(), y_val.max())) + 1
+    full = SPECS[first["optimizer"]].get("full_batch", False)
+    size = _batch(first, n)
+    total = _total_updates(first, n)
+    models = [_build(config, x_train.shape[1], classes, total_updates=total)
+              for config in configs]
+    x_train = x_train.astype(models[0].dtype)
+    x_val = x_val.astype(models[0].dtype)
+    order_rngs = [np.random.default_rng([int(c["seed"]), 9]) for c in configs]
+    population = Population(models)
+    outs: list[dict[str, Any]] = [
+        {"config": config, "updates": [], "evaluations": [], "seconds": [], "train_loss": [],
+         "batch_loss": [], "initial_loss": None, "diverged": False,
+         "epochs": {k: [] for k in ("train_loss", "train_accuracy", "val_loss", "val_accuracy",
+                                    "updates", "evaluations", "seconds")}}
+        for config in configs]
+    updates = [0] * len(configs)
+    evaluations = [0] * len(configs)
+    seconds = [0.0] * len(configs)
+    active = list(range(len(configs)))  # the members still training, in population order
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        for k, loss in enumerate(population.evaluate(x_train, y_train, batch_size=n)):
+            outs[k]["initial_loss"] = float(loss)
+        for _epoch in range(int(first["epochs"])):
+            orders = None if full else np.stack([order_rngs[k].permutation(n) for k in active])
+            for start in range(0, n, size):
+                if orders is None:
+                    xb, yb = x_train, y_train  # full batch: the same samples for all
+                    batch = n
+                else:
+                    rows = orders[:, start:start + size]  # (members, batch): each its own
+                    xb, yb = x_train[rows], y_train[rows]
+                    batch = rows.shape[1]
+                tick = time.perf_counter()
+                batch_losses = population.train_on_batch(xb, yb)
+                share = (time.perf_counter() - tick) / len(active)
+                full_losses = population.evaluate(x_train, y_train, batch_size=n)
+                stopped = []
+                for pos, k in enumerate(active):
+                    out = outs[k]
+                    if not math.isfinite(batch_losses[pos]):  # as trial: not recorded
+                        out["diverged"] = True
+                        stopped.append(pos)
+                        continue
+                    seconds[k] += share
+                    updates[k] += 1
+                    evaluations[k] += batch
+                    out["updates"].append(updates[k])
+                    out["evaluations"].append(evaluations[k])
+                    out["seconds"].append(seconds[k])
+                    out["train_loss"].append(float(full_losses[pos]))
+                    out["batch_loss"].append(float(batch_losses[pos]))
+                    if not math.isfinite(full_losses[pos]):
+                        out["diverged"] = True
+                        stopped.append(pos)
+                if stopped:  # the diverged leave; the others go on as a smaller population
+                    keep = [pos for pos in range(len(active)) if pos not in stopped]
+                    if not keep:
+                        active = []
+                        break
+                    members = population.models
+                    population = Population([members[pos] for pos in keep])
+                    active = [active[pos] for pos in keep]
+                    if orders is not None:
+                        orders = orders[keep]
+            if not active:
+                break
+            # The full training loss after the epoch's last update is already measured.
+            train_accuracy = _accuracies(population, x_train, y_train)
+            val_losses = population.evaluate(x_val, y_val, batch_size=len(x_val))
+            val_accuracy = _accuracies(population, x_val, y_val)
+            for pos, k in enumerate(active):
+                record = outs[k]["epochs"]
+                for name, value in (("train_loss", outs[k]["train_loss"][-1]),
+                                    ("train_accuracy", train_accuracy[pos]),
+                                    ("val_loss", float(val_losses[pos])),
+                                    ("val_accuracy", val_accuracy[pos]),
+                                    ("updates", updates[k]), ("evaluations", evaluations[k]),
+                                    ("seconds", seconds[k])):
+                    record[name].append(value)
+    share_total = (time.perf_counter() - started_all) / len(configs)
+    for out in outs:
+        out["seconds_total"] = share_total
+    return outs
+
+
+def _accuracies(population: Any, x: np.ndarray, y: np.ndarray) -> list[float]:
+    """Each member's accuracy on (x, y), from one batched prediction."""
+    predicted = np.argmax(population.predict(x, batch_size=len(x)), axis=-1)
+    return [float(v) for v in np.mean(predicted == y, axis=-1)]
+
+
+def _population_task(task: dict) -> dict:
+    """One population, as the runner's unit of work (a top-level function: runs in a worker)."""
+    return {"trials": population_trials(task["configs"])}
+
+
+def run_populations(configs: Sequence[dict], workers: int | None = None,
+                    progress: bool = True, label: str = "trials") -> list[dict]:
+    """``[trial(c) for c in configs]``, trained as populations: the configs are grouped by
+    :func:`population_key`, each group is one :func:`population_trials` call, and the groups
+    are spread over ``workers`` processes (the largest first). Results come back in the
+    order of ``configs``, whatever the number of workers."""
+    configs = [dict(c) for c in configs]
+    samples: dict[tuple, int] = {}
+    groups: dict[str, list[int]] = {}
+    for i, config in enumerate(configs):
+        data = (config["dataset"], int(config["split_seed"]),
+                float(config["validation_fraction"]))
+        if data not in samples:
+            samples[data] = len(_load(*data)[0])
+        groups.setdefault(population_key(config, samples[data]), []).append(i)
+    members = list(groups.values())
+
+    def cost(group: list[int]) -> int:  # updates to make, for the order of the work
+        config = configs[group[0]]
+        n = samples[(config["dataset"], int(config["split_seed"]),
+                     float(config["validation_fraction"]))]
+        return len(group) * _total_updates(config, n)
+
+    members.sort(key=cost, reverse=True)
+    done = runner.run_trials(_population_task,
+                             [{"configs": [configs[i] for i in group]} for group in members],
+                             workers=workers, progress=progress, label=label)
+    results: list[dict | None] = [None] * len(configs)
+    for group, result in zip(members, done, strict=True):
+        for i, member in zip(group, result["trials"], strict=True):
+            results[i] = member
+    return [result for result in results if result is not None]  # every slot is filled
 
 
 def _first_reaching(losses: Sequence[float], counts: Sequence[float], target: float):
@@ -459,12 +728,13 @@ def tune(names: Sequence[str], base: dict, epochs: int, workers: int | None,
          progress: bool, grid: Sequence[float] = TUNING_GRID) -> dict:
     """Per optimizer, the grid learning rate with the lowest final training loss (first seed).
 
-    A diverged run scores +inf; ties go to the smaller rate.
+    A diverged run scores +inf; ties go to the smaller rate. The grid's rates of an optimizer
+    train as one population (as :func:`run_populations` groups them).
     """
     configs = [dict(base, optimizer=name, learning_rate=float(lr), epochs=epochs)
                for name in names for lr in grid]
-    results = runner.run_trials(trial, configs, workers=workers, progress=progress,
-                                label="tuning learning rates")
+    results = run_populations(configs, workers=workers, progress=progress,
+                              label="tuning learning rates")
     losses: dict[str, list[float]] = {name: [] for name in names}
     for result in results:
         loss = result["train_loss"][-1] if result["train_loss"] else float("inf")
@@ -524,8 +794,7 @@ def run(optimizers: Sequence[str] = DEFAULT_OPTIMIZERS, seeds: Sequence[int] = (
         rates = tuning["best"]
     configs = [dict(base, optimizer=name, learning_rate=rates[name], seed=seed)
                for name in names for seed in seeds]
-    trials = runner.run_trials(trial, configs, workers=workers, progress=progress,
-                               label="optimizers")
+    trials = run_populations(configs, workers=workers, progress=progress, label="optimizers")
     summary = summarize(trials, names, target_loss)
     config = {**{k: v for k, v in base.items() if k != "seed"}, "seeds": seeds,
               "optimizers": names, "lr_mode": lr_mode, "learning_rates": rates,
@@ -539,6 +808,163 @@ def run(optimizers: Sequence[str] = DEFAULT_OPTIMIZERS, seeds: Sequence[int] = (
             "zigzag": zigzag(),
             "timings": {"total_seconds": time.perf_counter() - started,
                         "workers": workers or runner.default_workers()}}
+
+
+def _check_rates(rates: Sequence[float]) -> list[float]:
+    values = []
+    for rate in rates:
+        if isinstance(rate, bool) or not isinstance(rate, (int, float, np.floating)) or \
+                not math.isfinite(rate) or rate <= 0:
+            raise ConfigError(f"learning rates must be positive numbers; got {rate!r}.")
+        values.append(float(rate))
+    if not values:
+        raise ConfigError("give at least one learning rate.")
+    if len(set(values)) != len(values):
+        raise ConfigError(f"the learning rates have duplicates: {', '.join(map(str, values))}.")
+    return sorted(values)
+
+
+def sensitivity(optimizers: Sequence[str] = SENSITIVITY_OPTIMIZERS,
+                rates: Sequence[float] = SENSITIVITY_RATES, seeds: Sequence[int] = (0, 1, 2),
+                epochs: int = 10, dataset: str = "digits", hidden: Sequence[int] = (32,),
+                activation: str = "relu", batch_size: int = 32,
+                validation_fraction: float = 0.25, split_seed: int = 0,
+                good_factor: float = GOOD_FACTOR, workers: int | None = None,
+                progress: bool = True) -> dict:
+    """Each optimizer's learning-rate sensitivity: final training loss and validation accuracy
+    against the learning rate, over seeds, and the best rate (documented above).
+
+    Per optimizer, one :class:`~descentlab.population.Population` of ``rates × seeds``
+    members trained with ``Population.fit`` (each member is what ``set_random_seed(seed)``,
+    building the lab's network and ``fit`` train); the optimizers' populations are spread
+    over ``workers`` processes. The final training loss is the last epoch's loss in ``fit``'s
+    history (the mean of its batch losses, as Keras reports it).
+    """
+    names = check_optimizers(optimizers)
+    rates = _check_rates(rates)
+    seeds = [int(s) for s in seeds]
+    if not seeds or min(seeds) < 0:
+        raise ConfigError(f"give at least one seed, each a non-negative integer; got {seeds!r}.")
+    epochs = _check_positive_int(epochs, "epochs")
+    batch_size = _check_positive_int(batch_size, "batch_size")
+    if isinstance(good_factor, bool) or not isinstance(good_factor, (int, float)) or \
+            not good_factor > 1 or not math.isfinite(good_factor):
+        raise ConfigError(f"good_factor must be a number greater than 1; got {good_factor!r}.")
+    if not 0.0 < validation_fraction < 1.0:
+        raise ConfigError(f"validation_fraction must be in (0, 1); got {validation_fraction!r}.")
+    x_train, _, y_train, _ = _load(dataset, split_seed, validation_fraction)
+    check_size(x_train.shape[1], [int(h) for h in hidden], len(np.unique(y_train)))
+    started = time.perf_counter()
+    config = {"dataset": dataset, "hidden": [int(h) for h in hidden], "activation": activation,
+              "epochs": epochs, "batch_size": batch_size,
+              "validation_fraction": float(validation_fraction), "split_seed": int(split_seed),
+              "seeds": seeds, "optimizers": names, "rates": rates,
+              "good_factor": float(good_factor)}
+    tasks = [dict(config, optimizer=name) for name in names]
+    done = runner.run_trials(sensitivity_population, tasks, workers=workers, progress=progress,
+                             label="learning-rate sensitivity")
+    from descentlab import __version__
+
+    return {"schema": SENSITIVITY_SCHEMA, "version": __version__, "config": config,
+            "optimizers": dict(zip(names, done, strict=True)),
+            "timings": {"total_seconds": time.perf_counter() - started,
+                        "workers": workers or runner.default_workers()}}
+
+
+def sensitivity_population(task: dict) -> dict:
+    """One optimizer of :func:`sensitivity`: its population of ``rates × seeds`` members
+    (rate-major: member ``i * len(seeds) + j`` has rate i and seed j), trained with
+    ``Population.fit``, summarized by :func:`summarize_sensitivity`."""
+    import functools
+
+    from descentlab.population import Population, seeded
+
+    name, rates, seeds = task["optimizer"], task["rates"], task["seeds"]
+    x_train, x_val, y_train, y_val = _load(task["dataset"], int(task["split_seed"]),
+                                           float(task["validation_fraction"]))
+    classes = int(max(y_train.max(), y_val.max())) + 1
+    n = len(x_train)
+    total = _total_updates(dict(task, schedule="constant"), n)
+    members = [seeded(functools.partial(_network, dict(task, learning_rate=rate, seed=seed),
+                                        x_train.shape[1], classes, total, ("accuracy",)), seed)
+               for rate in rates for seed in seeds]
+    population = Population(members)
+    started = time.perf_counter()
+    histories = population.fit(x_train, y_train, batch_size=_batch(task, n),
+                               epochs=int(task["epochs"]), validation_data=(x_val, y_val),
+                               verbose=0)
+    seconds = time.perf_counter() - started
+    losses: list[list[float | None]] = []
+    accuracies: list[list[float | None]] = []
+    diverged: list[list[bool]] = []
+    for i in range(len(rates)):
+        row = range(i * len(seeds), (i + 1) * len(seeds))
+        diverged.append([k in population.diverged for k in row])
+        losses.append([None if k in population.diverged
+                       else float(histories[k].history["loss"][-1]) for k in row])
+        accuracies.append([None if k in population.diverged
+                           else float(histories[k].history["val_accuracy"][-1]) for k in row])
+    entry = summarize_sensitivity(rates, losses, accuracies, diverged,
+                                  float(task.get("good_factor", GOOD_FACTOR)))
+    book = float(SPECS[name]["config"]["learning_rate"])
+    book_index = next((i for i, r in enumerate(rates) if math.isclose(r, book, rel_tol=1e-9)),
+                      None)
+    in_range = entry["good_low"] is not None and book_index is not None
+    return {"label": LABELS[name], "book_rate": book, **entry, "book_index": book_index,
+            "book_train_loss": (entry["mean_train_loss"][book_index]
+                                if book_index is not None else None),
+            "book_good": bool(entry["good"][book_index]) if in_range else None,
+            "seconds": seconds}
+
+
+def summarize_sensitivity(rates: Sequence[float], losses: Sequence[Sequence[float | None]],
+                          accuracies: Sequence[Sequence[float | None]],
+                          diverged: Sequence[Sequence[bool]],
+                          good_factor: float = GOOD_FACTOR) -> dict:
+    """From per-rate, per-seed final losses and accuracies (None where the seed diverged, or
+    its loss is not finite): means and spreads over seeds, the best rate and the range of good
+    rates, as documented above. ``rates`` ascending."""
+    def clean(value: float | None) -> float | None:
+        return value if value is not None and math.isfinite(value) else None
+
+    losses = [[clean(v) for v in row] for row in losses]
+    accuracies = [[clean(v) for v in row] for row in accuracies]
+    stats: dict[str, list[float | None]] = {}
+    for key, table in (("train_loss", losses), ("val_accuracy", accuracies)):
+        arrays = [None if None in row else np.asarray(row, dtype=np.float64) for row in table]
+        stats[f"mean_{key}"] = [None if a is None else float(a.mean()) for a in arrays]
+        stats[f"std_{key}"] = [None if a is None else float(a.std()) for a in arrays]
+    means = stats["mean_train_loss"]
+    scored = [(mean, i) for i, mean in enumerate(means) if mean is not None]
+    out: dict[str, Any] = {"train_loss": [list(r) for r in losses],
+                           "val_accuracy": [list(r) for r in accuracies],
+                           "diverged": [[bool(d) for d in row] for row in diverged],
+                           "diverged_seeds": [int(sum(map(bool, row))) for row in diverged],
+                           **stats, "good": [False] * len(rates)}
+    if not scored:
+        return {**out, "best_index": None, "best_rate": None, "best_train_loss": None,
+                "best_train_loss_std": None, "best_val_accuracy": None,
+                "best_val_accuracy_std": None, "best_at_edge": False, "good_low": None,
+                "good_high": None, "good_decades": None, "good_count": 0}
+    best_loss, best = min(scored)  # the lowest mean; on a tie, the smaller rate
+
+    def good(i: int) -> bool:
+        return means[i] is not None and means[i] <= good_factor * best_loss  # type: ignore
+
+    low = high = best
+    while low > 0 and good(low - 1):
+        low -= 1
+    while high < len(rates) - 1 and good(high + 1):
+        high += 1
+    out["good"] = [low <= i <= high for i in range(len(rates))]
+    return {**out, "best_index": best, "best_rate": float(rates[best]),
+            "best_train_loss": best_loss, "best_train_loss_std": stats["std_train_loss"][best],
+            "best_val_accuracy": stats["mean_val_accuracy"][best],
+            "best_val_accuracy_std": stats["std_val_accuracy"][best],
+            "best_at_edge": len(rates) > 1 and best in (0, len(rates) - 1),
+            "good_low": float(rates[low]), "good_high": float(rates[high]),
+            "good_decades": float(math.log10(rates[high] / rates[low])),
+            "good_count": high - low + 1}
 
 
 def save_results(results: dict, path: str) -> str:

@@ -1,4 +1,5 @@
-"""Figures of the optimizer lab: trajectories on surfaces, theory vs measurement, costs on data.
+"""Figures of the optimizer lab: trajectories on surfaces, theory vs measurement, costs on data,
+learning-rate sensitivity.
 
 Each function takes the JSON-able results of :mod:`descentlab.lab.surfaces` or
 :mod:`descentlab.lab.optimizers` and a language, and returns a matplotlib Figure; nothing here
@@ -13,6 +14,7 @@ from typing import Any
 import numpy as np
 from matplotlib.colors import LogNorm
 from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
 
 from descentlab.plots.i18n import register, t
 from descentlab.plots.style import figure_style, log_scale, save_figure
@@ -65,6 +67,19 @@ register({
     "data.updates": {"en": "updates (optimizer steps)", "ko": "업데이트 횟수 (옵티마이저 스텝)"},
     "data.batch_loss": {"en": "{name}: loss of the batch", "ko": "{name}: 배치의 손실"},
     "data.full_loss": {"en": "{name}: full training loss", "ko": "{name}: 전체 훈련 손실"},
+    "sens.title": {"en": "Learning-rate sensitivity on {dataset}: {epochs} epochs, mean over "
+                         "{seeds} seeds (band: min–max; ★ best rate)",
+                   "ko": "{dataset} 데이터에서 학습률 민감도: {epochs} 에포크, "
+                         "시드 {seeds}개 평균 (띠: 최소–최대, ★ 최적 학습률)"},
+    "sens.rate": {"en": "learning rate (log scale)", "ko": "학습률 (로그 축)"},
+    "sens.train_loss": {"en": "final training loss (log scale)",
+                        "ko": "최종 훈련 손실 (로그 축)"},
+    "sens.val_accuracy": {"en": "final validation accuracy", "ko": "최종 검증 정확도"},
+    "sens.loss_title": {"en": "Training loss after the last epoch",
+                        "ko": "마지막 에포크의 훈련 손실"},
+    "sens.accuracy_title": {"en": "Validation accuracy after the last epoch",
+                            "ko": "마지막 에포크의 검증 정확도"},
+    "sens.diverged": {"en": "× a seed diverged", "ko": "× 발산한 시드가 있음"},
 })
 
 COLORS = {"gd": "#222222", "sgd": "#1f77b4", "momentum": "#ff7f0e", "nag": "#2ca02c",
@@ -286,6 +301,58 @@ def gd_vs_sgd_figure(results: dict[str, Any], lang: str = "en", updates: int = 6
         ax.set_ylabel(t("loss", lang))
         ax.set_title(t("data.gd_vs_sgd", lang, updates=updates))
         ax.legend(fontsize=8)
+    return fig
+
+
+def sensitivity_figure(results: dict[str, Any], lang: str = "en") -> Figure:
+    """Final training loss (log–log) and validation accuracy against the learning rate, per
+    optimizer: the mean over seeds, the seeds' min–max as a band, the best rate starred, and a
+    rate at which a seed diverged marked × at the bottom of the panel."""
+    config = results["config"]
+    rates = np.asarray(config["rates"], dtype=np.float64)
+    with figure_style(lang):
+        fig = Figure(figsize=(13, 5.4))
+        ax_loss, ax_acc = fig.subplots(1, 2)
+        any_diverged = False
+        for name in config["optimizers"]:
+            entry = results["optimizers"][name]
+            color = _color(name)
+            for ax, key in ((ax_loss, "train_loss"), (ax_acc, "val_accuracy")):
+                table = np.array([[np.nan if v is None else v for v in row]
+                                  for row in entry[key]], dtype=np.float64)
+                mean = np.array([np.nan if v is None else v for v in entry[f"mean_{key}"]],
+                                dtype=np.float64)
+                ax.plot(rates, mean, "-o", ms=3.5, lw=1.4, color=color, label=label(name, lang))
+                complete = np.isfinite(table).all(axis=1)
+                if table.shape[1] > 1 and complete.any():
+                    low = np.where(complete, np.nanmin(table, axis=1, initial=np.inf), np.nan)
+                    high = np.where(complete, np.nanmax(table, axis=1, initial=-np.inf), np.nan)
+                    ax.fill_between(rates, low, high, color=color, alpha=0.15, lw=0)
+                best = entry["best_index"]
+                if best is not None:
+                    ax.plot(rates[best], mean[best], marker="*", ms=14, color=color, mec="black",
+                            mew=0.6, ls="none")
+            for i, count in enumerate(entry["diverged_seeds"]):
+                if count:
+                    any_diverged = True
+                    for ax in (ax_loss, ax_acc):
+                        ax.plot(rates[i], 0.02, marker="x", ms=8, color=color, ls="none",
+                                transform=ax.get_xaxis_transform())
+        for ax, ylabel, title in ((ax_loss, "sens.train_loss", "sens.loss_title"),
+                                  (ax_acc, "sens.val_accuracy", "sens.accuracy_title")):
+            log_scale(ax, "x")
+            ax.set_xlabel(t("sens.rate", lang))
+            ax.set_ylabel(t(ylabel, lang))
+            ax.set_title(t(title, lang), fontsize=10)
+        log_scale(ax_loss)
+        handles, labels = ax_loss.get_legend_handles_labels()
+        if any_diverged:
+            handles.append(Line2D([], [], marker="x", color="grey", ls="none"))
+            labels.append(t("sens.diverged", lang))
+        if handles:
+            fig.legend(handles, labels, loc="outside lower center", ncol=5, fontsize=8)
+        fig.suptitle(t("sens.title", lang, dataset=config["dataset"], epochs=config["epochs"],
+                       seeds=len(config["seeds"])))
     return fig
 
 

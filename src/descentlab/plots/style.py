@@ -3,9 +3,10 @@
 The NanumGothic font comes with the ``koreanize-matplotlib`` package (a dependency); it is
 registered with matplotlib here without importing that package, which would change matplotlib's
 global settings as a side effect. Korean figures list DejaVu Sans first and NanumGothic second:
-matplotlib falls back glyph by glyph, so Hangul comes from NanumGothic while digits, Latin letters
-and the true minus sign U+2212 (which NanumGothic lacks, and which the tick labels of log axes
-always use) come from DejaVu Sans. No glyph is ever missing, and negative numbers keep their sign.
+matplotlib falls back glyph by glyph, so Hangul comes from NanumGothic while digits, Latin letters,
+the true minus sign U+2212 (which NanumGothic lacks) and the superscripts of log-axis labels
+(10⁻², written in Unicode: mathtext is off) come from DejaVu Sans. No glyph is ever missing, and
+negative numbers keep their sign.
 """
 
 from __future__ import annotations
@@ -14,10 +15,12 @@ import contextlib
 import importlib.util
 import math
 import os
+import re
 from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
 import matplotlib
+from matplotlib.ticker import LogFormatterSciNotation
 
 from descentlab.plots.i18n import check_language
 
@@ -75,14 +78,42 @@ def figure_style(lang: str = "en") -> Iterator[None]:
         yield
 
 
+_SUPERSCRIPTS = str.maketrans("0123456789-−", "⁰¹²³⁴⁵⁶⁷⁸⁹⁻⁻")
+
+
+class UnicodeLogFormatter(LogFormatterSciNotation):
+    """matplotlib's log-axis labels (the same ticks labelled: 10⁻², 2×10⁻¹) written in Unicode.
+
+    The figures turn mathtext off (``text.parse_math``), and matplotlib's own log formatter
+    writes its labels in mathtext (``$\\mathdefault{10^{-2}}$``), which would then be shown
+    as those raw characters."""
+
+    def __call__(self, x: float, pos: int | None = None) -> str:
+        return unicode_exponents(super().__call__(x, pos))
+
+
+def unicode_exponents(text: str) -> str:
+    """``$\\mathdefault{2\\times10^{-1}}$`` → ``2×10⁻¹``; other text is returned as it is."""
+    found = re.fullmatch(r"\$\\mathdefault\{(.*)\}\$", text)
+    if found is None:
+        return text
+    body = found.group(1).replace("\\times", "×")
+    body = re.sub(r"\^\{([^}]*)\}", lambda m: m.group(1).translate(_SUPERSCRIPTS), body)
+    return body.replace("{", "").replace("}", "")
+
+
 def log_scale(ax: Any, axis: str = "y") -> None:
     """Put ``axis`` of ``ax`` on a log scale when it holds a positive value to show; otherwise
     (every run diverged to NaN, or nothing was drawn) leave it linear, so that the figure is
-    still drawn instead of failing with "Data cannot be log-scaled"."""
+    still drawn instead of failing with "Data cannot be log-scaled". Its tick labels are
+    written in Unicode (:class:`UnicodeLogFormatter`)."""
     limits = ax.dataLim
     smallest_positive = limits.minposy if axis == "y" else limits.minposx
     if math.isfinite(smallest_positive):
         (ax.set_yscale if axis == "y" else ax.set_xscale)("log")
+        scale = ax.yaxis if axis == "y" else ax.xaxis
+        scale.set_major_formatter(UnicodeLogFormatter())
+        scale.set_minor_formatter(UnicodeLogFormatter(labelOnlyBase=False))
 
 
 def save_figure(fig: Any, folder: str, name: str,
