@@ -272,7 +272,7 @@ def test_cli_surfaces_and_optimizers(tmp_path, capsys) -> None:
     assert "The chapter's claims, measured:" in text
     saved = json.loads((out / "optimizers.json").read_text(encoding="utf-8"))
     assert saved["config"]["optimizers"] == ["gd", "sgd"]
-    assert (out / "optimizers_loss.svg").exists()
+    assert (out / "optimizers_figures" / "optimizers_loss.svg").exists()
 
 
 @pytest.mark.parametrize("argv, message", [
