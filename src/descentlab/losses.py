@@ -151,11 +151,12 @@ class Loss:
         """
         return None
 
-    def epoch_losses(self, samples: int, batch_size: int, output_units: int,
-                     dtype: Any) -> EpochLosses | None:
+    def epoch_losses(self, samples: int, batch_size: int, output_units: int, dtype: Any,
+                     softmax_output: bool) -> EpochLosses | None:
         """For ``fit``: an :class:`EpochLosses` that gives an epoch's batch losses at its end,
         bit for bit the values ``__call__`` gives batch by batch, for less work per step; or
-        ``None`` (the default): ``fit`` then calls the loss on every batch as it comes."""
+        ``None`` (the default): ``fit`` then calls the loss on every batch as it comes.
+        ``softmax_output``: whether every row of the model's output is a softmax."""
         return None
 
     def check_targets(self, y_true: Any, output_shape: tuple[int, ...]) -> None:
@@ -527,10 +528,10 @@ class SparseCategoricalCrossentropy(Loss):
         grad /= shape[-2]  # n samples (per member)
         return grad.reshape(shape)
 
-    def epoch_losses(self, samples: int, batch_size: int, output_units: int,
-                     dtype: Any) -> EpochLosses | None:
-        # Its formula, step by step: only for this class's own __call__.
-        if type(self) is not SparseCategoricalCrossentropy:
+    def epoch_losses(self, samples: int, batch_size: int, output_units: int, dtype: Any,
+                     softmax_output: bool) -> EpochLosses | None:
+        # This class's own __call__, on rows of a softmax (see _SparseEpochLosses).
+        if type(self) is not SparseCategoricalCrossentropy or not softmax_output:
             return None
         return _SparseEpochLosses(samples, batch_size, output_units, dtype)
 
@@ -575,35 +576,37 @@ class SparseCategoricalCrossentropy(Loss):
 
 
 class _SparseEpochLosses(EpochLosses):
-    """Sparse categorical crossentropy over an epoch of ``fit``, its lines split in two.
+    """Sparse categorical crossentropy over an epoch of ``fit`` whose outputs are softmax rows,
+    computed once, at the end of the epoch.
 
-    Each step runs the first line of ``SparseCategoricalCrossentropy.__call__`` on its batch —
-    q_i = ŷ_i,t_i / Σ_k ŷ_ik — into one array for the whole epoch, and looks for a NaN in it: the
-    batch's loss −(1/n) Σ_i log clip(q_i, ε, 1 − ε) is finite exactly when every q_i is a number
-    (the clip takes ±∞ into [ε, 1 − ε]; a NaN stays NaN). At the end of the epoch the clip and
-    the logarithm run once on all of q (elementwise: the same numbers as batch by batch), and each
+    Each step keeps a copy of its batch's output ŷ and looks for a NaN in it. A softmax row is
+    either in [0, 1] and sums to at least 1/units, or holds a NaN; so q_i = ŷ_i,t_i / Σ_k ŷ_ik is
+    a number, and the batch's loss −(1/n) Σ_i log clip(q_i, ε, 1 − ε) finite, exactly when the
+    batch's output holds no NaN. At the end of the epoch the lines of
+    ``SparseCategoricalCrossentropy.__call__`` run once on all the rows kept — the row sums, q,
+    the clip, the logarithm: each row or element on its own, so the same numbers — and each
     batch's values are summed as ``__call__`` sums them (one row each, bit for bit).
     """
 
     def __init__(self, samples: int, batch_size: int, units: int, dtype: Any) -> None:
         self.batch_size = batch_size
-        self.q = np.empty(samples, dtype=dtype)
-        #: Where ŷ_i,t_i sits in its batch's output flattened: (i mod batch) · units + t_i.
+        self.outputs = np.empty((samples, units), dtype=dtype)
+        #: Where ŷ_i,t_i sits in the flattened outputs: i · units + t_i.
         self.positions = np.empty(samples, dtype=np.intp)
-        self._row_starts = np.arange(samples) % batch_size * units
+        self._row_starts = np.arange(samples) * units
 
     def start(self, y: np.ndarray) -> None:
         np.add(self._row_starts, y, out=self.positions)
 
     def record(self, start: int, output: np.ndarray) -> bool:
-        q = self.q[start:start + len(output)]
-        # ŷ_i,t_i, taken from the flattened output (the labels were checked: no bounds to check)
-        output.take(self.positions[start:start + len(output)], out=q, mode="wrap")
-        q /= np.add.reduce(output, axis=-1)
-        return not math.isnan(q.dot(q))  # Σ q_i² is NaN exactly when some q_i is NaN
+        self.outputs[start:start + len(output)] = output
+        return not math.isnan(np.vdot(output, output))  # Σ ŷ² is NaN exactly when some ŷ is
 
     def batch_losses(self, samples: int) -> list[float]:
-        q = _clip(self.q[:samples])  # a copy: the recorded q stay as they are
+        outputs = self.outputs[:samples]
+        q = outputs.take(self.positions[:samples])  # ŷ_i,t_i (the labels were checked)
+        q /= np.add.reduce(outputs, axis=-1)
+        _clip(q, out=q)
         np.log(q, out=q)
         size = self.batch_size
         whole = samples // size * size

@@ -30,7 +30,7 @@ from typing import Any, TypeVar, cast
 
 import numpy as np
 
-from descentlab import backend, losses, optimizers, saving, validation
+from descentlab import activations, backend, losses, optimizers, saving, validation
 from descentlab import callbacks as callbacks_module
 from descentlab import initializers as initializers_module
 from descentlab import layers as layers_module
@@ -533,7 +533,8 @@ class Sequential:
         # of each epoch, when the loss offers it (see _lean_epoch).
         epoch_losses = None
         if not (cbs.wants_batch_begin or cbs.wants_batch_end or self._regularized):
-            epoch_losses = self.loss.epoch_losses(n, size, self.output_units, self.dtype)
+            epoch_losses = self.loss.epoch_losses(n, size, self.output_units, self.dtype,
+                                                  self._softmax_output())
         for epoch in range(initial_epoch, epochs):
             cbs.on_epoch_begin(epoch)
             if shuffle:
@@ -556,6 +557,11 @@ class Sequential:
                 break
         cbs.on_train_end()
         return history
+
+    def _softmax_output(self) -> bool:
+        """Whether every row of the output is a softmax over the units (the last layer's)."""
+        act = self.layers[-1].activation
+        return type(act) is activations.Softmax and act.axis in (-1, 1)
 
     def _epoch(self, epoch: int, xs: np.ndarray, ys: np.ndarray, size: int,
                cbs: callbacks_module.CallbackList, metric_objects: list[Any],
