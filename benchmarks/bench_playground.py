@@ -16,7 +16,10 @@ bench_playground_tf.py), for the default network, TF's largest (6 × 8) and a 10
      after pressing play and a 1 s warm-up;
 (b)  **frames/s**: ``frame`` messages received by the page (counted by a wrapper around its
      WebSocket), frames drawn (``ack`` messages the page sends after drawing one), and the
-     browser's requestAnimationFrame rate;
+     browser's requestAnimationFrame rate; and **what a drawn frame costs**: the page's main
+     thread (Chrome's Performance.getMetrics: all tasks, and of those script, style
+     recalculation, layout) and the CPU time of the browser's processes (the compositor's
+     too) and of the server, in ms per drawn frame (less disturbed by a busy machine);
 (c)  **latency of a control change**: from dispatching ``change`` on ``#learning-rate`` (applied
      live by the server: answer ``updated``) or ``#activation`` (the server rebuilds: ``ready``)
      to the first DOM update of ``#epoch`` drawing a frame that arrived after that answer
@@ -314,19 +317,38 @@ def counters(page) -> dict[str, Any]:
                          "acks: window.__bench.acks, epoch: window.descentlab.lastFrame.epoch})")
 
 
-def rates(page, server: Server, seconds: float) -> dict[str, Any]:
-    """Epochs/s (the counter), frames/s received and drawn, rAF/s, CPU, while playing."""
+#: The page's main-thread times (Chrome's Performance.getMetrics, seconds) reported per frame.
+PAGE_METRICS = {"TaskDuration": "task", "ScriptDuration": "script",
+                "RecalcStyleDuration": "style", "LayoutDuration": "layout"}
+
+
+def page_metrics(cdp) -> dict[str, float]:
+    metrics = {m["name"]: m["value"] for m in cdp.send("Performance.getMetrics")["metrics"]}
+    return {short: metrics[name] for name, short in PAGE_METRICS.items()}
+
+
+def rates(page, cdp, server: Server, seconds: float) -> dict[str, Any]:
+    """Epochs/s (the counter), frames/s received and drawn, rAF/s, CPU, while playing; and
+    what a drawn frame costs: the page's main thread (all its tasks, and of those: script,
+    style, layout) and the CPU time of the browser's processes and of the server, in ms. CPU
+    per frame is disturbed far less by other processes than frames/s are."""
     play(page)
     page.wait_for_timeout(tfb.WARMUP_SECONDS * 1000)
     page.evaluate("() => window.__bench.startFrames()")
     cpu = tfb.CpuWindow({"server": server.processes, "browser": tfb.browser_processes})
+    m0 = page_metrics(cdp)
     c0, e0, t0 = counters(page), epoch_of(page), time.perf_counter()
     samples = []
     while time.perf_counter() - t0 < seconds:
         page.wait_for_timeout(1000)
         samples.append((time.perf_counter() - t0, epoch_of(page) - e0))
     c1, e1, wall = counters(page), epoch_of(page), time.perf_counter() - t0
+    m1 = page_metrics(cdp)
     cpu_playing = cpu.stop()
+    drawn = max(1, c1["acks"] - c0["acks"])
+    per_frame = {k: 1000 * (m1[k] - m0[k]) / drawn for k in m0}
+    per_frame["browser_cpu"] = 1000 * cpu_playing["browser"]["cpu_seconds"] / drawn
+    per_frame["server_cpu"] = 1000 * cpu_playing["server"]["cpu_seconds"] / drawn
     frames = tfb.frame_stats(page.evaluate("() => window.__bench.stopFrames()"))
     per_second = [(b[1] - a[1]) / (b[0] - a[0])
                   for a, b in zip([(0.0, 0), *samples[:-1]], samples, strict=True)]
@@ -336,7 +358,7 @@ def rates(page, server: Server, seconds: float) -> dict[str, Any]:
             "frames_received_per_second": (c1["frames"] - c0["frames"]) / wall,
             "frames_drawn_per_second": (c1["acks"] - c0["acks"]) / wall,
             "epochs_per_frame": (e1 - e0) / max(1, c1["acks"] - c0["acks"]),
-            "frames": frames, "cpu_playing": cpu_playing}
+            "ms_per_drawn_frame": per_frame, "frames": frames, "cpu_playing": cpu_playing}
 
 
 def latency(page, server: Server, kind: str, trials: int) -> dict[str, Any]:
@@ -389,7 +411,8 @@ def measure_network(browser, server: Server, shape: list[int], seconds: float,
             {"server": server.processes, "browser": tfb.browser_processes}, tfb.IDLE_SECONDS)
         log(f"  playing {seconds:.0f} s")
         started = time.perf_counter()
-        result.update(tfb.quietest(functools.partial(rates, page, server, seconds), tries, log))
+        result.update(tfb.quietest(functools.partial(rates, page, cdp, server, seconds), tries,
+                                   log))
         result["heap_after_play_mb"] = tfb.js_heap_mb(cdp)
         result["heap_after_play_gc_mb"] = tfb.js_heap_mb(cdp, collect=True)
         result["heap_play_seconds"] = time.perf_counter() - started
@@ -465,6 +488,14 @@ def print_ours_table(trainer_rows: dict[str, Any], live: dict[str, Any],
     row("frames/s drawn (acks)", [tfb.fmt(r["frames_drawn_per_second"]) for r in rows])
     row("epochs per drawn frame", [tfb.fmt(r["epochs_per_frame"]) for r in rows])
     row("rAF frames/s (browser)", [tfb.fmt(r["frames"]["fps"]) for r in rows])
+    row("page main thread per drawn frame (ms)",
+        [tfb.fmt(r["ms_per_drawn_frame"]["task"]) for r in rows])
+    row("  of which script / style / layout (ms)",
+        ["/".join(tfb.fmt(r["ms_per_drawn_frame"][k], 2 if k != "script" else 1)
+                  for k in ("script", "style", "layout")) for r in rows])
+    row("CPU per drawn frame: browser / server (ms)",
+        [f"{tfb.fmt(r['ms_per_drawn_frame']['browser_cpu'])} / "
+         f"{tfb.fmt(r['ms_per_drawn_frame']['server_cpu'])}" for r in rows])
     parts = {"config_sent_ms": "config sent", "answer_ms": "server answers",
              "frame_arrival_ms": "frame arrives", "dom_ms": "DOM", "painted_ms": "painted"}
     for kind in ("learningRate", "activation"):

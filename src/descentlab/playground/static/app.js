@@ -767,8 +767,8 @@ function setHidden(el, hidden) { if (el.hidden !== hidden) el.hidden = hidden; }
 // While playing, the numbers (epoch, losses) and the charts are drawn at most every SLOW_EVERY
 // ms, not with every frame: they lie far from the network and the output, and the browser
 // composites the one rectangle that holds everything a frame changed, so a frame that also
-// changes them costs the compositor about twice as much. The first frame after the server
-// answered a change draws them at once (slowDue), and so does any frame drawn while paused.
+// changes them costs the compositor about twice as much. The first frames after the server
+// answered a change draw them at once (slowDue), and so does any frame drawn while paused.
 const SLOW_EVERY = 100;
 let slowDrawn = -Infinity;     // when the numbers and charts were last drawn
 let slowDue = true;
@@ -782,8 +782,14 @@ function drawFrame(m, { stream = false } = {}) {
   if (!ready) return;
   const now = performance.now();
   const slow = !stream || slowDue || now - slowDrawn >= SLOW_EVERY;
-  if (slow) { slowDrawn = now; slowDue = false; }
-  if (slow) setText(epochEl, String(m.epoch).padStart(6, "0").replace(/\B(?=(\d{3})+(?!\d))/g, ","));
+  if (slow) {
+    slowDrawn = now;
+    const epoch = String(m.epoch).padStart(6, "0").replace(/\B(?=(\d{3})+(?!\d))/g, ",");
+    // after a change, every frame shows its numbers until the epoch moves on (the frame that
+    // comes with the server's answer repeats the epoch of the one before)
+    if (epoch !== epochEl._text) slowDue = false;
+    setText(epochEl, epoch);
+  }
   const regression = ready.problem === "regression";
   m.runs.forEach((run, i) => {
     const el = frameEls[i];

@@ -42,15 +42,19 @@ export function colorOf(v, alpha = 1) {
   return `rgba(${colorRgb(v).join(",")},${alpha})`;
 }
 
-// base64 → Uint8Array, cached on the heatmap object (a frame may be drawn twice).
-export function decode(hm) {
-  if (!hm) return null;
-  if (!hm._bytes) {
-    const bin = atob(hm.data);
+// base64 → Uint8Array, cached on the heatmap object (a frame may be drawn twice). The
+// browser's own decoder where it has one (about twice as fast for a frame's 80 neurons).
+const fromBase64 = typeof Uint8Array.fromBase64 === "function"
+  ? (text) => Uint8Array.fromBase64(text)
+  : (text) => {
+    const bin = atob(text);
     const bytes = new Uint8Array(bin.length);
     for (let i = 0; i < bin.length; i++) bytes[i] = bin.charCodeAt(i);
-    hm._bytes = bytes;
-  }
+    return bytes;
+  };
+export function decode(hm) {
+  if (!hm) return null;
+  if (!hm._bytes) hm._bytes = fromBase64(hm.data);
   return hm._bytes;
 }
 

@@ -328,15 +328,15 @@ export class NetworkView {
       const gl = run.gradients?.[c - 1]?.neuron;
       bright[c] = this.nodes[c].map((_, j) => (this.tint && gl ? gradBrightness(gl[j]) : 1));
     }
-    this._drawLinks(run, bright);
-    this._drawNodes(run, bright, discrete);
+    const repainted = this._drawLinks(run, bright);
+    this._drawNodes(run, bright, discrete, repainted);
   }
 
   // Links: colour by sign, width by |w|; with the tint on, links into dark neurons fade too.
   // Widths (¼ px) and opacities (1/32) are rounded to steps too small to see. Each layer's
   // links lie in pixel columns of their own, so only the layers where some link's look changed
   // are painted again (late in training most frames change few). Within a layer, thin and
-  // faint links are painted first, so the strong ones lie on top.
+  // faint links are painted first, so the strong ones lie on top. Returns the layers painted.
   _drawLinks(run, bright) {
     const scale = this.size / 30;
     let maxAbs = 1e-12;
@@ -347,6 +347,7 @@ export class NetworkView {
     const ref = Math.max(1, maxAbs);
     const dpr = window.devicePixelRatio || 1;
     if (!this.linkLooks) this.linkLooks = [];
+    const repainted = new Set();      // the layers painted again (returned)
     this.links.forEach((layer, l) => {
       const wl = run.weights?.[l];
       const looks = [];               // per link: sign | width step | opacity step, or -1
@@ -377,14 +378,17 @@ export class NetworkView {
       painted.sort((a, b) => (a.look >> 1) - (b.look >> 1));   // stable: equal looks keep order
       const [from, to] = this.linkSpans[l];
       this.linkPainter.paint(painted, from, to);
+      repainted.add(l);
     });
+    return repainted;
   }
 
   // Every node over the links (painting a layer's links may have covered the edges of the
   // boxes beside them): its box, its picture, the tint over it, and its bias, a small square at
   // its lower left. run null: the empty boxes (before the first frame). All in device pixels
-  // (the canvas's transform is the identity).
-  _drawNodes(run, bright, discrete) {
+  // (the canvas's transform is the identity). repainted: the layers of links painted this
+  // frame (the biases left of a layer's nodes lie among the links into them).
+  _drawNodes(run, bright, discrete, repainted = null) {
     const strip = run && heatmapStrip(run.neurons || []);   // hidden neurons, in layer order
     let k = 0;
     const last = this.nodes.length - 1;
@@ -400,7 +404,7 @@ export class NetworkView {
       const dark = c > 0 && this.tint && bright?.[c][j] < 1 ? 0.88 * (1 - bright[c][j]) : 0;
       this._drawNode(node, picture, from, { smooth: !(c === last && discrete), dark });
       const b = run?.biases?.[c - 1]?.[j];
-      if (c > 0 && b !== undefined) this._drawBias(node, b);
+      if (c > 0 && b !== undefined) this._drawBias(node, b, !repainted || repainted.has(c - 1));
     }));
   }
 
@@ -430,10 +434,13 @@ export class NetworkView {
   }
 
   // A neuron's bias: a small square coloured by tanh(bias) with an edge 35 % darker (as a
-  // stroke of rgba(0, 0, 0, 0.35) over it would be), two opaque fills.
-  _drawBias(node, b) {
+  // stroke of rgba(0, 0, 0, 0.35) over it would be), two opaque fills; only when its colour
+  // changed or the links around it were painted over it (`force`).
+  _drawBias(node, b, force) {
     const ctx = this.ctx;
     const byte = colorByte(Math.tanh(b));
+    if (!force && node.biasByte === byte) return;
+    node.biasByte = byte;
     ctx.fillStyle = BIAS_EDGE[byte];
     ctx.fillRect(...node.bias);
     ctx.fillStyle = BIAS_FILL[byte];
