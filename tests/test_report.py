@@ -28,7 +28,7 @@ from descentlab.report import build
 
 #: The sections of the chapter every report has, in both languages.
 SECTIONS = ("s91", "activations", "vanishing", "fixes", "diagnosis", "s92", "gd-cost", "sgd",
-            "momentum", "table", "config")
+            "momentum", "table", "sensitivity", "config")
 
 
 class _Page(HTMLParser):
@@ -125,7 +125,7 @@ def _at(results: dict, key: str):
 _DIGITS = r"-?\d+"
 _GROUPED = r"-?\d{1,3}(?:,\d{3})*"
 _SHAPES = {".6f": r"-?\d+\.\d{6}", ".4f": r"-?\d+\.\d{4}", ".3f": r"-?\d+\.\d{3}",
-           ".2f": r"-?\d+\.\d{2}", ".2e": r"-?\d\.\d{2}e[+-]\d{2}",
+           ".2f": r"-?\d+\.\d{2}", ".1f": r"-?\d+\.\d", ".2e": r"-?\d\.\d{2}e[+-]\d{2}",
            ".1e": r"-?\d\.\de[+-]\d{2}", "%": r"-?\d+\.\d %", "d": _DIGITS,
            ",": _GROUPED + r"(?:\.\d+)?", ",.0f": _GROUPED,
            "g": r"-?\d+(?:\.\d+)?(?:e[+-]\d+)?", ".4g": r"-?\d+(?:\.\d+)?(?:e[+-]\d+)?"}
@@ -185,11 +185,16 @@ def test_the_number_check_knows_right_from_wrong() -> None:
             _check_number(value, fmt, text)
 
 
-def _shown(page: _Page, key: str) -> float:
-    """The number the page shows for ``key``, read back from its text."""
+def _shown_text(page: _Page, key: str) -> str:
+    """The text the page shows for the number at ``key`` (one text, wherever it appears)."""
     texts = {text for k, _, text in page.numbers if k == key}
     assert len(texts) == 1, (key, texts)
-    return _read_number(texts.pop())[0]
+    return texts.pop()
+
+
+def _shown(page: _Page, key: str) -> float:
+    """The number the page shows for ``key``, read back from its text."""
+    return _read_number(_shown_text(page, key))[0]
 
 
 @pytest.mark.parametrize("lang", ["en", "ko"])
@@ -243,6 +248,48 @@ def test_headline_numbers_agree_with_quantities_recomputed_from_the_raw_results(
         verdicts[name] = ("unknown" if mine is None and sgd is None else "fails"
                           if mine is None else "holds" if sgd is None or mine < sgd
                           else "fails")
+    # the learning-rate sensitivity: each optimizer's best rate is the argmin of its per-seed
+    # final losses' means (a tie: the smaller rate), the good range the run of rates next to
+    # it within good_factor × that loss, its width log10(high / low)
+    sens = results["sensitivity"]
+    rates, factor = sens["config"]["rates"], sens["config"]["good_factor"]
+    best_losses = {}
+    for name in sens["config"]["optimizers"]:
+        rows = sens["optimizers"][name]["train_loss"]
+        means = [float(np.mean(row)) if None not in row else None for row in rows]
+        complete = [i for i, mean in enumerate(means) if mean is not None]
+        key = f"sensitivity.optimizers.{name}"
+        if not complete:
+            assert _shown_text(page, f"{key}.best_rate") == "—"
+            continue
+        best = min(complete, key=lambda i: (means[i], i))
+        low = high = best
+        while low > 0 and means[low - 1] is not None and means[low - 1] <= factor * means[best]:
+            low -= 1
+        while high < len(rates) - 1 and means[high + 1] is not None and \
+                means[high + 1] <= factor * means[best]:
+            high += 1
+        assert math.isclose(_shown(page, f"{key}.best_rate"), rates[best], rel_tol=1e-5)
+        assert abs(_shown(page, f"{key}.best_train_loss") - means[best]) <= 5e-5
+        assert math.isclose(_shown(page, f"{key}.good_low"), rates[low], rel_tol=1e-5)
+        assert math.isclose(_shown(page, f"{key}.good_high"), rates[high], rel_tol=1e-5)
+        assert abs(_shown(page, f"{key}.good_decades")
+                   - math.log10(rates[high] / rates[low])) <= 0.05
+        best_losses[name] = means[best]
+    # the judged sentences: the lowest loss at its own best rate, and who beat SGD's best
+    from descentlab.lab.optimizers import LABELS
+
+    with open(reports[lang]["html"], encoding="utf-8") as stream:
+        text = re.sub(r"<[^>]+>", "", stream.read())
+    winner = LABELS[min(best_losses, key=best_losses.get)]
+    assert (f"At its own best rate, {winner} reached the lowest" if lang == "en"
+            else f"가장 낮은 것은 {winner}입니다") in text
+    beat = [LABELS[n] for n, loss in best_losses.items()
+            if n != "sgd" and loss < best_losses["sgd"]]
+    if lang == "en" and 0 < len(beat) < len(best_losses) - 1:
+        assert f"At their own best rates, {', '.join(beat)} reached a lower" in text
+    elif lang == "en":
+        assert ("Every other optimizer" if beat else "No other optimizer") in text
     claims = [c for c in results["optimizers"]["claims"]
               if c["id"].startswith("faster_than_sgd:")]
     shown = page.claims[-len(claims):]
@@ -553,6 +600,8 @@ def test_a_results_json_that_is_not_a_report_is_refused_in_one_line(reports, tmp
             lambda r: r["vanishing"]["summary"][0].update(final_test_accuracy="x"),
             lambda r: r["surfaces"]["quadratic"]["theory"].update(kappa="<b>"),
             lambda r: r["vanishing"]["configuration"].update(depths=[]),
+            lambda r: r["sensitivity"]["config"]["optimizers"].append("nope"),
+            lambda r: r["sensitivity"]["optimizers"]["adam"].update(best_index=99),
             lambda r: r.pop("diagnosis"))):
         bad = copy.deepcopy(results)
         change(bad)
@@ -614,18 +663,52 @@ def test_every_branch_of_the_chapter_renders_in_both_languages(reports) -> None:
     fine["optimizers"]["config"]["lr_mode"] = "tuned"
     for entry in fine["diagnosis"].values():
         entry["diagnosis"]["findings"] = []
+    # the sensitivity: SGD best of all, a rate too large for momentum, Adam diverged at every
+    # rate, NaG's best at the grid's edge; then SGD worst of all, no divergence, the book's
+    # rate inside, below and outside the grid; then SGD in the middle
+    rates = results["sensitivity"]["config"]["rates"]
+    sens = unreliable["sensitivity"]["optimizers"]
+    for entry in sens.values():
+        entry.update(best_train_loss=1.0, best_at_edge=False, book_index=None)
+    sens["sgd"]["best_train_loss"] = 0.01
+    sens["momentum"].update(book_rate=0.1, book_index=2, book_good=False, good_low=0.001,
+                            good_high=0.01)
+    sens["nag"]["best_at_edge"] = True
+    sens["adam"].update(best_index=None, best_rate=None, best_train_loss=None,
+                        best_train_loss_std=None, best_val_accuracy=None, good_low=None,
+                        good_high=None, good_decades=None, good_count=0, book_good=None,
+                        diverged_seeds=[1] * len(rates))
+    sens = fine["sensitivity"]["optimizers"]
+    for entry in sens.values():
+        entry.update(best_train_loss=0.1, diverged_seeds=[0] * len(rates), book_index=None)
+    sens["sgd"].update(best_train_loss=10.0, book_index=2, book_good=True)
+    sens["adam"].update(book_index=0, book_good=False, book_rate=0.001, good_low=0.01)
+    mixed = copy.deepcopy(fine)
+    mixed["sensitivity"]["optimizers"]["sgd"]["best_train_loss"] = 0.1
+    mixed["sensitivity"]["optimizers"]["adam"]["best_train_loss"] = 0.05
     expected = {"unreliable": ["trains on some seeds but not reliably",
                                "here it does not rescue the deep sigmoid network",
-                               "it does not fall geometrically", "Where a method lost to plain"],
+                               "it does not fall geometrically", "Where a method lost to plain",
+                               "No other optimizer, even at its own best rate",
+                               "lies above the range of good rates for Momentum",
+                               "NAG is at the edge of the grid",
+                               "Adam diverged at every rate of the grid",
+                               "Rates at which a seed diverged"],
                 "fine": ["In this run the sigmoid network learned at every depth",
-                         "No problem found.", "learning rates: tuned", "trains."]}
-    for name, variant in (("unreliable", unreliable), ("fine", fine)):
+                         "No problem found.", "learning rates: tuned", "trains.",
+                         "Every other optimizer, at its own best rate",
+                         "No seed diverged at any rate", "lies in the range of good rates for SGD",
+                         "lies below the range of good rates for Adam",
+                         "The grid does not hold the book's learning rate for Momentum"],
+                "mixed": ["At their own best rates, Adam reached a lower final training loss "
+                          "than plain SGD", "Momentum, NAG"]}
+    for name, variant in (("unreliable", unreliable), ("fine", fine), ("mixed", mixed)):
         for lang in ("en", "ko"):
             body = build.render_body(variant, lang, _figures(variant, lang))
             if lang == "en":
                 for sentence in expected[name]:
                     assert sentence in body, (name, sentence)
-        assert 'class="claim unknown"' in body or name == "unreliable"
+        assert 'class="claim unknown"' in body or name != "fine"
 
 
 # ---------------------------------------------------------------------------------------------
@@ -673,6 +756,17 @@ BROKEN = [
     (lambda r: r.update(quick="yes"), "quick: expected boolean, got \"yes\""),
     (lambda r: r["diagnosis"]["relu_he"].update(diagnosis=None),
      "diagnosis.relu_he.diagnosis: expected object, got null"),
+    (lambda r: r.pop("sensitivity"), "the entry 'sensitivity' is missing"),
+    (lambda r: r["sensitivity"]["optimizers"]["adam"].update(best_val_accuracy=1.5),
+     "sensitivity.optimizers.adam.best_val_accuracy: expected a number ≤ 1, got 1.5"),
+    (lambda r: r["sensitivity"]["optimizers"]["sgd"]["train_loss"][0].append(-1),
+     "sensitivity.optimizers.sgd.train_loss.0.1: expected a number ≥ 0, got -1"),
+    (lambda r: r["sensitivity"]["config"].update(good_factor=1),
+     "sensitivity.config.good_factor: expected a number > 1, got 1"),
+    (lambda r: r["sensitivity"]["optimizers"]["nag"].update(best_at_edge="no"),
+     "sensitivity.optimizers.nag.best_at_edge: expected boolean, got \"no\""),
+    (lambda r: r["settings"]["sensitivity"].update(rates=[0.1, -1]),
+     "settings.sensitivity.rates.1: expected a number > 0, got -1"),
 ]
 
 

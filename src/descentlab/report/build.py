@@ -65,9 +65,13 @@ def plan(quick: bool) -> dict[str, Any]:
     """The experiments' settings: the default run, or a smaller ``--quick`` one."""
     if quick:
         return {"optimizers": {"seeds": [0], "epochs": 6},
+                "sensitivity": {"rates": [0.001, 0.01, 0.1, 1.0], "seeds": [0], "epochs": 3},
                 "vanishing": {"depths": [1, 5, 10], "seeds": [0], "epochs": 8},
                 "diagnosis": {"samples": 256}}
+    from descentlab.lab.optimizers import SENSITIVITY_RATES
+
     return {"optimizers": {"seeds": [0, 1, 2], "epochs": 20},
+            "sensitivity": {"rates": list(SENSITIVITY_RATES), "seeds": [0, 1, 2], "epochs": 10},
             "vanishing": {"depths": [1, 3, 5, 10], "seeds": [0, 1, 2], "epochs": 30},
             "diagnosis": {"samples": 256}}
 
@@ -111,7 +115,7 @@ def measure(quick: bool = False, data: str = "digits", workers: int | None = Non
                                "data_description": description, "settings": settings,
                                "versions": _versions()}
     started = time.perf_counter()
-    stages = 7
+    stages = 8
 
     def stage(name: str, label: str, fn: Callable[[], Any]) -> None:
         _say(progress, f"[{len(timings) + 1}/{stages}] {label}")
@@ -142,6 +146,9 @@ def measure(quick: bool = False, data: str = "digits", workers: int | None = Non
                                       steps=200, lr_mode="shared", learning_rate=0.01)})
     stage("optimizers", f"optimizers on {description}", lambda: lab_optimizers.run(
         dataset=data, workers=workers, progress=progress, **settings["optimizers"]))
+    stage("sensitivity", "each optimizer's learning-rate sensitivity",
+          lambda: lab_optimizers.sensitivity(dataset=data, workers=workers, progress=progress,
+                                             **settings["sensitivity"]))
     timings["total"] = time.perf_counter() - started
     results["timings"] = timings
     return results
@@ -160,6 +167,7 @@ def figure_jobs(results: dict, lang: str, folder: str) -> list[dict]:
             ("gd_vs_sgd", "optimizers", "gd_vs_sgd_figure", ["optimizers"], {}),
             ("optimizers_loss", "optimizers", "data_figure", ["optimizers"], {}),
             ("optimizers_validation", "optimizers", "validation_figure", ["optimizers"], {}),
+            ("optimizers_sensitivity", "optimizers", "sensitivity_figure", ["sensitivity"], {}),
             ("surface_dlfs", "optimizers", "surface_figure", ["surfaces.dlfs"], {}),
             ("quadratic_theory", "optimizers", "theory_figure", ["surfaces.quadratic.theory"],
              {})]
@@ -302,7 +310,59 @@ def facts_92(results: dict, lang: str) -> dict[str, Any]:
     names = [r["optimizer"] for r in results["surfaces"]["dlfs"]["trajectories"]]
     return {"claims": claims, "faster_than_sgd": faster,
             "slower_than_sgd": slower if opt["config"]["lr_mode"] == "book" else [],
-            "zigzag": {"sgd": names.index("sgd"), "momentum": names.index("momentum")}}
+            "zigzag": {"sgd": names.index("sgd"), "momentum": names.index("momentum")},
+            "sensitivity": facts_sensitivity(results["sensitivity"], lang)}
+
+
+def facts_sensitivity(sens: dict, lang: str) -> dict[str, Any]:
+    """What the learning-rate sensitivity says, decided from its numbers: the optimizer with
+    the lowest loss at its own best rate, which optimizers beat plain SGD's best, where the
+    book's rate lies against each range of good rates, bests at the grid's edge, divergence."""
+    from descentlab.plots import optimizers as plots
+
+    names = list(sens["config"]["optimizers"])
+    entries = {name: sens["optimizers"][name] for name in names}
+    rates, seeds = len(sens["config"]["rates"]), len(sens["config"]["seeds"])
+    for name, entry in entries.items():  # what the schema cannot say: the shapes agree
+        tables = [entry[key] for key in ("train_loss", "val_accuracy", "diverged")]
+        lists = [entry[key] for key in ("diverged_seeds", "mean_train_loss", "std_train_loss",
+                                        "mean_val_accuracy", "std_val_accuracy", "good")]
+        if rates == 0 or any(len(t) != rates or any(len(row) != seeds for row in t)
+                             for t in tables) or any(len(v) != rates for v in lists) or \
+                any(entry[key] is not None and not 0 <= entry[key] < rates
+                    for key in ("best_index", "book_index")):
+            raise DataError(f"the sensitivity of {name!r} does not match its {rates} rates × "
+                            f"{seeds} seeds")
+
+    def labels(selected: list[str]) -> list[str]:
+        return [plots.label(name, lang) for name in selected]
+
+    measured = [n for n in names if entries[n]["best_index"] is not None]
+    winner = min(measured, key=lambda n: entries[n]["best_train_loss"]) if measured else None
+    sgd = entries["sgd"]["best_train_loss"] if "sgd" in measured else None
+    others = [n for n in measured if n != "sgd"]
+    beat = [n for n in others if sgd is not None and entries[n]["best_train_loss"] < sgd]
+    book: dict[str, list[str]] = {"inside": [], "below": [], "above": [], "off_grid": []}
+    for name in measured:
+        entry = entries[name]
+        if entry["book_index"] is None:
+            book["off_grid"].append(name)
+        elif entry["book_good"]:
+            book["inside"].append(name)
+        else:
+            book["below" if entry["book_rate"] < entry["good_low"] else "above"].append(name)
+    return {
+        "names": names, "winner": winner, "sgd_measured": sgd is not None,
+        "beat_sgd": labels(beat), "not_beat_sgd": labels([n for n in others if n not in beat]),
+        "book": {where: labels(selected) for where, selected in book.items()},
+        "edge": labels([n for n in measured if entries[n]["best_at_edge"]]),
+        "never": labels([n for n in names if entries[n]["best_index"] is None]),
+        "diverged": [{"name": n, "label": plots.label(n, lang),
+                      "rates": [i for i, count in enumerate(entries[n]["diverged_seeds"])
+                                if count]}
+                     for n in names if any(entries[n]["diverged_seeds"])],
+        "last_rate": len(sens["config"]["rates"]) - 1,
+    }
 
 
 def _optimizer_settings(name: str) -> str:
