@@ -524,9 +524,11 @@ class SparseCategoricalCrossentropy(Loss):
         if activation_name != "softmax":
             return None
         t, p, _, shape = self._arrays(y_true, y_pred)
-        grad = p - self._one_hot(t, shape[-1], p.dtype)  # p − 0 is p: only p_i,t_i changes
+        if len(self._eye) != shape[-1] or self._eye.dtype != p.dtype:
+            self._eye = np.eye(shape[-1], dtype=p.dtype)  # row t: onehot(t), kept
+        grad = p - self._eye.take(t, axis=0)  # p − 0 is p: only p_i,t_i changes
         grad /= shape[-2]  # n samples (per member)
-        return grad.reshape(shape)
+        return grad if grad.shape == shape else grad.reshape(shape)  # a population's (K, n, d)
 
     def epoch_losses(self, samples: int, batch_size: int, output_units: int, dtype: Any,
                      softmax_output: bool) -> EpochLosses | None:
@@ -534,12 +536,6 @@ class SparseCategoricalCrossentropy(Loss):
         if type(self) is not SparseCategoricalCrossentropy or not softmax_output:
             return None
         return _SparseEpochLosses(samples, batch_size, output_units, dtype)
-
-    def _one_hot(self, t: np.ndarray, units: int, dtype: np.dtype) -> np.ndarray:
-        """onehot(t): row i is 1 at column t_i, 0 elsewhere (rows of an identity matrix, kept)."""
-        if self._eye.dtype != dtype or len(self._eye) != units:
-            self._eye = np.eye(units, dtype=dtype)
-        return self._eye.take(t, axis=0)  # (as eye[t], with less indexing machinery)
 
     def check_targets(self, y_true: Any, output_shape: tuple[int, ...]) -> None:
         y = np.asarray(y_true)

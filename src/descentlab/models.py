@@ -9,6 +9,10 @@ One training step is the whole of chapter 9 in four lines (see ``_train_step``):
 
 ``optimizer.apply`` is the public function a user calls by hand; ``fit`` hands it each layer's
 named weights. One optional speed-up sits under that call (:meth:`Sequential.pack_weights`).
+Another is in ``fit``'s bookkeeping: when no callback reads every batch's logs, a loss may take
+its line out of the step and compute an epoch's batch losses at its end, from what each step
+kept (sparse crossentropy on a softmax output does: see :meth:`Sequential._lean_epoch`) — the
+same numbers, bit for bit, and the same divergence.
 
 The penalties Σ R(W) of regularized weights (``Dense(..., kernel_regularizer=l2(0.01))``) are
 part of the loss that ``fit``, ``train_on_batch``, ``evaluate`` and ``compute_gradients`` report,
