@@ -11,7 +11,8 @@ What is timed (each a separate measurement, in this order)::
                                 per-epoch gradient norms on the same 256-sample probe, test
                                 accuracy per epoch), on the same 2 worker processes, 1 thread each
     descentlab optimizers       lab.optimizers.run() with its defaults (9 optimizers × 3 seeds,
-                                20 epochs on digits, the full training loss after every update)
+                                20 epochs on digits, the full training loss after every update),
+                                trained as 8 populations (SGD and momentum share one)
     descentlab report --quick   report.build.measure(quick=True) + write (English)
     descentlab report           the default report
 
