@@ -225,7 +225,9 @@ class Dense(Layer):
         self.x = x
         z = x @ self.kernel
         if self.bias is not None:
-            z += self.bias[..., np.newaxis, :]  # b as a row (per member, in a population)
+            # b as a row: a vector broadcasts over the batch as it is (no view to make, every
+            # step); a population's biases (K, units) need the batch axis, per member.
+            z += self.bias if self.bias.ndim == 1 else self.bias[..., np.newaxis, :]
         self.z = z
         # .f is the activation's array fast path (no input conversion): this runs every step.
         self.a = z if self._linear else self.activation.f(z)

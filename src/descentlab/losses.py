@@ -607,11 +607,11 @@ class _SparseEpochLosses(EpochLosses):
         size = self.batch_size
         whole = samples // size * size
         sums = np.add.reduce(q[:whole].reshape(-1, size), axis=-1)  # Σ_i log clip(q_i) per batch
-        counts = [size] * len(sums)
+        counts = np.full(len(sums), size)
         if whole < samples:
             sums = np.append(sums, np.add.reduce(q[whole:]))
-            counts.append(samples - whole)
-        return [-float(total) / n for total, n in zip(sums, counts, strict=True)]
+            counts = np.append(counts, samples - whole)
+        return (-sums.astype(np.float64) / counts).tolist()  # __call__'s −float(total) / n
 
 
 # --------------------------------------------------------------------------------------------
