@@ -568,3 +568,63 @@ def test_links_repainted_column_range_by_range_equal_one_painting(page: Page) ->
     }""")
     assert same == {"equal": True, "changed": True}
     clean(page)
+
+
+def test_links_painted_over_a_background_equal_transparent_ones_over_it(page: Page) -> None:
+    """The network's canvas is opaque: links.js paints its links over white. That must be what
+    painting them over transparency and laying the result on white gives (within rounding)."""
+    page.open()
+    worst = page.js("""async (cases) => {
+      const { LinkPainter, linkGeometry } = await import("/static/links.js");
+      const W = 160, H = 240;
+      const pixels = (links, background) => {
+        const c = document.createElement("canvas");
+        c.width = W; c.height = H;
+        const ctx = c.getContext("2d", { alpha: !background });
+        new LinkPainter(ctx, W, H, { background }).paint(links.map(
+          ([x1, y1, x2, y2, width, rgb, alpha]) =>
+            ({ geometry: linkGeometry(x1, y1, x2, y2), rgb, width, alpha })));
+        return ctx.getImageData(0, 0, W, H).data;
+      };
+      let worst = 0;
+      for (const links of Object.values(cases)) {
+        const clear = pixels(links, null), white = pixels(links, [255, 255, 255]);
+        for (let i = 0; i < clear.length; i += 4) {
+          const a = clear[i + 3] / 255;
+          for (let k = 0; k < 3; k++) {
+            worst = Math.max(worst, Math.abs(white[i + k] - (clear[i + k] * a + 255 * (1 - a))));
+          }
+          if (white[i + 3] !== 255) return 255;
+        }
+      }
+      return worst;
+    }""", LINK_CASES)
+    assert worst <= 2
+    clean(page)
+
+
+def test_a_drawing_painted_frame_by_frame_equals_one_painted_at_once(page: Page) -> None:
+    """While playing, the network's canvas is painted in part (only the layers of links whose
+    look changed, only the bias squares that changed): after a few seconds it must equal a
+    drawing of the same frame on a new canvas."""
+    page.open("activation=sigmoid&networkShape=8,8,8,8,8,8")
+    page.play()
+    page.page.wait_for_timeout(2500)
+    page.pause()
+    page.js("() => { const c = document.querySelector('#network .net-canvas');"
+            " window.__canvas = c;"
+            " window.__before = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;"
+            " window.dispatchEvent(new Event('resize')); }")
+    page.until("() => document.querySelector('#network .net-canvas') !== window.__canvas",
+               what="the network drawn again")
+    differ = page.js("""() => {
+      const c = document.querySelector('#network .net-canvas');
+      const after = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+      const before = window.__before;
+      if (after.length !== before.length) return -1;
+      let n = 0;
+      for (let i = 0; i < after.length; i++) if (after[i] !== before[i]) n++;
+      return n;
+    }""")
+    assert differ == 0
+    clean(page)
