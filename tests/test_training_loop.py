@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 import descentlab as dl
-from descentlab import activations, optimizers
+from descentlab import activations, losses, optimizers
 from descentlab.callbacks import Callback, EarlyStopping, ModelCheckpoint
 from descentlab.errors import TrainingDiverged
 from descentlab.layers import Activation, BatchNormalization, Dense, Dropout
@@ -134,11 +134,15 @@ def sparse_run(per_batch: bool, on_divergence: str, boost: bool, dtype: str):
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
 @pytest.mark.parametrize(("on_divergence", "boost"), [
     ("raise", False), ("raise", True), ("stop", True), ("continue", True)])
-def test_losses_summed_per_epoch_equal_batch_by_batch(dtype, on_divergence, boost) -> None:
+@pytest.mark.parametrize("kept_bytes", [None, 1000])
+def test_losses_summed_per_epoch_equal_batch_by_batch(dtype, on_divergence, boost, kept_bytes,
+                                                      monkeypatch) -> None:
     """Without callbacks that read every batch's logs, sparse crossentropy's batch losses are
-    computed at the end of each epoch (Sequential._lean_epoch): the History, the weights and the
-    divergence (epoch, batch, what is left behind) are those of the batch-by-batch loop, bit for
-    bit."""
+    computed from the outputs kept (Sequential._lean_epoch; with kept_bytes, a buffer of a
+    batch or two, folded many times an epoch): the History, the weights and the divergence
+    (epoch, batch, what is left behind) are those of the batch-by-batch loop, bit for bit."""
+    if kept_bytes is not None:
+        monkeypatch.setattr(losses._SparseEpochLosses, "KEPT_BYTES", kept_bytes)
     lean = sparse_run(False, on_divergence, boost, dtype)
     per_batch = sparse_run(True, on_divergence, boost, dtype)
     assert repr(lean[0]) == repr(per_batch[0])  # NaN compares equal in its repr

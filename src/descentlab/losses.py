@@ -573,36 +573,53 @@ class SparseCategoricalCrossentropy(Loss):
 
 class _SparseEpochLosses(EpochLosses):
     """Sparse categorical crossentropy over an epoch of ``fit`` whose outputs are softmax rows,
-    computed once, at the end of the epoch.
+    computed from the rows kept, not step by step.
 
     Each step keeps a copy of its batch's output ŷ and looks for a NaN in it. A softmax row is
     either in [0, 1] and sums to at least 1/units, or holds a NaN; so q_i = ŷ_i,t_i / Σ_k ŷ_ik is
     a number, and the batch's loss −(1/n) Σ_i log clip(q_i, ε, 1 − ε) finite, exactly when the
-    batch's output holds no NaN. At the end of the epoch the lines of
-    ``SparseCategoricalCrossentropy.__call__`` run once on all the rows kept — the row sums, q,
-    the clip, the logarithm: each row or element on its own, so the same numbers — and each
-    batch's values are summed as ``__call__`` sums them (one row each, bit for bit).
+    batch's output holds no NaN. The lines of ``SparseCategoricalCrossentropy.__call__`` then run
+    on many rows at once — the row sums and q whenever the rows kept fill their buffer (at most
+    :data:`KEPT_BYTES`) and at the end of the epoch, the clip and the logarithm at its end: each
+    row or element on its own, so the same numbers — and each batch's values are summed as
+    ``__call__`` sums them (one row each, bit for bit).
     """
+
+    #: The most bytes of outputs kept before they are folded into q (whole batches; at least one).
+    KEPT_BYTES = 4 << 20
 
     def __init__(self, samples: int, batch_size: int, units: int, dtype: Any) -> None:
         self.batch_size = batch_size
-        self.outputs = np.empty((samples, units), dtype=dtype)
-        #: Where ŷ_i,t_i sits in the flattened outputs: i · units + t_i.
-        self.positions = np.empty(samples, dtype=np.intp)
-        self._row_starts = np.arange(samples) * units
+        batches = max(1, self.KEPT_BYTES // (batch_size * units * np.dtype(dtype).itemsize))
+        self.outputs = np.empty((min(samples, batches * batch_size), units), dtype=dtype)
+        self.q = np.empty(samples, dtype=dtype)
+        self._row_starts = np.arange(len(self.outputs)) * units  # of each row, flattened
+        self.y = np.empty(0, dtype=np.intp)
+        self.kept_from = 0  # the sample whose output is the first row kept
+        self.kept = 0  # the rows kept
 
     def start(self, y: np.ndarray) -> None:
-        np.add(self._row_starts, y, out=self.positions)
+        self.y, self.kept_from, self.kept = y, 0, 0
 
     def record(self, start: int, output: np.ndarray) -> bool:
-        self.outputs[start:start + len(output)] = output
+        if self.kept + len(output) > len(self.outputs):
+            self._fold()
+        self.outputs[self.kept:self.kept + len(output)] = output
+        self.kept += len(output)
         return not math.isnan(np.vdot(output, output))  # Σ ŷ² is NaN exactly when some ŷ is
 
-    def batch_losses(self, samples: int) -> list[float]:
-        outputs = self.outputs[:samples]
-        q = outputs.take(self.positions[:samples])  # ŷ_i,t_i (the labels were checked)
+    def _fold(self) -> None:
+        """q_i = ŷ_i,t_i / Σ_k ŷ_ik of the rows kept, into q; the buffer is free again."""
+        first, rows = self.kept_from, self.kept
+        outputs, q = self.outputs[:rows], self.q[first:first + rows]
+        outputs.take(self._row_starts[:rows] + self.y[first:first + rows], out=q)  # ŷ_i,t_i
         q /= np.add.reduce(outputs, axis=-1)
-        _clip(q, out=q)
+        self.kept_from, self.kept = first + rows, 0
+
+    def batch_losses(self, samples: int) -> list[float]:
+        if self.kept:
+            self._fold()
+        q = _clip(self.q[:samples])  # a copy: q stays as it is
         np.log(q, out=q)
         size = self.batch_size
         whole = samples // size * size

@@ -635,10 +635,12 @@ class Sequential:
                 metric_counts[i] += count
             if self.stop_training:
                 break
+        batch_losses = epoch_losses.batch_losses(seen)
+        last = len(batch_losses) - 1
+        counts = [size] * last + [seen - size * last]  # the last batch may be smaller
         loss_total = 0.0
-        for start, loss in zip(range(0, seen, size), epoch_losses.batch_losses(seen),
-                               strict=True):
-            loss_total += loss * (min(start + size, seen) - start)  # as _epoch adds them up
+        for loss, count in zip(batch_losses, counts, strict=True):
+            loss_total += loss * count  # batch by batch, as _epoch adds them up
         return self._logs(loss_total / seen, metric_objects, metric_totals, metric_counts)
 
     def _diverged(self, epoch: int, step: int, loss: float,
