@@ -579,10 +579,10 @@ class _SparseEpochLosses(EpochLosses):
     either in [0, 1] and sums to at least 1/units, or holds a NaN; so q_i = ŷ_i,t_i / Σ_k ŷ_ik is
     a number, and the batch's loss −(1/n) Σ_i log clip(q_i, ε, 1 − ε) finite, exactly when the
     batch's output holds no NaN. The lines of ``SparseCategoricalCrossentropy.__call__`` then run
-    on many rows at once — the row sums and q whenever the rows kept fill their buffer (at most
-    :data:`KEPT_BYTES`) and at the end of the epoch, the clip and the logarithm at its end: each
-    row or element on its own, so the same numbers — and each batch's values are summed as
-    ``__call__`` sums them (one row each, bit for bit).
+    on many rows at once: the row sums and q whenever the rows kept fill their buffer (at most
+    ``KEPT_BYTES``) and at the end of the epoch, the clip and the logarithm at the end. Each works
+    on every row or element on its own, so the numbers are the same; each batch's values are then
+    summed as ``__call__`` sums them (one row per batch: the same sums, bit for bit).
     """
 
     #: The most bytes of outputs kept before they are folded into q (whole batches; at least one).
@@ -593,7 +593,7 @@ class _SparseEpochLosses(EpochLosses):
         batches = max(1, self.KEPT_BYTES // (batch_size * units * np.dtype(dtype).itemsize))
         self.outputs = np.empty((min(samples, batches * batch_size), units), dtype=dtype)
         self.q = np.empty(samples, dtype=dtype)
-        self._row_starts = np.arange(len(self.outputs)) * units  # of each row, flattened
+        self._row_starts = np.arange(len(self.outputs)) * units  # row i, flattened: i · units
         self.y = np.empty(0, dtype=np.intp)
         self.kept_from = 0  # the sample whose output is the first row kept
         self.kept = 0  # the rows kept

@@ -533,8 +533,9 @@ class Sequential:
             xs, ys = np.empty_like(x), np.empty_like(y)
         else:
             xs, ys = x, y
-        # Without callbacks that read every batch's logs, the batch losses can wait for the end
-        # of each epoch, when the loss offers it (see _lean_epoch).
+        # Unless callbacks are called at every batch (they read its logs) or weights have
+        # penalties (each step's loss adds them), the batch losses can wait for the end of the
+        # epoch, when the loss offers it (see _lean_epoch).
         epoch_losses = None
         if not (cbs.wants_batch_begin or cbs.wants_batch_end or self._regularized):
             epoch_losses = self.loss.epoch_losses(n, size, self.output_units, self.dtype,
