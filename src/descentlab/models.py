@@ -52,6 +52,14 @@ _DIVERGENCE_MODES = ("raise", "stop", "continue")
 F = TypeVar("F", bound=Callable[..., Any])
 
 
+def validation_pair(validation_data: Any) -> tuple[Any, Any]:
+    """``fit``'s ``validation_data`` as ``(x_val, y_val)``, or a DataError naming what it got."""
+    if not isinstance(validation_data, (tuple, list)) or len(validation_data) != 2:
+        raise validation.fail("validation_data", "a tuple (x_val, y_val)", validation_data,
+                              DataError)
+    return validation_data[0], validation_data[1]
+
+
 def _batch_size(value: Any, n: int) -> int:
     """Samples per step: an integer ≥ 1, or ``"full"`` (all ``n``: plain gradient descent)."""
     if value is None:
@@ -295,10 +303,7 @@ class Sequential:
         shuffling), or no validation (None)."""
         x, y = self._prepare_xy(x, y)
         if validation_data is not None:
-            if not isinstance(validation_data, (tuple, list)) or len(validation_data) != 2:
-                raise validation.fail("validation_data", "a tuple (x_val, y_val)",
-                                      validation_data, DataError)
-            x_val, y_val = validation_data
+            x_val, y_val = validation_pair(validation_data)
             return x, y, self._prepare_xy(x_val, y_val, what="validation_data ")
         if validation_split > 0:
             split_at = int(math.floor(len(x) * (1.0 - validation_split)))

@@ -54,7 +54,7 @@ from descentlab import backend, optimizers, validation
 from descentlab import callbacks as callbacks_module
 from descentlab import layers as layers_module
 from descentlab.errors import ConfigError, DataError, TrainingDiverged
-from descentlab.models import Sequential, _batch_size
+from descentlab.models import Sequential, _batch_size, validation_pair
 
 __all__ = ["Population", "seeded"]
 
@@ -280,10 +280,7 @@ class Population:
             return first._fit_data(x, y, validation_data, validation_split)
         x, y = self._member_data(x, y)
         if validation_data is not None:
-            if not isinstance(validation_data, (tuple, list)) or len(validation_data) != 2:
-                raise validation.fail("validation_data", "a tuple (x_val, y_val)",
-                                      validation_data, DataError)
-            x_val, y_val = validation_data
+            x_val, y_val = validation_pair(validation_data)
             return x, y, self._member_data(x_val, y_val, what="validation_data ")
         if validation_split > 0:
             first_part, _, _ = first._fit_data(x[0], y[0], None, validation_split)
