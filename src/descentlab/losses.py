@@ -588,10 +588,12 @@ class _SparseEpochLosses(EpochLosses):
         self.y, self.kept_from, self.kept = y, 0, 0
 
     def record(self, start: int, output: np.ndarray) -> bool:
-        if self.kept + len(output) > len(self.outputs):
+        kept, rows = self.kept, len(output)
+        if kept + rows > len(self.outputs):
             self._fold()
-        self.outputs[self.kept:self.kept + len(output)] = output
-        self.kept += len(output)
+            kept = 0
+        self.outputs[kept:kept + rows] = output
+        self.kept = kept + rows
         return not math.isnan(np.vdot(output, output))  # Σ ŷ² is NaN exactly when some ŷ is
 
     def _fold(self) -> None:
