@@ -612,11 +612,10 @@ class _SparseEpochLosses(EpochLosses):
         size = self.batch_size
         whole = samples // size * size
         sums = np.add.reduce(q[:whole].reshape(-1, size), axis=-1)  # Σ_i log clip(q_i) per batch
-        counts = np.full(len(sums), size)
-        if whole < samples:
-            sums = np.append(sums, np.add.reduce(q[whole:]))
-            counts = np.append(counts, samples - whole)
-        return (-sums.astype(np.float64) / counts).tolist()  # __call__'s −float(total) / n
+        losses = (-sums.astype(np.float64) / size).tolist()  # __call__'s −float(total) / n
+        if whole < samples:  # a last, smaller batch
+            losses.append(-float(np.add.reduce(q[whole:])) / (samples - whole))
+        return losses
 
 
 # --------------------------------------------------------------------------------------------
