@@ -4,7 +4,10 @@
 The network of issue 12: 64 → 32 (ReLU) → 10 (softmax), cross-entropy, plain SGD (learning rate
 0.01), float32, batch 32, on scikit-learn's digits (1,797 × 64). Each framework runs in its own
 process (its own thread pools), with one BLAS / intra-op thread, and is timed over whole runs of
-``--steps`` steps after a warm-up; the figure is the median of ``--rounds`` rounds.
+``--steps`` steps after a warm-up. The processes of a table are started together and take turns,
+one run each per round (the order rotated every round), so that every round times them all
+within seconds of each other on a machine whose speed drifts: a figure is the median of
+``--rounds`` rounds, a ratio the median of the same-round ratios (with their range).
 
 Populations (K = ``--members`` networks, each with its own initial weights and batch order):
 
@@ -28,6 +31,7 @@ Usage::
 
     python benchmarks/bench_population.py              # about a minute
     python benchmarks/bench_population.py --quick      # smoke run
+    python benchmarks/bench_population.py --rows single --rounds 15   # one network only
     python benchmarks/bench_population.py --json out.json
 
 Needs the test environment plus JAX (``pip install jax``; the row is skipped with a note when it
@@ -43,6 +47,7 @@ import os
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from typing import Any
 
@@ -319,7 +324,8 @@ def blas() -> list[dict[str, Any]]:
             for info in threadpool_info()]
 
 
-def worker(name: str, members: int, steps: int, rounds: int) -> dict[str, Any]:
+def build(name: str, members: int, steps: int) -> tuple[Any, int]:
+    """The worker's ``run`` (one timed run) and the steps one run makes."""
     import numpy  # noqa: F401  (loaded before threadpoolctl reads the pools)
 
     done = steps
@@ -340,13 +346,12 @@ def worker(name: str, members: int, steps: int, rounds: int) -> dict[str, Any]:
     else:
         raise SystemExit(f"unknown worker {name!r}")
     run()  # warm-up: caches, first-call costs
-    times = []
-    for _ in range(rounds):
-        t0 = time.perf_counter()
-        run()
-        times.append(time.perf_counter() - t0)
+    return run, done
+
+
+def describe(name: str, members: int, done: int, times: list[float]) -> dict[str, Any]:
     per_step = statistics.median(times) / done
-    result = {"worker": name, "steps": done, "rounds": rounds, "seconds": times,
+    result = {"worker": name, "steps": done, "rounds": len(times), "seconds": times,
               "us_per_step": per_step * 1e6, "blas": blas()}
     if name in POPULATION_WORKERS:
         result["members"] = members
@@ -354,16 +359,92 @@ def worker(name: str, members: int, steps: int, rounds: int) -> dict[str, Any]:
     return result
 
 
-def run_worker(name: str, members: int, steps: int, rounds: int) -> dict[str, Any]:
+def timed(run: Any) -> float:
+    t0 = time.perf_counter()
+    run()
+    return time.perf_counter() - t0
+
+
+def worker(name: str, members: int, steps: int, rounds: int) -> dict[str, Any]:
+    """All rounds of one framework in this process, one after the other."""
+    run, done = build(name, members, steps)
+    return describe(name, members, done, [timed(run) for _ in range(rounds)])
+
+
+def serve(name: str, members: int, steps: int) -> None:
+    """One timed run per line read from stdin, its seconds printed; the driver takes turns."""
+    run, done = build(name, members, steps)
+    print(json.dumps({"ready": done}), flush=True)
+    for _ in sys.stdin:
+        print(json.dumps(timed(run)), flush=True)
+
+
+def run_workers(names: tuple[str, ...], members: int, steps: int,
+                rounds: int) -> dict[str, dict[str, Any]]:
+    """Each worker in its own process, all started at once, one run each per round in turn
+    (the order rotated every round); a worker that fails is reported, the others go on."""
     env = {**os.environ, **ONE_THREAD}
-    proc = subprocess.run([sys.executable, os.path.abspath(__file__), "--worker", name,
-                           "--members", str(members), "--steps", str(steps),
-                           "--rounds", str(rounds)],
-                          capture_output=True, text=True, env=env, check=False)
-    if proc.returncode != 0:
-        last = (proc.stderr.strip().splitlines() or ["(no output)"])[-1]
-        return {"worker": name, "error": last}
-    return json.loads(proc.stdout.strip().splitlines()[-1])
+    procs, logs, done, results = {}, {}, {}, {}
+    for name in names:
+        logs[name] = tempfile.TemporaryFile(mode="w+")  # stderr: read only if the worker fails
+        procs[name] = subprocess.Popen(
+            [sys.executable, os.path.abspath(__file__), "--worker", name, "--serve",
+             "--members", str(members), "--steps", str(steps)],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=logs[name], text=True,
+            env=env)
+
+    def reply(name: str) -> Any:
+        stdout = procs[name].stdout
+        assert stdout is not None
+        line = stdout.readline()
+        if line:
+            return json.loads(line)
+        procs[name].wait()
+        logs[name].seek(0)
+        last = (logs[name].read().strip().splitlines() or ["(no output)"])[-1]
+        results[name] = {"worker": name, "error": last}
+        done.pop(name, None)
+        return None
+
+    for name in names:
+        ready = reply(name)
+        if ready is not None:
+            done[name] = ready["ready"]
+    times: dict[str, list[float]] = {name: [] for name in done}
+    for r in range(rounds):
+        order = list(done)[r % len(done):] + list(done)[:r % len(done)] if done else []
+        for name in order:
+            stdin = procs[name].stdin
+            assert stdin is not None
+            stdin.write("run\n")
+            stdin.flush()
+            seconds = reply(name)
+            if seconds is not None:
+                times[name].append(seconds)
+    for name, proc in procs.items():
+        if proc.poll() is None and proc.stdin is not None:
+            proc.stdin.close()
+            proc.wait()
+        logs[name].close()
+    for name in done:
+        results[name] = describe(name, members, done[name], times[name])
+    return {name: results[name] for name in names}
+
+
+def same_round_ratios(results: dict[str, dict[str, Any]], name: str,
+                      reference: str) -> list[float]:
+    """The worker's time over the reference's, round by round (empty if either failed)."""
+    r, ref = results.get(name, {}), results.get(reference, {})
+    if "seconds" not in r or "seconds" not in ref:
+        return []
+    return [a / r["steps"] / (b / ref["steps"])
+            for a, b in zip(r["seconds"], ref["seconds"], strict=True)]
+
+
+def ratio_text(ratios: list[float]) -> str:
+    if not ratios:
+        return "   nan×"
+    return (f"{statistics.median(ratios):6.2f}× ({min(ratios):.2f}–{max(ratios):.2f})")
 
 
 def main() -> None:
@@ -371,42 +452,49 @@ def main() -> None:
     parser.add_argument("--members", type=int, default=32)
     parser.add_argument("--steps", type=int, default=1000)
     parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--rows", choices=("all", "population", "single"), default="all",
+                        help="the tables to measure: both, the populations', one network's")
     parser.add_argument("--quick", action="store_true", help="a smoke run")
     parser.add_argument("--json", help="write the results here")
     parser.add_argument("--worker", help=argparse.SUPPRESS)
+    parser.add_argument("--serve", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--keep-blas-env", action="store_true")
     args = parser.parse_args()
     removed = reexec_without_blas_env(MARKER)
+    if args.worker and args.serve:
+        serve(args.worker, args.members, args.steps)
+        return
     if args.worker:
         print(json.dumps(worker(args.worker, args.members, args.steps, args.rounds)))
         return
     if args.quick:
         args.steps, args.rounds = 100, 2
     print(f"64→32→10, batch {BATCH}, SGD {LEARNING_RATE}, float32, digits; one thread per "
-          f"framework; {args.steps} steps × {args.rounds} rounds (median)"
+          f"framework; {args.steps} steps × {args.rounds} rounds, in turn (median)"
           + (f"; removed {', '.join(removed)} for these processes" if removed else ""))
-    results = {}
-    for name in (*POPULATION_WORKERS, *SINGLE_WORKERS):
-        results[name] = run_worker(name, args.members, args.steps, args.rounds)
-    jax_row = results.get("jax-vmap-jit", {})
-    print(f"\n{args.members} members             µs per member-step   vs JAX")
-    for name in POPULATION_WORKERS:
-        r = results[name]
-        if "error" in r:
-            print(f"  {name:22s} not measured: {r['error']}")
-            continue
-        ratio = (r["us_per_member_step"] / jax_row["us_per_member_step"]
-                 if "us_per_member_step" in jax_row else float("nan"))
-        print(f"  {name:22s} {r['us_per_member_step']:10.2f}        {ratio:6.2f}×")
-    bare = results.get("numpy-loop", {})
-    print("\none network                µs per step   vs the NumPy loop")
-    for name in SINGLE_WORKERS:
-        r = results[name]
-        if "error" in r:
-            print(f"  {name:22s} not measured: {r['error']}")
-            continue
-        ratio = r["us_per_step"] / bare["us_per_step"] if "us_per_step" in bare else float("nan")
-        print(f"  {name:22s} {r['us_per_step']:10.2f}    {ratio:6.2f}×")
+    results: dict[str, dict[str, Any]] = {}
+    if args.rows in ("all", "population"):
+        results.update(run_workers(POPULATION_WORKERS, args.members, args.steps, args.rounds))
+        print(f"\n{args.members} members             µs per member-step   vs JAX (same rounds)")
+        for name in POPULATION_WORKERS:
+            r = results[name]
+            if "error" in r:
+                print(f"  {name:22s} not measured: {r['error']}")
+                continue
+            ratios = same_round_ratios(results, name, "jax-vmap-jit")
+            r["vs_jax_rounds"] = ratios
+            print(f"  {name:22s} {r['us_per_member_step']:10.2f}        {ratio_text(ratios)}")
+    if args.rows in ("all", "single"):
+        results.update(run_workers(SINGLE_WORKERS, args.members, args.steps, args.rounds))
+        print("\none network                µs per step   vs the NumPy loop (same rounds)")
+        for name in SINGLE_WORKERS:
+            r = results[name]
+            if "error" in r:
+                print(f"  {name:22s} not measured: {r['error']}")
+                continue
+            ratios = same_round_ratios(results, name, "numpy-loop")
+            r["vs_numpy_loop_rounds"] = ratios
+            print(f"  {name:22s} {r['us_per_step']:10.2f}    {ratio_text(ratios)}")
     blas_info = next((r["blas"] for r in results.values() if r.get("blas")), [])
     for info in blas_info:
         print(f"BLAS: {info}")

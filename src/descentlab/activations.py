@@ -232,7 +232,9 @@ class ReLU(ActivationFunction):
         return (x > 0).astype(x.dtype)
 
     def backward(self, x: np.ndarray, y: np.ndarray, grad: np.ndarray) -> np.ndarray:
-        return grad * (x > 0)
+        d = (x > 0).astype(grad.dtype)  # relu'(x): 1 where x > 0, else 0
+        d *= grad  # (a float mask: multiplying by a bool array casts it on the fly, slower)
+        return d
 
 
 class Softplus(ActivationFunction):

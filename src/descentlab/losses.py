@@ -602,10 +602,12 @@ class _SparseEpochLosses(EpochLosses):
         self.y, self.kept_from, self.kept = y, 0, 0
 
     def record(self, start: int, output: np.ndarray) -> bool:
-        if self.kept + len(output) > len(self.outputs):
+        kept, rows = self.kept, len(output)
+        if kept + rows > len(self.outputs):
             self._fold()
-        self.outputs[self.kept:self.kept + len(output)] = output
-        self.kept += len(output)
+            kept = 0
+        self.outputs[kept:kept + rows] = output
+        self.kept = kept + rows
         return not math.isnan(np.vdot(output, output))  # Σ ŷ² is NaN exactly when some ŷ is
 
     def _fold(self) -> None:
@@ -624,11 +626,10 @@ class _SparseEpochLosses(EpochLosses):
         size = self.batch_size
         whole = samples // size * size
         sums = np.add.reduce(q[:whole].reshape(-1, size), axis=-1)  # Σ_i log clip(q_i) per batch
-        counts = np.full(len(sums), size)
-        if whole < samples:
-            sums = np.append(sums, np.add.reduce(q[whole:]))
-            counts = np.append(counts, samples - whole)
-        return (-sums.astype(np.float64) / counts).tolist()  # __call__'s −float(total) / n
+        losses = (-sums.astype(np.float64) / size).tolist()  # __call__'s −float(total) / n
+        if whole < samples:  # a last, smaller batch
+            losses.append(-float(np.add.reduce(q[whole:])) / (samples - whole))
+        return losses
 
 
 # --------------------------------------------------------------------------------------------

@@ -353,7 +353,7 @@ class Sequential:
             grad = last.backward(grad, preactivation=True)
         else:
             grad = last.backward(self.loss.gradient(y, output))
-        for layer in reversed(self.layers[:-1]):
+        for layer in self.layers[-2::-1]:  # the others, last to first
             assert grad is not None  # only the first layer skips ∂L/∂input
             grad = layer.backward(grad)
 

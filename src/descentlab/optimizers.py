@@ -343,7 +343,8 @@ class Optimizer:
         self._begin_step(t)
         rule = self._keras_rule if self.flavor == "keras" else self._pytorch_rule
         for g, p, state in self._update_groups(clipped, params):
-            g = self._weight_decay(g, p, lr)                   # 2. weight decay
+            if self.weight_decay is not None:
+                g = self._weight_decay(g, p, lr)               # 2. weight decay
             rule(g, p, state, lr, t)                           # 3. the update rule
 
     def _update_groups(self, grads: Sequence[np.ndarray], params: Sequence[np.ndarray],
