@@ -10,6 +10,8 @@ import gzip
 import os
 import re
 import resource
+import subprocess
+import sys
 
 import numpy as np
 import pandas as pd
@@ -47,6 +49,31 @@ def test_bundled_sets_are_sklearns_unscaled(name):
     np.testing.assert_array_equal(x, bunch.data)
     np.testing.assert_array_equal(y, bunch.target)
     assert y.dtype == np.int64 and len(np.unique(y)) == classes
+
+
+def test_bundled_sets_load_without_importing_sklearn():
+    # Importing scikit-learn takes 1–2 s, longer than a lab trains a population: the loaders
+    # read its files directly (the arrays are held to scikit-learn's own loaders above).
+    code = ("import sys; from descentlab import datasets\n"
+            "for name in ('digits', 'iris', 'wine', 'breast_cancer'):\n"
+            "    datasets.load(name)\n"
+            "print('sklearn' in sys.modules)")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          check=True)
+    assert done.stdout.strip() == "False"
+
+
+@pytest.mark.parametrize("name", list(BUNDLED))
+def test_bundled_sets_fall_back_to_sklearns_loader(name, monkeypatch):
+    # Where scikit-learn keeps its files elsewhere, its loader gives the same arrays.
+    monkeypatch.setattr(datasets, "_bundled_file", lambda filename: None)
+    loader, _ = BUNDLED[name]
+    bunch = getattr(sklearn.datasets, loader)()
+    x, y = datasets.load(name)
+    scale = 16.0 if name == "digits" else 1.0
+    np.testing.assert_array_equal(x, bunch.data / scale)
+    np.testing.assert_array_equal(y, bunch.target)
+    assert x.dtype == np.float64 and y.dtype == np.int64
 
 
 # ---------------------------------------------------------------------------------------------

@@ -1,7 +1,7 @@
 """Data that needs no network: scikit-learn's bundled sets, generated 2-D sets, and files.
 
 * ``load_digits``, ``load_iris``, ``load_wine``, ``load_breast_cancer``: scikit-learn's bundled
-  copies (no download).
+  copies (no download), read from scikit-learn's data files without importing scikit-learn.
 * ``make_xor``, ``make_circles``, ``make_moons``, ``make_spirals``, ``make_blobs``: TensorFlow
   Playground's 2-D sets, generated from a seed and a noise level.
 * ``load_csv``: a CSV file the user points to (the textbook's data sets are such files).
@@ -64,29 +64,65 @@ class DatasetInfo:
     task: str = "classification"  # or "regression": what the target is learnt as
 
 
-def load_digits() -> tuple[np.ndarray, np.ndarray]:
-    """8×8 images of handwritten digits (1,797 samples, 64 pixels scaled to [0, 1], 10 classes)."""
-    from sklearn.datasets import load_digits as sk_load
+#: scikit-learn's copies of the sets, as files in its package (sklearn/datasets/data/): the
+#: file, and whether its first line is a header ("samples,features,class names...").
+_BUNDLED_FILES = {"digits": ("digits.csv.gz", False), "iris": ("iris.csv", True),
+                  "wine": ("wine_data.csv", True), "breast_cancer": ("breast_cancer.csv", True)}
+#: scikit-learn's own loader of each set: the way used when its file is not where it is expected.
+_SKLEARN_LOADERS = {"digits": "load_digits", "iris": "load_iris", "wine": "load_wine",
+                    "breast_cancer": "load_breast_cancer"}
 
-    bunch = sk_load()
-    return (bunch.data / 16.0).astype(np.float64), bunch.target.astype(np.int64)
+
+def _bundled_file(filename: str) -> str | None:
+    """The path of one of scikit-learn's bundled data files, found without importing
+    scikit-learn (its import takes 1–2 s, longer than a lab's training of a population), or
+    ``None`` if scikit-learn keeps it elsewhere."""
+    import importlib.util
+
+    spec = importlib.util.find_spec("sklearn")  # finds the package, does not run it
+    for folder in (spec.submodule_search_locations or []) if spec else []:
+        path = os.path.join(folder, "datasets", "data", filename)
+        if os.path.isfile(path):
+            return path
+    return None
 
 
-def _sklearn(loader_name: str) -> Callable[[], tuple[np.ndarray, np.ndarray]]:
-    def load() -> tuple[np.ndarray, np.ndarray]:
+def _load_bundled(name: str) -> tuple[np.ndarray, np.ndarray]:
+    """A scikit-learn bundled set as float64 features and int64 labels, read from its file
+    as scikit-learn reads it (comma-separated numbers, the label last; iris, wine and breast
+    cancer open with a header line), or through scikit-learn when the file is not found."""
+    filename, header = _BUNDLED_FILES[name]
+    path = _bundled_file(filename)
+    if path is None:
         import sklearn.datasets
 
-        bunch = getattr(sklearn.datasets, loader_name)()
+        bunch = getattr(sklearn.datasets, _SKLEARN_LOADERS[name])()
         return bunch.data.astype(np.float64), bunch.target.astype(np.int64)
+    opener: Callable[..., Any] = gzip.open if filename.endswith(".gz") else open
+    with opener(path, "rt", encoding="utf-8") as stream:
+        table = np.loadtxt(stream, delimiter=",", skiprows=1 if header else 0,
+                           dtype=np.float64, ndmin=2)
+    return np.ascontiguousarray(table[:, :-1]), table[:, -1].astype(np.int64)
+
+
+def load_digits() -> tuple[np.ndarray, np.ndarray]:
+    """8×8 images of handwritten digits (1,797 samples, 64 pixels scaled to [0, 1], 10 classes)."""
+    x, y = _load_bundled("digits")
+    return x / 16.0, y
+
+
+def _bundled_loader(name: str) -> Callable[[], tuple[np.ndarray, np.ndarray]]:
+    def load() -> tuple[np.ndarray, np.ndarray]:
+        return _load_bundled(name)
 
     return load
 
 
-load_iris = _sklearn("load_iris")
+load_iris = _bundled_loader("iris")
 load_iris.__doc__ = "Fisher's iris flowers (150 samples, 4 features, 3 classes); not standardised."
-load_wine = _sklearn("load_wine")
+load_wine = _bundled_loader("wine")
 load_wine.__doc__ = "Wine recognition (178 samples, 13 features, 3 classes); not standardised."
-load_breast_cancer = _sklearn("load_breast_cancer")
+load_breast_cancer = _bundled_loader("breast_cancer")
 load_breast_cancer.__doc__ = (
     "Breast cancer Wisconsin (569 samples, 30 features, 2 classes); not standardised."
 )
