@@ -367,3 +367,17 @@ def test_bad_configs_raise_config_error():
         activations.GELU(approximate="tanh")
     with pytest.raises(ConfigError, match="activation"):
         activations.get(3.5)
+
+
+@pytest.mark.parametrize("rows", [32, 256, 450])
+@pytest.mark.parametrize("members", [3, 20])
+def test_softmax_of_a_population_is_each_members_own_bit_for_bit(rows: int, members: int):
+    # A population's outputs (members, rows, classes): each member's softmax must be the one
+    # its network computes alone, to the last bit, however many members stand beside it (the
+    # sum over classes may not change its order with the array's size).
+    x = (np.random.default_rng(rows + members).normal(size=(members, rows, 10)) * 5
+         ).astype(np.float32)
+    softmax = activations.get("softmax")
+    together = softmax.f(x)
+    for k in range(members):
+        np.testing.assert_array_equal(together[k], softmax.f(x[k].copy()))

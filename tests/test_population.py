@@ -272,6 +272,41 @@ def test_members_may_differ_in_initializer(float64) -> None:
         assert_same_member(population.models[k], alone, histories[k])
 
 
+@pytest.mark.parametrize("where", ["dense", "activation_layer"])
+def test_members_may_differ_in_hidden_activations(float64, where: str) -> None:
+    """Sigmoid, tanh, ReLU and softplus networks of one shape in one population (sigmoid at
+    members 0 and 3: a group that is not one slice), in a Dense layer's activation or in an
+    Activation layer after BatchNormalization: each member is its own fit."""
+    x, y = make_data()
+    names = ("sigmoid", "tanh", "relu", "sigmoid", "softplus")
+
+    def make(name: str) -> Sequential:
+        if where == "dense":
+            return network(optimizers.SGD(0.1, momentum=0.9), activation=name)
+        model = Sequential([Dense(6, input_dim=FEATURES), BatchNormalization(),
+                            layers_module.Activation(name), Dropout(0.25),
+                            Dense(CLASSES, activation="softmax")])
+        model.compile(optimizer=optimizers.SGD(0.1, momentum=0.9),
+                      loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+        return model
+
+    makers = [lambda n=n: make(n) for n in names]
+    population = Population([seeded(m, 20 + k) for k, m in enumerate(makers)])
+    histories = population.fit(x, y, batch_size=BATCH, epochs=EPOCHS)
+    for k, m in enumerate(makers):
+        alone = separate_run(m, 20 + k, x, y, batch_size=BATCH, epochs=EPOCHS)
+        assert_same_member(population.models[k], alone, histories[k])
+        assert [getattr(layer, "activation", None) and layer.activation.name
+                for layer in population.models[k].layers] == \
+            [getattr(layer, "activation", None) and layer.activation.name for layer in alone.layers]
+    losses, gradients = population.compute_gradients(x, y)
+    for k, member in enumerate(population.models):
+        loss, want = member.compute_gradients(x, y)
+        np.testing.assert_allclose(losses[k], loss, rtol=RTOL)
+        for got, expected in zip(gradients, want, strict=True):
+            np.testing.assert_allclose(got[k], expected, rtol=RTOL, atol=1e-300)
+
+
 def test_members_must_share_what_changes_the_equations() -> None:
     def make(**kwargs):
         return lambda: network(optimizers.SGD(0.1, **kwargs))
@@ -285,7 +320,12 @@ def test_members_must_share_what_changes_the_equations() -> None:
         Population([seeded(make(clipnorm=1.0), 0), seeded(make(), 1)])
     with pytest.raises(ConfigError, match="differs from member 0"):
         Population([seeded(make(), 0),
-                    seeded(lambda: network(optimizers.SGD(0.1), activation="relu"), 1)])
+                    seeded(lambda: network(optimizers.SGD(0.1), use_bias=False), 1)])
+    # Hidden activations may differ; the output's may not (the loss's gradient is fused with
+    # the output's activation).
+    with pytest.raises(ConfigError, match="differs from member 0"):
+        Population([seeded(make(), 0), seeded(lambda: network(
+            optimizers.SGD(0.1), output=(CLASSES, "sigmoid")), 1)])
     unbuilt = Sequential([Dense(2)])
     unbuilt.compile(optimizer="sgd", loss="mse")
     with pytest.raises(ConfigError, match="not built"):

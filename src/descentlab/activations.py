@@ -49,20 +49,20 @@ def _float_input(x: Any) -> np.ndarray:
 
 
 def _sigmoid(x: np.ndarray) -> np.ndarray:
-    """σ(x) = 1 / (1 + e^{−x}) = e^{min(x,0)} / (e^{min(x,0)} + e^{−max(x,0)}).
+    """σ(x) = 1 / (1 + e^{−x}), in four passes over x (the vanishing lab's deep sigmoid
+    networks spend a quarter of their time here).
 
-    The second form is the first with numerator and denominator multiplied by e^{x} when x < 0:
-    both exponents are ≤ 0, so nothing overflows, one of the two terms is exactly 1, and both
-    tails are accurate (σ(−40) ≈ 4.2e−18, not 0; σ(−1e6) = 0 exactly).
+    Accurate in both tails: for x ≪ 0, e^{−x} is large and 1/(1 + e^{−x}) keeps its relative
+    precision (σ(−40) ≈ 4.2e−18, not 0); where e^{−x} overflows to ∞ (x below −88 in float32,
+    −709 in float64) the result is 1/∞ = 0, the nearest float to the truth but for subnormals
+    (σ(−1e6) = 0 exactly). That overflow is expected, not reported.
     """
-    num = np.minimum(x, 0.0)
-    np.exp(num, out=num)  # e^{x} for x < 0, else 1
-    den = np.maximum(x, 0.0)
-    np.negative(den, out=den)
-    np.exp(den, out=den)  # e^{−x} for x > 0, else 1
-    den += num
-    num /= den
-    return num
+    with np.errstate(over="ignore"):
+        y = np.negative(x)
+        np.exp(y, out=y)  # e^{−x}
+    y += 1.0
+    np.reciprocal(y, out=y)
+    return y
 
 
 def _standard_normal_cdf(x: np.ndarray) -> np.ndarray:
@@ -79,9 +79,16 @@ def reduce_along(ufunc: np.ufunc, x: np.ndarray, axis: int = -1) -> np.ndarray:
 
     NumPy reduces a short last axis (10 classes) one row at a time, at ~150 ns per row: most of
     a softmax over a population's 1,024 rows. Over the first axis of a transposed copy it
-    combines whole columns instead, 5× faster; that pays from a few hundred rows on. (A sum is
-    then taken left to right, the same for every row, whatever the rows beside it.)"""
-    if x.size < 4096 or axis != -1 or x.ndim < 2 or x.shape[-1] > 32:
+    combines whole columns instead, 5× faster; that pays from a few hundred rows on.
+
+    The two ways add in different orders (a row pairwise; columns left to right), so a sum's
+    last bit depends on the way taken. For a sum the way is chosen by the size of the last two
+    axes — one network's (batch, classes), or one member's of a population's (K, batch,
+    classes) — so a member sums exactly as the network alone would, at any K. A maximum is the
+    same in any order and takes the faster way for the whole array."""
+    exact = ufunc is np.maximum or ufunc is np.minimum
+    if axis != -1 or x.ndim < 2 or x.shape[-1] > 32 or \
+            (x.size if exact else x.shape[-2] * x.shape[-1]) < 4096:
         return ufunc.reduce(x, axis=axis, keepdims=True)
     columns = np.ascontiguousarray(x.reshape(-1, x.shape[-1]).T)  # (classes, rows)
     return ufunc.reduce(columns, axis=0).reshape(*x.shape[:-1], 1)

@@ -475,8 +475,64 @@ def stack(members: Sequence[Layer]) -> Layer:
     layer.grads = [np.zeros_like(w) for w in layer.trainable_weights]
     layer._bind_weights()
     layer.needs_input_grad = first.needs_input_grad
+    if isinstance(first, (Dense, Activation)):
+        functions = [m.activation for m in members]
+        if any(activations.serialize(f) != activations.serialize(functions[0])
+               for f in functions[1:]):
+            layer.activation = MemberActivations(functions)
+            if isinstance(layer, Dense):
+                layer._linear = False
     layer.built = True
     return layer
+
+
+class MemberActivations(activations.ActivationFunction):
+    """A stacked layer's activation when its members differ in it (a population comparing
+    sigmoid, tanh and ReLU at one depth): member k's slice ``x[k]`` of a (K, batch, units)
+    array goes through member k's own function, so each member computes what it computes
+    alone; the matrix products around it stay one batched product for all."""
+
+    name = "per_member"
+
+    def __init__(self, functions: Sequence[activations.ActivationFunction]) -> None:
+        self.functions = list(functions)
+        # Members with the same function are treated together: a slice when they are
+        # neighbours (a view, no copy), else their index array.
+        groups: dict[str, list[int]] = {}
+        kinds: dict[str, activations.ActivationFunction] = {}
+        for k, function in enumerate(self.functions):
+            key = repr(activations.serialize(function))
+            groups.setdefault(key, []).append(k)
+            kinds.setdefault(key, function)
+        self.groups: list[tuple[activations.ActivationFunction, Any]] = []
+        for key, members in groups.items():
+            contiguous = members == list(range(members[0], members[-1] + 1))
+            index = slice(members[0], members[-1] + 1) if contiguous else np.array(members)
+            self.groups.append((kinds[key], index))
+        self.max_derivative = max(f.max_derivative for f in self.functions)
+        self.saturating = any(f.saturating for f in self.functions)
+
+    def f(self, x: np.ndarray) -> np.ndarray:
+        y = np.empty_like(x)
+        for function, index in self.groups:
+            y[index] = function.f(x[index])
+        return y
+
+    def df(self, x: np.ndarray) -> np.ndarray:
+        d = np.empty_like(x)
+        for function, index in self.groups:
+            d[index] = function.df(x[index])
+        return d
+
+    def backward(self, x: np.ndarray, y: np.ndarray, grad: np.ndarray) -> np.ndarray:
+        d = np.empty_like(grad)
+        for function, index in self.groups:
+            d[index] = function.backward(x[index], y[index], grad[index])
+        return d
+
+    def get_config(self) -> dict[str, Any]:
+        return {"name": self.name,
+                "functions": [activations.serialize(f) for f in self.functions]}
 
 
 def unstack(stacked: Layer, k: int, member: Layer) -> None:

@@ -33,9 +33,11 @@ evaluate, predict, save or keep training any of them on its own.
 >>> histories = population.fit(x, y, epochs=10, batch_size=32)   # one History per member
 >>> population.models[3].save("member3.dlab")
 
-Members may differ in seed, learning rate and any number of the optimizer (``momentum``,
-``beta_1``, ``epsilon``, ``weight_decay``, clipping thresholds, ...); they share the
-architecture, the loss, the metrics and the optimizer's class, flavor and switches
+Members may differ in seed, learning rate, any number of the optimizer (``momentum``,
+``beta_1``, ``epsilon``, ``weight_decay``, clipping thresholds, ...) and the activations of
+their hidden layers (sigmoid, tanh and ReLU networks of one shape train as one population:
+each member's rows go through its own function, the matrix products stay batched); they share
+the architecture, the loss, the metrics and the optimizer's class, flavor and switches
 (``nesterov``, ``amsgrad``, ``centered``, which clipping, a learning-rate schedule). In float32,
 members whose optimizer constants differ compute those constants' products in float64, so they
 agree with separate float32 runs to float32 rounding rather than bit for bit.
@@ -109,7 +111,8 @@ class Population:
                 raise ConfigError(
                     f"Population member {k} differs from member 0 in its layers, loss, "
                     "metrics or dtype; a population trains one architecture (members may "
-                    "differ in seed, learning rate and optimizer constants).")
+                    "differ in seed, learning rate, optimizer constants and hidden layers' "
+                    "activations).")
         _stack_optimizers([m.optimizer for m in models], [m.trainable_weights for m in models],
                           check_only=True)
         self._models = models
@@ -632,12 +635,17 @@ def _dropout(layer: layers_module.Layer) -> layers_module.Dropout:
 
 def _architecture(model: Sequential) -> Any:
     """What members must share: layer configurations, loss, metrics, dtype. (Names and
-    initializers may differ: they make no difference once the weights exist.)"""
+    initializers may differ: they make no difference once the weights exist; so may hidden
+    layers' activations.)"""
     layers = []
-    for layer in model.layers:
+    for i, layer in enumerate(model.layers):
         spec = layers_module.serialize(layer)
-        spec["config"] = {k: v for k, v in spec["config"].items()
-                          if k not in ("name", "kernel_initializer", "bias_initializer")}
+        # Hidden layers may differ in activation (each member's slice goes through its own
+        # function); the output's is shared, since the loss's gradient is fused with it.
+        ignored = {"name", "kernel_initializer", "bias_initializer"}
+        if i < len(model.layers) - 1:
+            ignored.add("activation")
+        spec["config"] = {k: v for k, v in spec["config"].items() if k not in ignored}
         layers.append(spec)
     compiled = model.get_compile_config() or {}
     return (layers, model.input_dim, model.dtype, compiled.get("loss"), compiled.get("metrics"))
