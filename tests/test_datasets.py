@@ -67,6 +67,9 @@ def test_bundled_sets_load_without_importing_sklearn():
 def test_bundled_sets_fall_back_to_sklearns_loader(name, monkeypatch):
     # Where scikit-learn keeps its files elsewhere, its loader gives the same arrays.
     monkeypatch.setattr(datasets, "_bundled_file", lambda filename: None)
+    datasets._read_bundled.cache_clear()  # (read again, the other way; cleared after)
+    monkeypatch.setattr(datasets, "_read_bundled",
+                        datasets._read_bundled.__wrapped__)
     loader, _ = BUNDLED[name]
     bunch = getattr(sklearn.datasets, loader)()
     x, y = datasets.load(name)
@@ -75,6 +78,13 @@ def test_bundled_sets_fall_back_to_sklearns_loader(name, monkeypatch):
     np.testing.assert_array_equal(y, bunch.target)
     assert x.dtype == np.float64 and y.dtype == np.int64
 
+
+def test_a_loaded_set_is_the_callers_to_change():
+    x, y = datasets.load("iris")
+    x[:] = 0.0
+    y[:] = -1
+    again_x, again_y = datasets.load("iris")
+    assert again_x.max() > 0 and again_y.min() == 0
 
 # ---------------------------------------------------------------------------------------------
 # Generated 2-D sets

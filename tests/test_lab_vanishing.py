@@ -157,7 +157,8 @@ def assert_same_records(got: dict, want: dict, rtol: float, path: str = "") -> N
         assert got == want, path
 
 
-@pytest.mark.parametrize("case", ["diverging", "initializers", "batch_norm", "arrays"])
+@pytest.mark.parametrize("case", ["diverging", "initializers", "batch_norm", "arrays",
+                                  "activations"])
 def test_a_trial_group_gives_each_trial_its_own_result(case: str) -> None:
     """trial_group trains the seeds as one population; each record equals the one-network
     trial (Sequential.fit with the probe callback) of that configuration, float64: the
@@ -172,8 +173,11 @@ def test_a_trial_group_gives_each_trial_its_own_result(case: str) -> None:
         configs = [dict(base, activation="tanh", depth=3, seed=s, initializer=i)
                    for s in (0, 1) for i in ("glorot_uniform", "he_normal")]
     elif case == "batch_norm":
-        configs = [dict(base, activation="sigmoid", depth=5, seed=s, batch_norm=True)
-                   for s in (2, 3)]
+        configs = [dict(base, activation=a, depth=5, seed=s, batch_norm=True)
+                   for a in ("sigmoid", "relu") for s in (2, 3)]
+    elif case == "activations":  # the grid's populations: every activation of one depth
+        configs = [dict(base, activation=a, depth=3, seed=s)
+                   for a in ("sigmoid", "tanh", "relu", "softplus") for s in (0, 1)]
     else:
         x, y = datasets.load("wine")
         data = (x, y)
@@ -187,12 +191,15 @@ def test_a_trial_group_gives_each_trial_its_own_result(case: str) -> None:
         assert_same_records(got, want, rtol=1e-10)
 
 
-@pytest.mark.parametrize("activation", ["sigmoid", "relu"])
-def test_a_float32_trial_group_is_bit_identical_to_its_trials(activation: str) -> None:
+@pytest.mark.parametrize("activations", [("sigmoid",), ("relu",),
+                                         ("sigmoid", "tanh", "relu", "softplus")])
+def test_a_float32_trial_group_is_bit_identical_to_its_trials(activations) -> None:
     """The lab's default precision: the population computes each member's steps, losses and
-    measurements in the same order as its one-network trial, so the records are equal bit for
-    bit (the README's numbers do not depend on which path measured them)."""
-    configs = [{"activation": activation, "depth": 3, "seed": s, "epochs": 2} for s in (0, 1)]
+    measurements (the probe's gradients of all members in one pass) in the same order as its
+    one-network trial, so the records are equal bit for bit (the README's numbers do not
+    depend on which path measured them) — with as many members as the grid puts together."""
+    configs = [{"activation": a, "depth": 3, "seed": s, "epochs": 2}
+               for a in activations for s in (0, 1, 2)]
     group = vanishing.trial_group(configs)
     alone = [vanishing.trial(c) for c in configs]
     assert [json.dumps(vanishing.without_timings(r), sort_keys=True) for r in group] == [
@@ -214,8 +221,18 @@ def test_the_grid_trains_its_seeds_as_populations_in_grid_order() -> None:
 
 
 def test_a_trial_group_trains_one_architecture() -> None:
-    with pytest.raises(ConfigError, match="differ only in seed and initializer"):
+    with pytest.raises(ConfigError, match="differ only in seed, initializer, activation"):
         vanishing.trial_group([{"depth": 2, "seed": 0}, {"depth": 3, "seed": 1}])
+
+
+def test_the_grid_puts_each_depth_in_one_population_per_worker() -> None:
+    configs = vanishing.grid_configs(("sigmoid", "tanh", "relu"), (1, 4), seeds=(0, 1, 2))
+    one = vanishing.populations(configs, workers=1)
+    assert [(len(p), {c["depth"] for c in p}) for p in one] == [(9, {1}), (9, {4})]
+    two = vanishing.populations(configs, workers=2)
+    assert [len(p) for p in two] == [5, 4, 5, 4]
+    assert sorted(map(repr, sum(two, []))) == sorted(map(repr, configs))  # each trial once
+    assert len(vanishing.populations(configs[:1], workers=4)) == 1
 
 
 def test_parallel_run_equals_serial_run() -> None:

@@ -20,6 +20,7 @@ allocate terabytes.
 
 from __future__ import annotations
 
+import functools
 import gzip
 import math
 import os
@@ -88,9 +89,17 @@ def _bundled_file(filename: str) -> str | None:
 
 
 def _load_bundled(name: str) -> tuple[np.ndarray, np.ndarray]:
-    """A scikit-learn bundled set as float64 features and int64 labels, read from its file
-    as scikit-learn reads it (comma-separated numbers, the label last; iris, wine and breast
-    cancer open with a header line), or through scikit-learn when the file is not found."""
+    """A scikit-learn bundled set as float64 features and int64 labels (fresh arrays: the
+    caller may change them; the parsed file is kept, since a lab loads it once per trial)."""
+    x, y = _read_bundled(name)
+    return x.copy(), y.copy()
+
+
+@functools.cache
+def _read_bundled(name: str) -> tuple[np.ndarray, np.ndarray]:
+    """A bundled set read from its file as scikit-learn reads it (comma-separated numbers, the
+    label last; iris, wine and breast cancer open with a header line), or through
+    scikit-learn when the file is not found."""
     filename, header = _BUNDLED_FILES[name]
     path = _bundled_file(filename)
     if path is None:

@@ -14,10 +14,11 @@ plain SGD and records whether the network learns at all.
 
 :func:`trial` is one network, a pure function of its JSON-able configuration (same configuration
 → bit-identical result, apart from the ``timings`` entry). :func:`trial_group` gives the same
-records for several seeds (and initializers) of one activation and depth, trained at once as a
+records for several seeds, initializers and activations of one depth, trained at once as a
 :class:`~descentlab.population.Population` — batched matrix products instead of one network at
-a time; equal to :func:`trial`'s records to rounding. :func:`run_grid` runs the grid's groups in
-parallel with :func:`descentlab.lab.runner.run_trials` and summarises it.
+a time; bit for bit :func:`trial`'s records in float32 (to rounding in float64).
+:func:`run_grid` trains each depth's networks as populations, in parallel with
+:func:`descentlab.lab.runner.run_trials`, and summarises the grid.
 
 Results schema ``descentlab.vanishing/1`` (what :func:`run_grid` returns and :func:`save_results`
 writes; every number is a JSON number, non-finite values are ``null``)::
@@ -223,13 +224,18 @@ def build_model(config: dict[str, Any], features: int, classes: int) -> Sequenti
 def kernel_gradient_norms(model: Sequential, x: np.ndarray, y: np.ndarray) -> list[float]:
     """‖∂L/∂W‖₂ (Frobenius norm) of every Dense kernel on the batch ``(x, y)``; no update."""
     _, grads = model.compute_gradients(x, y)
-    norms, k = [], 0
+    return [float(np.linalg.norm(grads[k])) for k in _kernel_positions(model)]
+
+
+def _kernel_positions(model: Sequential) -> list[int]:
+    """Where each Dense kernel is among the model's trainable weights (a Dense layer's
+    kernel comes first, its bias after; BatchNormalization's γ and β are trainable too)."""
+    positions, k = [], 0
     for layer in model.layers:
-        count = len(layer.trainable_weights)
         if isinstance(layer, Dense):
-            norms.append(float(np.linalg.norm(grads[k])))  # the kernel comes first
-        k += count
-    return norms
+            positions.append(k)
+        k += len(layer.trainable_weights)
+    return positions
 
 
 class _EpochProbe(Callback):
@@ -354,27 +360,36 @@ def trial(config: dict[str, Any], data: tuple[Any, Any] | None = None) -> dict[s
         "measure_seconds": measure_seconds + record.seconds})
 
 
+#: What the members of one population may differ in; everything else is one architecture.
+_MEMBER_KEYS = ("seed", "initializer", "activation")
+
+
+def _architecture_key(config: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in config.items() if k not in _MEMBER_KEYS}
+
+
 def trial_group(configs: Sequence[dict[str, Any]],
                 data: tuple[Any, Any] | None = None) -> list[dict[str, Any]]:
-    """:func:`trial` of every configuration in ``configs`` — which may differ only in seed
-    and initializer — trained at once as one :class:`~descentlab.population.Population`.
+    """:func:`trial` of every configuration in ``configs`` — which may differ only in seed,
+    initializer and activation — trained at once as one
+    :class:`~descentlab.population.Population`.
 
-    Each member has its own split of the data (the seed's), its own initial weights and
-    shuffling; the members' steps are batched matrix products, the per-epoch measurements one
-    batched gradient and evaluation for all. Each result is the one :func:`trial` gives for
-    that configuration (to rounding: float64 within 1e-10); the ``timings`` are each member's
-    share of the population's.
+    Each member has its own split of the data (the seed's), its own initial weights, shuffling
+    and activation; the members' steps are batched matrix products, the per-epoch measurements
+    one batched gradient on the probes and one batched evaluation for all. Each result is the
+    one :func:`trial` gives for that configuration (bit for bit in float32; float64 within
+    1e-10); the ``timings`` are each member's share of the population's.
     """
     started = time.perf_counter()
     configs = [make_config(**config) for config in configs]
     if not configs:
         return []
-    shared = {k: v for k, v in configs[0].items() if k not in ("seed", "initializer")}
+    shared = _architecture_key(configs[0])
     for config in configs[1:]:
-        if {k: v for k, v in config.items() if k not in ("seed", "initializer")} != shared:
+        if _architecture_key(config) != shared:
             raise ConfigError("trial_group trains one architecture: its configurations may "
-                              f"differ only in seed and initializer; got {configs[0]} and "
-                              f"{config}.")
+                              f"differ only in {', '.join(_MEMBER_KEYS)}; got {configs[0]} "
+                              f"and {config}.")
     members = len(configs)
     with _floatx(shared["floatx"]):
         prepared = [_Data(config, data) for config in configs]
@@ -392,19 +407,21 @@ def trial_group(configs: Sequence[dict[str, Any]],
             population = Population(models)
             test = (np.stack([p.x_test for p in prepared]),
                     np.stack([p.y_test for p in prepared]))
+            probes = (np.stack([p.probe[0] for p in prepared]),
+                      np.stack([p.probe[1] for p in prepared]))
+            kernels = _kernel_positions(models[0])
 
             def measure(epoch: int, logs: dict[int, dict[str, float]]) -> None:
                 tick = time.perf_counter()
                 results = population.evaluate(*test, batch_size=test[0].shape[1],
                                               return_dict=True)
-                # The probe's gradients member by member, as trial computes them: a softmax
-                # over all members' probe rows at once would sum its classes in another order
-                # (activations.reduce_along), a last-bit difference in float32.
-                norms = {k: kernel_gradient_norms(population.models[k], *prepared[k].probe)
-                         for k in logs}  # the members still training
+                # Every member's probe gradients in one batched pass (each member's are those
+                # of its network alone, bit for bit); the members still training are recorded.
+                _, grads = population.compute_gradients(*probes)
                 seconds = (time.perf_counter() - tick) / len(logs)
                 for k in logs:
-                    records[k].add(norms[k], results[k], seconds)
+                    norms = [float(np.linalg.norm(grads[j][k])) for j in kernels]
+                    records[k].add(norms, results[k], seconds)
 
             fit_started = time.perf_counter()
             histories = population.fit(np.stack([p.x_train for p in prepared]),
@@ -570,6 +587,28 @@ def summarize(trials: Sequence[dict[str, Any]],
     return summary, trends
 
 
+def populations(configs: Sequence[dict[str, Any]], workers: int = 1,
+                ) -> list[list[dict[str, Any]]]:
+    """The trials of ``configs`` as the populations :func:`run_grid` trains: those of one
+    depth (of one architecture) together — all activations, initializers and seeds —, each
+    split in ``workers`` parts of near-equal size when there are more members than that, so
+    that every worker has a share of every depth. A trial's record does not depend on its
+    population (each member is its own network, bit for bit), so neither do the results."""
+    groups: dict[str, list[dict[str, Any]]] = {}
+    for config in configs:
+        groups.setdefault(repr(_architecture_key(config)), []).append(config)
+    parts = []
+    for group in groups.values():
+        count = max(1, min(int(workers), len(group)))
+        size, extra = divmod(len(group), count)
+        start = 0
+        for i in range(count):
+            end = start + size + (1 if i < extra else 0)
+            parts.append(group[start:end])
+            start = end
+    return parts
+
+
 def run_grid(activations: Sequence[str] = DEFAULT_ACTIVATIONS,
              depths: Sequence[int] = DEFAULT_DEPTHS,
              initializers: Sequence[str] = DEFAULT_INITIALIZERS,
@@ -601,16 +640,11 @@ def run_grid(activations: Sequence[str] = DEFAULT_ACTIVATIONS,
     # process starts.
     x, y = data if data is not None else datasets.load(dataset)
     check_size(np.shape(x)[1], [int(width)] * deepest, len(np.unique(y)))
-    # The seeds (and initializers) of one activation and depth train as one population.
-    groups: dict[str, list[dict[str, Any]]] = {}
-    for config in configs:
-        key = repr({k: v for k, v in config.items() if k not in ("seed", "initializer")})
-        groups.setdefault(key, []).append(config)
     function = functools.partial(_run_group, data=data)
-    # The deepest networks first: the workers then end together (the results come back in
+    # The deepest populations first: the workers then end together (the results come back in
     # grid order whatever order they ran in).
-    specs = sorted(({"configs": group} for group in groups.values()),
-                   key=lambda spec: -spec["configs"][0]["depth"] * len(spec["configs"]))
+    specs = sorted(({"configs": group} for group in populations(configs, workers)),
+                   key=lambda spec: -(spec["configs"][0]["depth"] + 1) * len(spec["configs"]))
     ran = run_trials(function, specs, workers=workers, progress=progress,
                      label="vanishing gradients")
     by_config = {repr(r["config"]): r for result in ran for r in result["trials"]}
