@@ -16,6 +16,7 @@ import pytest
 import descentlab as dl
 from descentlab import layers as layers_module
 from descentlab import optimizers
+from descentlab import population as population_module
 from descentlab.errors import ConfigError, TrainingDiverged
 from descentlab.layers import BatchNormalization, Dense, Dropout
 from descentlab.models import Sequential, load_model
@@ -159,7 +160,16 @@ def test_losses_activations_initializers(float64, loss, output, activation, init
         assert_same_member(population.models[k], alone, histories[k])
 
 
-def test_a_diverging_member_stops_and_the_others_finish(float64) -> None:
+@pytest.fixture(params=["epoch", "batch"])
+def gather(request, monkeypatch) -> str:
+    """Both ways fit takes its batches: an epoch's samples gathered at once, or (a copy too
+    large for that) batch by batch."""
+    if request.param == "batch":
+        monkeypatch.setattr(population_module, "_GATHER_BYTES", 0)
+    return request.param
+
+
+def test_a_diverging_member_stops_and_the_others_finish(float64, gather: str) -> None:
     """Member 1's learning rate is far too large: it stops where fit(on_divergence="stop")
     stops it, is reported, and members 0 and 2 train every epoch as they would alone."""
     x, y = make_data(regression=True)
@@ -378,7 +388,7 @@ def own_data(members: int) -> tuple[np.ndarray, np.ndarray]:
 
 
 @pytest.mark.parametrize("validation", ["none", "split", "own"])
-def test_each_member_may_train_on_its_own_data(float64, validation: str) -> None:
+def test_each_member_may_train_on_its_own_data(float64, validation: str, gather: str) -> None:
     """x (members, n, features): member k is the network its fit on x[k] trains, validation
     split from its own part or given per member."""
     xs, ys = own_data(3)

@@ -224,20 +224,30 @@ class Population:
         self.diverged = {}
         active = list(range(members))
         engine = _Lockstep([models[k] for k in active])
-        orders = np.empty((members, n), dtype=np.intp)
         try:
             for epoch in range(initial_epoch, epochs):
-                for k in active:
-                    orders[k] = rngs[k].permutation(n) if shuffle else np.arange(n)
+                orders = np.stack([rngs[k].permutation(n) if shuffle else np.arange(n)
+                                   for k in active])  # (members, n): each member's order
+                owners = np.array(active)[:, np.newaxis]
+                # The epoch's samples in each member's order, gathered at once when that copy
+                # is small (a step then takes a slice, a view), else batch by batch.
+                gathered = orders.size * (x[..., 0, :].nbytes + y[..., 0:1].nbytes) \
+                    <= _GATHER_BYTES
+                if gathered:
+                    index = (owners, orders) if own_data else orders
+                    xs, ys = x[index], y[index]  # own data: member k's rows of its own samples
                 loss_total = np.zeros(members)
                 metric_totals = np.zeros((len(metric_objects), members))
                 seen = 0
                 stopped: list[int] = []
                 for step in range(steps):
                     start = step * size
-                    rows = orders[active, start:start + size]  # (members, batch) sample indices
-                    index = (np.array(active)[:, np.newaxis], rows) if own_data else rows
-                    xb, yb = x[index], y[index]  # own data: member k's rows of its own samples
+                    if gathered:
+                        xb, yb = xs[:, start:start + size], ys[:, start:start + size]
+                    else:
+                        rows = orders[:, start:start + size]
+                        index = (owners, rows) if own_data else rows
+                        xb, yb = x[index], y[index]
                     losses, output = engine.step(xb, yb)
                     seen += len(yb[0])
                     loss_total[active] += losses * len(yb[0])
@@ -254,10 +264,15 @@ class Population:
                                             metric_totals[:, k], seen, val, size,
                                             metric_objects)
                             stopped.append(k)
-                        active = [k for k in active if k not in stopped]
+                        keep = [pos for pos, k in enumerate(active) if k not in stopped]
+                        active = [active[pos] for pos in keep]
                         if not active:
                             return histories
                         engine = _Lockstep([models[k] for k in active])
+                        # The rest of the epoch as it was drawn, for the members left.
+                        orders, owners = orders[keep], owners[keep]
+                        if gathered:
+                            xs, ys = xs[keep], ys[keep]
                 logs = engine.epoch_logs(loss_total[active] / seen, metric_totals[:, active],
                                          seen, metric_objects, _members(val, active), size)
                 for k, member_logs in zip(active, logs, strict=True):
@@ -413,6 +428,11 @@ class Population:
         logs = self._lockstep().evaluate(x, y, size, metric_objects)
         return [model._result(member_logs, return_dict)
                 for model, member_logs in zip(self._models, logs, strict=True)]
+
+
+#: Largest copy of an epoch's samples (all members, in their orders) that fit gathers at
+#: once; a larger one (many members sharing a large data set) is gathered batch by batch.
+_GATHER_BYTES = 64 * 2**20
 
 
 def _members(val: tuple[np.ndarray, np.ndarray] | None, active: Sequence[int],
