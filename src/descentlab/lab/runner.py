@@ -11,12 +11,13 @@ of a matrix product can depend on the thread count, and determinism means bit-id
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing
 import os
 import sys
 import time
-from collections.abc import Callable, Sequence
-from concurrent.futures import ProcessPoolExecutor
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from typing import Any
 
 from descentlab.errors import ConfigError
@@ -89,12 +90,50 @@ def _run_one(trial: Callable[[dict], dict], config: dict) -> dict:
         return trial(config)
 
 
+#: The pool of :func:`shared_pool` while its block runs (None otherwise).
+_shared: ProcessPoolExecutor | None = None
+
+
+def _new_pool(workers: int) -> ProcessPoolExecutor:
+    # fork is cheap and shares the imported engine; trials are pure functions of their
+    # configuration, so nothing a child inherits changes a result.
+    method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
+    return ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context(method),
+                               initializer=_limit_blas_threads)
+
+
+@contextlib.contextmanager
+def shared_pool(workers: int | None = None) -> Iterator[bool]:
+    """Within the block, every :func:`run_trials` with more than one worker — from any
+    thread — sends its trials to one pool of ``workers`` processes, so that experiments run
+    side by side (in threads) fill the workers together instead of each waiting for its own
+    slowest trial. Yields whether there is such a pool (not with one worker).
+
+    The pool's processes are started before the block, while this is the only thread: a
+    process forked while other threads run could inherit a lock one of them holds.
+    """
+    global _shared
+    workers = default_workers() if workers is None else workers
+    if workers == 1 or _shared is not None:
+        yield _shared is not None
+        return
+    pool = _new_pool(workers)
+    try:
+        pool.submit(os.getpid).result()  # starts every worker process now
+        _shared = pool
+        yield True
+    finally:
+        _shared = None
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
 def run_trials(trial: Callable[[dict], dict], configs: Sequence[dict], workers: int | None = None,
                progress: bool = True, label: str = "trials") -> list[dict]:
     """``[trial(c) for c in configs]``, run on ``workers`` processes (default: one per core).
 
     Results come back in the order of ``configs`` whatever order the trials finish in.
-    ``workers=1`` runs everything in this process (handy under a debugger).
+    ``workers=1`` runs everything in this process (handy under a debugger). Inside
+    :func:`shared_pool` the trials go to its pool.
     """
     configs = list(configs)
     if workers is None:
@@ -102,24 +141,25 @@ def run_trials(trial: Callable[[dict], dict], configs: Sequence[dict], workers: 
     if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
         raise ConfigError(f"workers must be a positive integer; got {workers!r}.")
     bar = Progress(len(configs), label, enabled=progress)
+    # In a shared pool even one trial goes to a worker: this thread is not the only one, and
+    # a trial sets the process's random seed and precision.
+    shared = _shared if workers > 1 else None
     workers = min(workers, len(configs)) if configs else 1
-    if workers == 1:
+    if workers == 1 and shared is None:
         in_order = []
         for config in configs:
             in_order.append(_run_one(trial, config))
             bar.update()
         return in_order
-    # fork is cheap and shares the imported engine; trials are pure functions of their
-    # configuration, so nothing a child inherits changes a result.
-    method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
-    context = multiprocessing.get_context(method)
     results: list[dict | None] = [None] * len(configs)
-    with ProcessPoolExecutor(max_workers=workers, mp_context=context,
-                             initializer=_limit_blas_threads) as pool:
+    with contextlib.ExitStack() as stack:
+        pool = shared if shared is not None else stack.enter_context(_new_pool(workers))
         futures = {pool.submit(trial, config): i for i, config in enumerate(configs)}
-        from concurrent.futures import as_completed
-
-        for future in as_completed(futures):
-            results[futures[future]] = future.result()
-            bar.update()
+        try:
+            for future in as_completed(futures):
+                results[futures[future]] = future.result()
+                bar.update()
+        finally:
+            for future in futures:  # a failed trial (or Ctrl-C) leaves no work queued
+                future.cancel()
     return [result for result in results if result is not None]  # every slot is filled

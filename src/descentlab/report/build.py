@@ -94,6 +94,9 @@ def diagnose_networks(x: Any, y: Any, samples: int = 256, seed: int = 0) -> dict
     out = {}
     x, y = np.asarray(x)[:samples], np.asarray(y)[:samples]
     for name, spec in DIAGNOSED.items():
+        # Layer names count across the process (as in Keras): from "dense" here, whatever
+        # ran in this process before.
+        dl.backend.clear_session()
         dl.set_random_seed(seed)
         config = vanishing.make_config(**spec, seed=seed)
         model = vanishing.build_model(config, x.shape[1], int(y.max()) + 1)
@@ -104,51 +107,77 @@ def diagnose_networks(x: Any, y: Any, samples: int = 256, seed: int = 0) -> dict
 def measure(quick: bool = False, data: str = "digits", workers: int | None = None,
             progress: bool = True) -> dict[str, Any]:
     """Run every experiment of the chapter; returns the results (plain JSON)."""
+    from concurrent.futures import ThreadPoolExecutor
+
     from descentlab import datasets
-    from descentlab.lab import activations, surfaces, vanishing
+    from descentlab.lab import activations, runner, surfaces, vanishing
     from descentlab.lab import optimizers as lab_optimizers
 
     x, y, description = datasets.load_classification(data)  # a bad name fails now
     settings = plan(quick)
-    timings: dict[str, float] = {}
     results: dict[str, Any] = {"schema": SCHEMA, "quick": bool(quick), "data": data,
                                "data_description": description, "settings": settings,
                                "versions": _versions()}
     started = time.perf_counter()
-    stages = 8
+    builtin = data in datasets.names()
+    named = data if builtin else os.path.basename(data)
+    arrays = None if builtin else (x, y)
+    deepest = max(settings["vanishing"]["depths"])
+    # (name, what the progress line says, the experiment, whether it trains on the workers)
+    stages: list[tuple[str, str, Callable[[bool], Any], bool]] = [
+        ("activations", "activation functions and their derivatives",
+         lambda bar: activations.activation_curves(), False),
+        ("weight_scale", "weight scale and activation histograms",
+         lambda bar: activations.weight_scale_experiment(), False),
+        ("vanishing", f"vanishing gradients on {description}", lambda bar: vanishing.run_grid(
+            dataset=named, data=arrays, standardize=False, workers=workers, progress=bar,
+            **settings["vanishing"]), True),
+        ("batch_norm", "the deepest sigmoid network with batch normalisation",
+         lambda bar: vanishing.run_grid(
+             activations=("sigmoid",), depths=(deepest,), batch_norm=True, dataset=named,
+             data=arrays, workers=workers, progress=bar, seeds=settings["vanishing"]["seeds"],
+             epochs=settings["vanishing"]["epochs"]), True),
+        ("diagnosis", "diagnosing a deep sigmoid and a ReLU network",
+         lambda bar: diagnose_networks(x, y, **settings["diagnosis"]), False),
+        ("surfaces", "optimizers on 2-D surfaces", lambda bar: {
+            "dlfs": surfaces.compare("dlfs", list(surfaces.DLFS_RATES), steps=30,
+                                     lr_mode="dlfs"),
+            "quadratic": surfaces.compare(surfaces.ill_conditioned(100), ["sgd", "momentum"],
+                                          steps=200, lr_mode="shared", learning_rate=0.01)},
+         False),
+        ("optimizers", f"optimizers on {description}", lambda bar: lab_optimizers.run(
+            dataset=data, workers=workers, progress=bar, **settings["optimizers"]), True),
+        ("sensitivity", "each optimizer's learning-rate sensitivity",
+         lambda bar: lab_optimizers.sensitivity(dataset=data, workers=workers, progress=bar,
+                                                **settings["sensitivity"]), True),
+    ]
+    timings: dict[str, float] = {}
 
-    def stage(name: str, label: str, fn: Callable[[], Any]) -> None:
-        _say(progress, f"[{len(timings) + 1}/{stages}] {label}")
+    def stage(number: int, name: str, label: str, fn: Callable[[bool], Any],
+              bar: bool) -> None:
+        _say(progress, f"[{number}/{len(stages)}] {label}")
         tick = time.perf_counter()
-        results[name] = fn()
+        results[name] = fn(bar)
         timings[name] = time.perf_counter() - tick
 
-    stage("activations", "activation functions and their derivatives",
-          activations.activation_curves)
-    stage("weight_scale", "weight scale and activation histograms",
-          activations.weight_scale_experiment)
-    builtin = data in datasets.names()
-    stage("vanishing", f"vanishing gradients on {description}", lambda: vanishing.run_grid(
-        dataset=data if builtin else os.path.basename(data), data=None if builtin else (x, y),
-        standardize=False, workers=workers, progress=progress, **settings["vanishing"]))
-    deepest = max(settings["vanishing"]["depths"])
-    stage("batch_norm", "the deepest sigmoid network with batch normalisation", lambda:
-          vanishing.run_grid(
-              activations=("sigmoid",), depths=(deepest,), batch_norm=True,
-              dataset=data if builtin else os.path.basename(data),
-              data=None if builtin else (x, y), workers=workers, progress=progress,
-              seeds=settings["vanishing"]["seeds"], epochs=settings["vanishing"]["epochs"]))
-    stage("diagnosis", "diagnosing a deep sigmoid and a ReLU network",
-          lambda: diagnose_networks(x, y, **settings["diagnosis"]))
-    stage("surfaces", "optimizers on 2-D surfaces", lambda: {
-        "dlfs": surfaces.compare("dlfs", list(surfaces.DLFS_RATES), steps=30, lr_mode="dlfs"),
-        "quadratic": surfaces.compare(surfaces.ill_conditioned(100), ["sgd", "momentum"],
-                                      steps=200, lr_mode="shared", learning_rate=0.01)})
-    stage("optimizers", f"optimizers on {description}", lambda: lab_optimizers.run(
-        dataset=data, workers=workers, progress=progress, **settings["optimizers"]))
-    stage("sensitivity", "each optimizer's learning-rate sensitivity",
-          lambda: lab_optimizers.sensitivity(dataset=data, workers=workers, progress=progress,
-                                             **settings["sensitivity"]))
+    with runner.shared_pool(workers) as together:
+        if not together:  # one worker: one experiment after the other, each with its bar
+            for number, (name, label, fn, _) in enumerate(stages, start=1):
+                stage(number, name, label, fn, progress)
+        else:
+            # The experiments that train run side by side, each in a thread that sends its
+            # trials to the one pool of workers: no worker waits for another stage's last
+            # trial. (Their bars would overwrite each other: each says when it is done.)
+            with ThreadPoolExecutor(max_workers=len(stages)) as threads:
+                futures = [threads.submit(stage, number, name, label, fn, False)
+                           for number, (name, label, fn, parallel) in enumerate(stages, 1)
+                           if parallel]
+                for number, (name, label, fn, parallel) in enumerate(stages, start=1):
+                    if not parallel:
+                        stage(number, name, label, fn, False)
+                for future in futures:
+                    future.result()
+    timings = {name: timings[name] for name, *_ in stages}  # in the report's order
     timings["total"] = time.perf_counter() - started
     results["timings"] = timings
     return results
