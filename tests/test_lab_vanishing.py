@@ -15,7 +15,7 @@ import descentlab as dl
 from descentlab import datasets
 from descentlab.errors import ConfigError
 from descentlab.lab import activations as lab_activations
-from descentlab.lab import vanishing
+from descentlab.lab import runner, vanishing
 from descentlab.plots import vanishing as plots
 
 SMALL = {"epochs": 2, "probe_size": 128}
@@ -240,8 +240,11 @@ def test_parallel_run_equals_serial_run() -> None:
               "epochs": 1, "probe_size": 64, "progress": False}
     serial = vanishing.run_grid(workers=1, **kwargs)
     parallel = vanishing.run_grid(workers=2, **kwargs)
-    assert [vanishing.without_timings(r) for r in serial["trials"]] == [
-        vanishing.without_timings(r) for r in parallel["trials"]]
+    with runner.shared_pool(2):  # as the report runs it: each depth one population
+        shared = vanishing.run_grid(workers=2, **kwargs)
+    for run in (parallel, shared):
+        assert [vanishing.without_timings(r) for r in serial["trials"]] == [
+            vanishing.without_timings(r) for r in run["trials"]]
 
 
 def test_json_round_trip(small_grid: dict, tmp_path) -> None:

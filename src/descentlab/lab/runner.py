@@ -127,6 +127,12 @@ def shared_pool(workers: int | None = None) -> Iterator[bool]:
         pool.shutdown(wait=True, cancel_futures=True)
 
 
+def sharing() -> bool:
+    """Whether :func:`run_trials` sends trials to a :func:`shared_pool` now (other
+    experiments then keep the workers busy: an experiment need not split its work to)."""
+    return _shared is not None
+
+
 def run_trials(trial: Callable[[dict], dict], configs: Sequence[dict], workers: int | None = None,
                progress: bool = True, label: str = "trials") -> list[dict]:
     """``[trial(c) for c in configs]``, run on ``workers`` processes (default: one per core).

@@ -103,6 +103,7 @@ from descentlab import activations as activations_module
 from descentlab import datasets
 from descentlab.callbacks import Callback
 from descentlab.errors import ConfigError
+from descentlab.lab import runner
 from descentlab.lab.networks import check_size, dense_stack
 from descentlab.lab.runner import default_workers, run_trials
 from descentlab.layers import Activation, Dense
@@ -643,7 +644,10 @@ def run_grid(activations: Sequence[str] = DEFAULT_ACTIVATIONS,
     function = functools.partial(_run_group, data=data)
     # The deepest populations first: the workers then end together (the results come back in
     # grid order whatever order they ran in).
-    specs = sorted(({"configs": group} for group in populations(configs, workers)),
+    # (In a shared pool the other experiments fill the workers: a depth stays whole, one
+    # population, which costs less than its parts.)
+    parts = 1 if runner.sharing() else workers
+    specs = sorted(({"configs": group} for group in populations(configs, parts)),
                    key=lambda spec: -(spec["configs"][0]["depth"] + 1) * len(spec["configs"]))
     ran = run_trials(function, specs, workers=workers, progress=progress,
                      label="vanishing gradients")
