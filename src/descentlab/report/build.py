@@ -30,6 +30,8 @@ import jinja2
 
 from descentlab.errors import ConfigError, DataError, DescentLabError
 from descentlab.lab.results import (
+    FIGURES_LIST,
+    figures_folder,
     new_folder,
     plain,
     prepare_folder,
@@ -500,16 +502,22 @@ def write(results: dict, out: str, lang: str = "en", workers: int | None = None
     ``results.json`` is saved first, so an interrupted drawing never loses the measurements.
     The figures are drawn into a new folder beside ``figures/`` that replaces it only once
     all are drawn: rerunning into an existing report never leaves a mix of old and new
-    figures, and an interrupted run leaves the previous figures and page whole.
+    figures, and an interrupted run leaves the previous figures and page whole. A
+    ``figures/`` holding anything descentlab did not draw there is refused
+    (:func:`~descentlab.lab.results.figures_folder`), never deleted.
     """
     check_language(lang)
+    prepare_folder(out)
+    folder = figures_folder(out, "figures")  # nothing of the user's in it
     results = plain(results)  # the page shows exactly what the JSON holds (NaN → null → "—")
-    json_path = save_json(results, os.path.join(prepare_folder(out), "results.json"))
-    folder = os.path.join(out, "figures")
+    json_path = save_json(results, os.path.join(out, "results.json"))
     drawing = new_folder(out, ".figures-drawing")
     try:
         figs = render_figures(results, lang, drawing, workers)
         page = render_page(results, lang, _figure_sources(results, lang, figs))
+        write_atomic(os.path.join(drawing, FIGURES_LIST),
+                     "".join(f"{name}\n" for name in sorted(os.listdir(drawing))))
+        figures_folder(out, "figures")  # nothing of the user's arrived meanwhile
         replace_folder(folder, drawing)
         html_path = write_atomic(os.path.join(out, "index.html"), page)
     finally:
@@ -530,7 +538,8 @@ def build(out: str = "descentlab-report", lang: str = "en", quick: bool = False,
           data: str = "digits", workers: int | None = None, progress: bool = True) -> dict:
     """Measure everything and write the report; returns the paths and the results."""
     check_language(lang)
-    prepare_folder(out)  # a bad --out fails now, not after the experiments
+    prepare_folder(out)  # a bad --out fails now, not after the experiments,
+    figures_folder(out, "figures")  # and so does a user's file in the figures folder
     results = measure(quick=quick, data=data, workers=workers, progress=progress)
     _say(progress, "writing the report")
     with contextlib.redirect_stdout(io.StringIO()):
