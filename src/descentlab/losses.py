@@ -42,6 +42,7 @@ from typing import Any
 
 import numpy as np
 
+from descentlab.activations import sum_last
 from descentlab.errors import ConfigError, DataError, did_you_mean
 
 __all__ = [
@@ -482,7 +483,7 @@ class SparseCategoricalCrossentropy(Loss):
 
     def _target_probability(self, y_true: Any, y_pred: Any) -> tuple[Any, ...]:
         t, p, rows, shape = self._arrays(y_true, y_pred)
-        s = np.add.reduce(p, axis=-1)  # (ndarray.sum, without its Python wrapper: every step)
+        s = sum_last(p)[:, 0]  # Σ_k ŷ_ik (1 for a softmax, to rounding), every step
         q = p[rows, t] / s
         return t, p, rows, shape, s, q
 
@@ -615,7 +616,7 @@ class _SparseEpochLosses(EpochLosses):
         first, rows = self.kept_from, self.kept
         outputs, q = self.outputs[:rows], self.q[first:first + rows]
         outputs.take(self._row_starts[:rows] + self.y[first:first + rows], out=q)  # ŷ_i,t_i
-        q /= np.add.reduce(outputs, axis=-1)
+        q /= sum_last(outputs)[:, 0]  # the row sums as __call__ takes them
         self.kept_from, self.kept = first + rows, 0
 
     def batch_losses(self, samples: int) -> list[float]:
