@@ -21,6 +21,14 @@ Usage::
     python benchmarks/bench_labs.py            # everything (about two minutes)
     python benchmarks/bench_labs.py --only vanishing   # + GradientMonitor's overhead
     python benchmarks/bench_labs.py --json out.json
+    python benchmarks/bench_labs.py --against ../old/src --rounds 5
+
+``--against SRC`` compares this checkout with another one (its ``src`` folder, e.g. a
+``git worktree`` of an older commit): the default vanishing grid, the default optimizer run and
+the default report's measuring, each in a fresh process (imports and data loading included, as a
+user's command pays them), the two checkouts taking turns round by round; it prints the median
+times and the median of the same-round ratios with their range (this machine's speed drifts
+between seconds, so only ratios taken side by side mean much).
 
 OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE, where set, are removed for this script's own process
 (which re-executes itself without them before NumPy is imported); the BLAS kernel that ran is
@@ -183,6 +191,51 @@ def time_report(quick: bool, workers: int) -> dict:
     return {"seconds": seconds, "stages": result["results"]["timings"]}
 
 
+#: What ``--against`` times, in a fresh process each: a lab's default run as its command does it.
+AGAINST = {
+    "vanishing": "from descentlab.lab import vanishing\n"
+                 "vanishing.run_grid(workers=WORKERS, progress=False)",
+    "optimizers": "from descentlab.lab import optimizers\n"
+                  "optimizers.run(workers=WORKERS, progress=False)",
+    "report": "from descentlab.report import build\n"
+              "build.measure(workers=WORKERS, progress=False)",
+}
+
+
+def time_against(theirs: str, rounds: int, workers: int, only: str | None) -> dict:
+    """Each of :data:`AGAINST` for this checkout's ``src`` and ``theirs``, in turn."""
+    import statistics
+    import subprocess
+
+    ours = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "src")
+    out: dict = {}
+    for name, code in AGAINST.items():
+        if only not in (None, name):
+            continue
+        program = ("import time\nstarted = time.perf_counter()\n"
+                   + code.replace("WORKERS", str(workers))
+                   + "\nprint(time.perf_counter() - started)\n")
+        seconds: dict[str, list[float]] = {"ours": [], "theirs": []}
+        for round_ in range(rounds):
+            order = [("ours", ours), ("theirs", theirs)]
+            for who, src in order if round_ % 2 == 0 else order[::-1]:
+                done = subprocess.run([sys.executable, "-c", program], capture_output=True,
+                                      text=True, check=True,
+                                      env=dict(os.environ, PYTHONPATH=src))
+                seconds[who].append(float(done.stdout.split()[-1]))
+        ratios = [t / o for o, t in zip(seconds["ours"], seconds["theirs"], strict=True)]
+        out[name] = {"ours": seconds["ours"], "theirs": seconds["theirs"],
+                     "ours_median": statistics.median(seconds["ours"]),
+                     "theirs_median": statistics.median(seconds["theirs"]),
+                     "speedup": statistics.median(ratios), "range": [min(ratios), max(ratios)]}
+        r = out[name]
+        print(f"{name}: this checkout {r['ours_median']:.1f} s, {theirs} "
+              f"{r['theirs_median']:.1f} s -> {r['speedup']:.2f}x as fast "
+              f"(same-round ratios {r['range'][0]:.2f}-{r['range'][1]:.2f}, {rounds} rounds)",
+              flush=True)
+    return out
+
+
 def blas_report() -> list[dict]:
     import numpy  # noqa: F401  (load NumPy's BLAS before asking about it)
     import threadpoolctl
@@ -198,6 +251,9 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=None)
     parser.add_argument("--json", default=None)
     parser.add_argument("--keep-blas-env", action="store_true")
+    parser.add_argument("--against", metavar="SRC", default=None,
+                        help="another checkout's src folder to compare with, in turn")
+    parser.add_argument("--rounds", type=int, default=3, help="rounds of --against")
     args = parser.parse_args()
     from descentlab.lab import runner
 
@@ -205,6 +261,12 @@ def main() -> None:
     out: dict = {"workers": workers, "blas": blas_report(), "blas_env_removed": removed}
     print(f"workers: {workers}; BLAS: {out['blas']}; removed from the environment: "
           f"{removed or 'nothing'}")
+    if args.against:
+        out["against"] = time_against(args.against, args.rounds, workers, args.only)
+        if args.json:
+            with open(args.json, "w", encoding="utf-8") as stream:
+                json.dump(out, stream, indent=1)
+        return
     if args.only in (None, "vanishing"):
         out["vanishing"] = v = time_vanishing(workers)
         print(f"vanishing grid ({v['trials']} trials): descentlab {v['descentlab_seconds']:.1f} s,"
