@@ -499,3 +499,94 @@ def test_member_losses_are_each_members_own_bit_for_bit(name: str, dtype) -> Non
     got = loss.members(y, p)
     assert got.dtype == np.float64
     assert list(got) == [loss(y[k], p[k]) for k in range(members)]
+
+
+def dense_network(optimizer: optimizers.Optimizer, *, loss: str, output: tuple[int, str],
+                  activation: str) -> Sequential:
+    """Dense → Dropout → Dense → Dense: what evaluate runs samples last (no BatchNormalization)."""
+    model = Sequential([Dense(6, activation=activation, input_dim=FEATURES), Dropout(0.25),
+                        Dense(5, activation="relu"), Dense(output[0], activation=output[1])])
+    model.compile(optimizer=optimizer, loss=loss,
+                  metrics=["accuracy"] if "crossentropy" in loss else ["mae"])
+    return model
+
+
+@pytest.mark.parametrize("shared", [True, False], ids=["shared-data", "own-data"])
+@pytest.mark.parametrize("loss, output, activation", [
+    ("sparse_categorical_crossentropy", (CLASSES, "softmax"), "tanh"),
+    ("categorical_crossentropy", (CLASSES, "softmax"), "gelu"),
+    ("mse", (2, None), "leaky_relu")])
+def test_evaluate_of_dense_networks_samples_last_is_each_members_own(
+        float64, monkeypatch, loss: str, output: tuple[int, str], activation: str,
+        shared: bool) -> None:
+    """Dense networks are evaluated samples last, (members, units, samples), with all first
+    kernels as one matrix for shared inputs: each member's loss and metric are its own
+    evaluate's, over several batches, shared data or its own."""
+    from descentlab import population as population_module
+
+    make = lambda: dense_network(optimizers.Adam(0.02), loss=loss, output=output,  # noqa: E731
+                                 activation=activation)
+    population = Population.from_seeds(make, [70, 71, 72])
+    x, y = make_data(regression=loss == "mse")
+    if loss == "categorical_crossentropy":
+        y = np.eye(CLASSES)[y]
+    xs, ys = (x, y) if shared else (own_data(3)[0], np.stack([y, y[::-1], np.roll(y, 1, 0)]))
+    population.fit(xs, ys, batch_size=BATCH, epochs=1)
+    forward = population_module._forward_samples_last
+    calls = []
+    monkeypatch.setattr(population_module, "_forward_samples_last",
+                        lambda *args: calls.append(1) or forward(*args))
+    results = population.evaluate(xs, ys, batch_size=20)  # 20 + 20 + 5 samples
+    assert len(calls) == 3  # one per batch, samples last
+    for k, member in enumerate(population.models):
+        xk, yk = (xs, ys) if shared else (xs[k], ys[k])
+        want = member.evaluate(xk, yk, batch_size=20, verbose=0)
+        np.testing.assert_allclose(results[k], want, rtol=RTOL)
+
+
+def test_what_evaluate_runs_samples_last() -> None:
+    """Dense layers with the engine's elementwise activations or a softmax over the units, and
+    Dropout; anything else (BatchNormalization, a softmax over the samples) runs as the layers
+    do."""
+    from descentlab import activations
+    from descentlab.population import _runs_samples_last
+
+    class Doubled(activations.ReLU):  # a subclass may be anything: not elementwise for sure
+        pass
+
+    elementwise = ("relu", "tanh", "sigmoid", None, "selu", "softmax")
+    assert _runs_samples_last([Dense(3, activation=a) for a in elementwise] + [Dropout(0.5)])
+    assert not _runs_samples_last([Dense(3), BatchNormalization()])
+    assert not _runs_samples_last([Dense(3, activation=activations.Softmax(axis=0))])
+    assert not _runs_samples_last([Dense(3, activation=Doubled())])
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("name", ["mse", "categorical_crossentropy",
+                                  "sparse_categorical_crossentropy"])
+def test_member_losses_read_samples_last_are_the_same_numbers(name: str, dtype) -> None:
+    """Loss.members_samples_last on outputs (K, units, n) gives Loss.members' numbers on the
+    same outputs (K, n, units) — to rounding, the sums over a sample's classes being taken in
+    another order — for labels each member's own or shared."""
+    from descentlab import losses
+
+    gen = np.random.default_rng(8)
+    members, n, d = 3, 300, 10
+    p = gen.random((members, n, d)).astype(dtype) + dtype(0.01)
+    p /= p.sum(axis=-1, keepdims=True)
+    if name == "sparse_categorical_crossentropy":
+        labels = gen.integers(0, d, size=n)
+        cases = [gen.integers(0, d, size=(members, n)), labels,
+                 np.broadcast_to(labels, (members, n))]
+    elif name == "categorical_crossentropy":
+        cases = [np.eye(d, dtype=dtype)[gen.integers(0, d, size=(members, n))]]
+    else:
+        cases = [gen.random((members, n, d)).astype(dtype)]
+    loss = losses.get(name)
+    rtol = 1e-6 if dtype == np.float32 else 1e-14
+    for y in cases:
+        want = loss.members(np.broadcast_to(y, (members, *y.shape[-1:])) if y.ndim == 1 else y,
+                            p)
+        got = loss.members_samples_last(y, np.ascontiguousarray(p.swapaxes(-1, -2)))
+        assert got.dtype == np.float64
+        np.testing.assert_allclose(got, want, rtol=rtol)

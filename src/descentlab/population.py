@@ -50,7 +50,7 @@ from typing import Any
 
 import numpy as np
 
-from descentlab import backend, optimizers, validation
+from descentlab import activations, backend, optimizers, validation
 from descentlab import callbacks as callbacks_module
 from descentlab import layers as layers_module
 from descentlab.errors import ConfigError, DataError, TrainingDiverged
@@ -507,18 +507,28 @@ class _Lockstep:
     def evaluate(self, x: np.ndarray, y: np.ndarray, size: int,
                  metric_objects: list[Any]) -> list[dict[str, float]]:
         """Each member's logs on (x, y), as :meth:`Sequential._evaluate_arrays` gives them,
-        for data shared by the members or each member's own."""
+        for data shared by the members or each member's own.
+
+        Networks of Dense layers are run samples last (:func:`_forward_samples_last`), and
+        the loss read from that layout; the metrics, if any, from the outputs turned back."""
         own_data = x.ndim == 3
         n = x.shape[-2]
+        samples_last = _runs_samples_last(self.model.layers)
         loss_total = np.zeros(self.members)
         totals = np.zeros((len(metric_objects), self.members))
         for start in range(0, n, size):
             xb, yb = (x[:, start:start + size], y[:, start:start + size]) if own_data else \
                 (x[start:start + size], y[start:start + size])
-            output = self.forward(xb)
             if not own_data:
                 yb = np.broadcast_to(yb, (self.members, *yb.shape))
-            loss_total += self.loss.members(yb, output) * yb.shape[1]  # as Sequential sums
+            if samples_last:
+                output = _forward_samples_last(self.model.layers, xb)
+                losses = self.loss.members_samples_last(yb, output)
+                output = output.swapaxes(-1, -2)  # (K, samples, units), for the metrics
+            else:
+                output = self.forward(xb)
+                losses = self.loss.members(yb, output)
+            loss_total += losses * yb.shape[1]  # as Sequential sums
             for i, metric in enumerate(metric_objects):
                 totals[i] += metric.values(yb, output).sum(axis=-1)
         loss = loss_total / n + self.penalties()
@@ -546,6 +556,67 @@ class _Lockstep:
         if self._optimizer is not None:
             _unstack_optimizer(self._optimizer, [m.optimizer for m in self.models],
                                [m.trainable_weights for m in self.models])
+
+
+# --------------------------------------------------------------------------------------------
+# Measuring samples last: the population's loss on a whole data set, in few, long passes.
+# --------------------------------------------------------------------------------------------
+#: The engine's activations that act on each number alone: on a transposed array they compute
+#: the same numbers. (Exact classes: a subclass may redefine f.)
+_ELEMENTWISE = (activations.Linear, activations.Sigmoid, activations.Tanh, activations.ReLU,
+                activations.Softplus, activations.LeakyReLU, activations.ELU, activations.SELU,
+                activations.GELU, activations.SiLU)
+#: Softmax over the units when the units are the axis −2.
+_SOFTMAX_SAMPLES_LAST = activations.Softmax(axis=-2)
+
+
+def _runs_samples_last(layers: Sequence[layers_module.Layer]) -> bool:
+    """Whether :func:`_forward_samples_last` computes these layers: Dense layers with the
+    engine's elementwise activations or a softmax over the units, and Dropout (nothing at
+    inference)."""
+    for layer in layers:
+        if type(layer) is layers_module.Dropout:
+            continue
+        if type(layer) is not layers_module.Dense:
+            return False
+        act = layer.activation
+        if not (type(act) in _ELEMENTWISE or
+                (type(act) is activations.Softmax and act.axis == -1)):
+            return False
+    return True
+
+
+def _forward_samples_last(layers: Sequence[layers_module.Layer], x: np.ndarray) -> np.ndarray:
+    """Every member's output at inference, laid out samples last: (K, units, samples).
+
+    The same products and activations as the layers' own forward, transposed: zᵀ = Wᵀ·aᵀ + b.
+    Measuring the loss on a whole training set after every update is most of what a lab
+    spends; in this layout
+
+    - shared inputs x (samples, features) meet all K first kernels as one matrix
+      (K·units, features) — one matrix product instead of K (about 1.3× faster);
+    - a bias is a column added along rows of samples, and the softmax's max and sum over the
+      (10) classes combine whole rows of samples instead of walking 10-long rows one by one.
+
+    Each output is the same dot product of the same numbers, so, as measured with OpenBLAS,
+    the outputs equal the layers' own bit for bit; the loss's sum over a sample's classes is
+    taken in another order (see ``Loss.members_samples_last``)."""
+    a = x.T if x.ndim == 2 else x.swapaxes(-1, -2)  # (features, n) or (K, features, n)
+    for layer in layers:
+        if type(layer) is layers_module.Dropout:
+            continue  # the identity at inference
+        assert isinstance(layer, layers_module.Dense)  # see _runs_samples_last
+        w = layer.kernel.swapaxes(-1, -2)  # Wᵀ of each member: (K, units, inputs)
+        if a.ndim == 2:  # inputs shared by the members: their kernels as one (K·units, inputs)
+            members, units, inputs = w.shape
+            z = (w.reshape(members * units, inputs) @ a).reshape(members, units, -1)
+        else:
+            z = w @ a
+        if layer.bias is not None:
+            z += layer.bias[..., np.newaxis]  # (K, units, 1): one number per row of samples
+        act = layer.activation
+        a = _SOFTMAX_SAMPLES_LAST.f(z) if type(act) is activations.Softmax else act.f(z)
+    return a
 
 
 # --------------------------------------------------------------------------------------------
