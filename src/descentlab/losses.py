@@ -517,13 +517,18 @@ class SparseCategoricalCrossentropy(Loss):
         t = np.asarray(y_true)
         if t.ndim == y_pred.ndim:  # labels (..., n, 1)
             t = t[..., 0]
+        if t.ndim == 2 and t.strides[0] == 0:  # labels shared, broadcast to the members
+            t = t[0]
         t = t.astype(np.intp, copy=False)
         n = y_pred.shape[-1]
         s = np.add.reduce(y_pred, axis=-2)  # Σ_k ŷ_ik, (K, n)
         if t.ndim == 1:  # labels shared by the members
             if len(self._samples) != n:
                 self._samples = np.arange(n)
-            q = y_pred[:, t, self._samples]
+            # ŷ[k, t_i, i] as the flat element t_i·n + i of member k's (units·n): np.take gives
+            # q C-contiguous, so that its sum below is NumPy's pairwise one, as in __call__
+            # (y_pred[:, t, i] would give q strided, summed one element after another).
+            q = np.take(y_pred.reshape(*y_pred.shape[:-2], -1), t * n + self._samples, axis=-1)
         else:  # each member its own labels (K, n)
             q = np.take_along_axis(y_pred, t[:, np.newaxis, :], axis=-2)[:, 0]
         q /= s

@@ -340,19 +340,36 @@ class Population:
         Between calls the members stay stacked; :attr:`models` writes them back.
         """
         x, y = self._data(x, y)
-        engine = self._lockstep()
-        first = self._models[0]
-        first._require_compiled("train_on_batch")
+        self._models[0]._require_compiled("train_on_batch")
         own_data = x.ndim == 3
-        metric_objects = first._resolved_metrics(y.shape[own_data:])
+        metric_objects = self._models[0]._resolved_metrics(y.shape[own_data:])
         for model in self._models[1:]:
             model._resolved_metrics(y.shape[own_data:])  # what _result reads
+        losses, output = self._train_on_arrays(x, y)
+        if not own_data:
+            y = np.broadcast_to(y, (len(self._models), *y.shape))
         with np.errstate(over="ignore", invalid="ignore", divide="ignore", under="ignore"):
-            if not own_data:
+            totals = [metric.values(y, output).sum(axis=-1) for metric in metric_objects]
+        batch = y.shape[1]
+        return [model._result(Sequential._logs(float(losses[k]), metric_objects,
+                                               [float(t[k]) for t in totals],
+                                               [batch] * len(metric_objects)), return_dict)
+                for k, model in enumerate(self._models)]
+
+    def _train_on_arrays(self, x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """:meth:`train_on_batch`'s step, on data checked already (as :meth:`_data` returns
+        it): each member's batch loss before the update (K,), and the outputs. A member whose
+        loss is NaN/inf is recorded in :attr:`diverged`.
+
+        For a caller that checks its data once and takes many steps on it, such as the
+        optimizer lab, which draws every batch from a training set it checked once: the
+        checks cost about as much as a small population's step."""
+        engine = self._lockstep()
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore", under="ignore"):
+            if x.ndim == 2:  # one batch for all
                 x = np.broadcast_to(x, (len(self._models), *x.shape))
                 y = np.broadcast_to(y, (len(self._models), *y.shape))
             losses, output = engine.step(x, y)
-            totals = [metric.values(y, output).sum(axis=-1) for metric in metric_objects]
         for k in np.flatnonzero(~np.isfinite(losses)):
             if k not in self.diverged:
                 model = self._models[k]
@@ -364,11 +381,7 @@ class Population:
                     f"{lr:g}. Try a learning rate about 10 times smaller ({lr / 10:g}).",
                     epoch=None, batch=None, learning_rate=lr,
                     history=callbacks_module.History())
-        batch = y.shape[1]
-        return [model._result(Sequential._logs(float(losses[k]), metric_objects,
-                                               [float(t[k]) for t in totals],
-                                               [batch] * len(metric_objects)), return_dict)
-                for k, model in enumerate(self._models)]
+        return losses, output
 
     def compute_gradients(self, x: Any, y: Any, training: bool = False,
                           ) -> tuple[np.ndarray, list[np.ndarray]]:
@@ -410,6 +423,14 @@ class Population:
         logs = self._lockstep().evaluate(x, y, size, metric_objects)
         return [model._result(member_logs, return_dict)
                 for model, member_logs in zip(self._models, logs, strict=True)]
+
+    def _losses_on_arrays(self, x: np.ndarray, y: np.ndarray) -> np.ndarray:
+        """Each member's loss on data checked already (as :meth:`_data` returns it), in one
+        batch: the loss :meth:`evaluate` gives with ``batch_size=len(x)``, as an array (K,).
+        (See :meth:`_train_on_arrays`: the optimizer lab measures the loss on its whole
+        training set after every update.)"""
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore", under="ignore"):
+            return self._lockstep().measure(x, y, x.shape[-2], [])[0]
 
 
 def _members(val: tuple[np.ndarray, np.ndarray] | None, active: Sequence[int],
@@ -511,6 +532,15 @@ class _Lockstep:
 
         Networks of Dense layers are run samples last (:func:`_forward_samples_last`), and
         the loss read from that layout; the metrics, if any, from the outputs turned back."""
+        loss, totals = self.measure(x, y, size, metric_objects)
+        n = x.shape[-2]
+        return [Sequential._logs(float(loss[k]), metric_objects, list(totals[:, k]),
+                                 [n] * len(metric_objects)) for k in range(self.members)]
+
+    def measure(self, x: np.ndarray, y: np.ndarray, size: int, metric_objects: list[Any],
+                ) -> tuple[np.ndarray, np.ndarray]:
+        """What :meth:`evaluate` reports, as arrays: each member's loss (K,) and each metric's
+        sum over the samples (metrics, K)."""
         own_data = x.ndim == 3
         n = x.shape[-2]
         samples_last = _runs_samples_last(self.model.layers)
@@ -531,9 +561,7 @@ class _Lockstep:
             loss_total += losses * yb.shape[1]  # as Sequential sums
             for i, metric in enumerate(metric_objects):
                 totals[i] += metric.values(yb, output).sum(axis=-1)
-        loss = loss_total / n + self.penalties()
-        return [Sequential._logs(float(loss[k]), metric_objects, list(totals[:, k]),
-                                 [n] * len(metric_objects)) for k in range(self.members)]
+        return loss_total / n + self.penalties(), totals
 
     def epoch_logs(self, losses: np.ndarray, metric_totals: np.ndarray, seen: int,
                    metric_objects: list[Any], val: tuple[np.ndarray, np.ndarray] | None,
