@@ -538,10 +538,13 @@ def test_evaluate_of_dense_networks_samples_last_is_each_members_own(
                         lambda *args: calls.append(1) or forward(*args))
     results = population.evaluate(xs, ys, batch_size=20)  # 20 + 20 + 5 samples
     assert len(calls) == 3  # one per batch, samples last
+    outputs = population.predict(xs, batch_size=30)
+    assert len(calls) == 5 and outputs.flags.c_contiguous
     for k, member in enumerate(population.models):
         xk, yk = (xs, ys) if shared else (xs[k], ys[k])
         want = member.evaluate(xk, yk, batch_size=20, verbose=0)
         np.testing.assert_allclose(results[k], want, rtol=RTOL)
+        np.testing.assert_allclose(outputs[k], member.predict(xk, verbose=0), rtol=RTOL)
 
 
 def test_what_evaluate_runs_samples_last() -> None:
@@ -567,7 +570,7 @@ def test_what_evaluate_runs_samples_last() -> None:
 def test_member_losses_read_samples_last_are_the_same_numbers(name: str, dtype) -> None:
     """Loss.members_samples_last on outputs (K, units, n) gives Loss.members' numbers on the
     same outputs (K, n, units) — to rounding, the sums over a sample's classes being taken in
-    another order (here they come out equal) — for labels each member's own or shared. Within
+    another order (often they come out equal) — for labels each member's own or shared. Within
     one float32 rounding: the sum over the samples is NumPy's pairwise one, as members' (a
     strided q, summed one element after another, is off by up to ~1e-6 here)."""
     from descentlab import losses
@@ -592,3 +595,19 @@ def test_member_losses_read_samples_last_are_the_same_numbers(name: str, dtype) 
         got = loss.members_samples_last(y, np.ascontiguousarray(p.swapaxes(-1, -2)))
         assert got.dtype == np.float64
         np.testing.assert_allclose(got, want, rtol=rtol)
+
+
+def test_losses_on_checked_arrays_are_evaluate_s(float64) -> None:
+    """The lab's unchecked path: _losses_on_arrays gives evaluate's losses (one batch) on the
+    arrays _data checked, keeping x samples last between calls — and for another x, that x's."""
+    make = lambda: dense_network(optimizers.SGD(0.1), loss="sparse_categorical_crossentropy",  # noqa: E731
+                                 output=(CLASSES, "softmax"), activation="relu")
+    population = Population.from_seeds(make, [80, 81])
+    x, y = make_data()
+    x2 = x[::-1] * 2.0
+    for xs in (x, x, x2, x):
+        checked_x, checked_y = population._data(xs, y)
+        got = population._losses_on_arrays(checked_x, checked_y)
+        want = [loss for loss, _ in population.evaluate(xs, y, batch_size=N)]  # [loss, acc]
+        np.testing.assert_allclose(got, want, rtol=RTOL)
+        population._train_on_arrays(checked_x[:BATCH], checked_y[:BATCH])
