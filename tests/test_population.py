@@ -599,15 +599,16 @@ def test_member_losses_read_samples_last_are_the_same_numbers(name: str, dtype) 
 
 def test_losses_on_checked_arrays_are_evaluate_s(float64) -> None:
     """The lab's unchecked path: _losses_on_arrays gives evaluate's losses (one batch) on the
-    arrays _data checked, keeping x samples last between calls — and for another x, that x's."""
+    arrays _data checked, keeping x samples last and the layers' outputs' arrays between calls
+    — and for another x, or fewer samples, that x's."""
     make = lambda: dense_network(optimizers.SGD(0.1), loss="sparse_categorical_crossentropy",  # noqa: E731
                                  output=(CLASSES, "softmax"), activation="relu")
     population = Population.from_seeds(make, [80, 81])
     x, y = make_data()
     x2 = x[::-1] * 2.0
-    for xs in (x, x, x2, x):
-        checked_x, checked_y = population._data(xs, y)
+    for xs, ys in ((x, y), (x, y), (x2, y), (x[:30], y[:30]), (x, y)):
+        checked_x, checked_y = population._data(xs, ys)
         got = population._losses_on_arrays(checked_x, checked_y)
-        want = [loss for loss, _ in population.evaluate(xs, y, batch_size=N)]  # [loss, acc]
+        want = [loss for loss, _ in population.evaluate(xs, ys, batch_size=N)]  # [loss, acc]
         np.testing.assert_allclose(got, want, rtol=RTOL)
         population._train_on_arrays(checked_x[:BATCH], checked_y[:BATCH])

@@ -116,8 +116,8 @@ class Population:
         #: The members stacked, while train_on_batch, evaluate or predict keep them so (None
         #: when each member's model holds its own current state).
         self._engine: _Lockstep | None = None
-        #: x and x laid out samples last, kept by _losses_on_arrays.
-        self._samples_last: tuple[np.ndarray, np.ndarray] | None = None
+        #: What _losses_on_arrays keeps between calls: x, x samples last, the outputs' arrays.
+        self._measuring: tuple[np.ndarray, np.ndarray, dict[int, np.ndarray]] | None = None
         #: The History of each member's last :meth:`fit` (None before the first).
         self.histories: list[callbacks_module.History | None] = [None] * len(models)
         #: Members whose loss became NaN/inf in the last :meth:`fit`: {member: TrainingDiverged}.
@@ -432,13 +432,15 @@ class Population:
 
         For the optimizer lab, which measures the loss on its whole training set after every
         update (see :meth:`_train_on_arrays`). It gives the same x every time, unchanged: the
-        population keeps x samples last, (features, samples), from one call to the next —
-        a matrix product reads it ~20 % faster than the transposed view of x."""
-        if self._samples_last is None or self._samples_last[0] is not x:
-            self._samples_last = (x, np.ascontiguousarray(x.swapaxes(-1, -2)))
+        population keeps, from one call to the next, x samples last, (features, samples) — a
+        matrix product reads it ~20 % faster than the transposed view of x — and the layers'
+        outputs' arrays, written again by each call (allocating them anew cost up to half of
+        a call: the allocator handed megabytes back to the system and took them again)."""
+        if self._measuring is None or self._measuring[0] is not x:
+            self._measuring = (x, np.ascontiguousarray(x.swapaxes(-1, -2)), {})
+        _, x_samples_last, kept = self._measuring
         with np.errstate(over="ignore", invalid="ignore", divide="ignore", under="ignore"):
-            return self._lockstep().measure(x, y, x.shape[-2], [],
-                                            x_samples_last=self._samples_last[1])[0]
+            return self._lockstep().measure(x, y, x.shape[-2], [], x_samples_last, kept)[0]
 
 
 def _members(val: tuple[np.ndarray, np.ndarray] | None, active: Sequence[int],
@@ -554,10 +556,14 @@ class _Lockstep:
                                  [n] * len(metric_objects)) for k in range(self.members)]
 
     def measure(self, x: np.ndarray, y: np.ndarray, size: int, metric_objects: list[Any],
-                x_samples_last: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+                x_samples_last: np.ndarray | None = None,
+                kept: dict[int, np.ndarray] | None = None,
+                ) -> tuple[np.ndarray, np.ndarray]:
         """What :meth:`evaluate` reports, as arrays: each member's loss (K,) and each metric's
         sum over the samples (metrics, K). ``x_samples_last``: x laid out samples last, if
-        the caller keeps it so (else its transposed view is read)."""
+        the caller keeps it so (else its transposed view is read); ``kept``: the arrays of the
+        layers' outputs, if the caller keeps them between calls on its x, in one batch (see
+        :func:`_forward_samples_last`)."""
         own_data = x.ndim == 3
         n = x.shape[-2]
         samples_last = _runs_samples_last(self.model.layers)
@@ -572,7 +578,7 @@ class _Lockstep:
                 yb = np.broadcast_to(yb, (self.members, *yb.shape))
             if samples_last:
                 output = _forward_samples_last(self.model.layers,
-                                               x_samples_last[..., start:start + size])
+                                               x_samples_last[..., start:start + size], kept)
                 losses = self.loss.members_samples_last(yb, output)
                 output = output.swapaxes(-1, -2)  # (K, samples, units), for the metrics
             else:
@@ -634,7 +640,8 @@ def _runs_samples_last(layers: Sequence[layers_module.Layer]) -> bool:
     return True
 
 
-def _forward_samples_last(layers: Sequence[layers_module.Layer], a: np.ndarray) -> np.ndarray:
+def _forward_samples_last(layers: Sequence[layers_module.Layer], a: np.ndarray,
+                          kept: dict[int, np.ndarray] | None = None) -> np.ndarray:
     """Every member's output at inference, laid out samples last: (K, units, samples), for
     inputs laid out so too, xᵀ: shared by the members (features, samples) or each member's
     own (K, features, samples).
@@ -643,28 +650,40 @@ def _forward_samples_last(layers: Sequence[layers_module.Layer], a: np.ndarray) 
     Measuring the loss on a whole training set after every update is most of what a lab
     spends; in this layout
 
-    - shared inputs x (samples, features) meet all K first kernels as one matrix
-      (K·units, features) — one matrix product instead of K (about 1.3× faster);
+    - shared inputs meet all K first kernels as one matrix (K·units, features) — one matrix
+      product instead of K (about 1.3× faster);
     - a bias is a column added along rows of samples, and the softmax's max and sum over the
       (10) classes combine whole rows of samples instead of walking 10-long rows one by one.
 
     Each output is the same dot product of the same numbers, so, as measured with OpenBLAS,
     the outputs equal the layers' own bit for bit; the loss's sum over a sample's classes is
-    taken in another order (see ``Loss.members_samples_last``)."""
-    for layer in layers:
+    taken in another order (see ``Loss.members_samples_last``).
+
+    ``kept``, if given, holds the arrays of the layers' outputs ({layer: array}) for the next
+    call on inputs of the same shape, which writes them again (the result may be one of them:
+    read it before that call)."""
+    kept = {} if kept is None else kept
+    for i, layer in enumerate(layers):
         if type(layer) is layers_module.Dropout:
             continue  # the identity at inference
         assert isinstance(layer, layers_module.Dense)  # see _runs_samples_last
         w = layer.kernel.swapaxes(-1, -2)  # Wᵀ of each member: (K, units, inputs)
+        members, units, inputs = w.shape
+        z = kept.get(i)
+        if z is None:  # the first call (on inputs of this shape)
+            z = kept[i] = np.empty((members, units, a.shape[-1]), dtype=np.result_type(w, a))
         if a.ndim == 2:  # inputs shared by the members: their kernels as one (K·units, inputs)
-            members, units, inputs = w.shape
-            z = (w.reshape(members * units, inputs) @ a).reshape(members, units, -1)
+            np.matmul(w.reshape(members * units, inputs), a,
+                      out=z.reshape(members * units, a.shape[-1]))
         else:
-            z = w @ a
+            np.matmul(w, a, out=z)
         if layer.bias is not None:
             z += layer.bias[..., np.newaxis]  # (K, units, 1): one number per row of samples
         act = layer.activation
-        a = _SOFTMAX_SAMPLES_LAST.f(z) if type(act) is activations.Softmax else act.f(z)
+        if type(act) is activations.ReLU:  # the labs' activation: in place, z is ours
+            a = np.maximum(z, 0.0, out=z)
+        else:
+            a = _SOFTMAX_SAMPLES_LAST.f(z) if type(act) is activations.Softmax else act.f(z)
     return a
 
 
