@@ -502,9 +502,10 @@ def test_member_losses_are_each_members_own_bit_for_bit(name: str, dtype) -> Non
 
 
 def dense_network(optimizer: optimizers.Optimizer, *, loss: str, output: tuple[int, str],
-                  activation: str) -> Sequential:
+                  activation: str, use_bias: bool = True) -> Sequential:
     """Dense → Dropout → Dense → Dense: what evaluate runs samples last (no BatchNormalization)."""
-    model = Sequential([Dense(6, activation=activation, input_dim=FEATURES), Dropout(0.25),
+    model = Sequential([Dense(6, activation=activation, input_dim=FEATURES, use_bias=use_bias),
+                        Dropout(0.25),
                         Dense(5, activation="relu"), Dense(output[0], activation=output[1])])
     model.compile(optimizer=optimizer, loss=loss,
                   metrics=["accuracy"] if "crossentropy" in loss else ["mae"])
@@ -512,20 +513,22 @@ def dense_network(optimizer: optimizers.Optimizer, *, loss: str, output: tuple[i
 
 
 @pytest.mark.parametrize("shared", [True, False], ids=["shared-data", "own-data"])
-@pytest.mark.parametrize("loss, output, activation", [
-    ("sparse_categorical_crossentropy", (CLASSES, "softmax"), "tanh"),
-    ("categorical_crossentropy", (CLASSES, "softmax"), "gelu"),
-    ("mse", (2, None), "leaky_relu")])
+@pytest.mark.parametrize("loss, output, activation, use_bias", [
+    ("sparse_categorical_crossentropy", (CLASSES, "softmax"), "tanh", True),
+    ("sparse_categorical_crossentropy", (CLASSES, "softmax"), "relu", False),
+    ("categorical_crossentropy", (CLASSES, "softmax"), "gelu", True),
+    ("mse", (2, None), "leaky_relu", True)])
 def test_evaluate_of_dense_networks_samples_last_is_each_members_own(
         float64, monkeypatch, loss: str, output: tuple[int, str], activation: str,
-        shared: bool) -> None:
+        use_bias: bool, shared: bool) -> None:
     """Dense networks are evaluated samples last, (members, units, samples), with all first
-    kernels as one matrix for shared inputs: each member's loss and metric are its own
-    evaluate's, over several batches, shared data or its own."""
+    kernels and biases as one matrix for shared inputs (or a first layer without bias): each
+    member's loss, metric and output are its own evaluate's and predict's, over several
+    batches, shared data or its own."""
     from descentlab import population as population_module
 
     make = lambda: dense_network(optimizers.Adam(0.02), loss=loss, output=output,  # noqa: E731
-                                 activation=activation)
+                                 activation=activation, use_bias=use_bias)
     population = Population.from_seeds(make, [70, 71, 72])
     x, y = make_data(regression=loss == "mse")
     if loss == "categorical_crossentropy":
