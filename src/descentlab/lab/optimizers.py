@@ -361,11 +361,12 @@ def population_trials(configs: Sequence[dict]) -> list[dict]:
 
     The configs must share one :func:`population_key` (else :class:`ConfigError`). Member k
     starts from its seed's weights, draws its batches from its seed's own order (x of shape
-    (members, batch, features)), and after each update one batched ``evaluate`` measures
-    every member's full training loss. A member whose batch loss or full loss becomes NaN/inf
-    is recorded as :func:`trial` records it (its curves stop there) and leaves the
-    population; the others go on. ``seconds`` is each member's share of the population's
-    training-step time (a step's time divided by the members that took it), and
+    (members, batch, features)), and after each update one batched measurement gives every
+    member's full training loss (what ``evaluate`` gives; the training set is checked once,
+    and the steps and measurements run on the checked arrays). A member whose batch loss or
+    full loss becomes NaN/inf is recorded as :func:`trial` records it (its curves stop there)
+    and leaves the population; the others go on. ``seconds`` is each member's share of the
+    population's training-step time (a step's time divided by the members that took it), and
     ``seconds_total`` its share of the whole time.
     """
     from descentlab.population import Population
