@@ -549,3 +549,119 @@ def test_member_losses_are_each_members_own_bit_for_bit(name: str, dtype) -> Non
     got = loss.members(y, p)
     assert got.dtype == np.float64
     assert list(got) == [loss(y[k], p[k]) for k in range(members)]
+
+
+def dense_network(optimizer: optimizers.Optimizer, *, loss: str, output: tuple[int, str],
+                  activation: str, use_bias: bool = True) -> Sequential:
+    """Dense → Dropout → Dense → Dense: what evaluate runs samples last (no BatchNormalization)."""
+    model = Sequential([Dense(6, activation=activation, input_dim=FEATURES, use_bias=use_bias),
+                        Dropout(0.25),
+                        Dense(5, activation="relu"), Dense(output[0], activation=output[1])])
+    model.compile(optimizer=optimizer, loss=loss,
+                  metrics=["accuracy"] if "crossentropy" in loss else ["mae"])
+    return model
+
+
+@pytest.mark.parametrize("shared", [True, False], ids=["shared-data", "own-data"])
+@pytest.mark.parametrize("loss, output, activation, use_bias", [
+    ("sparse_categorical_crossentropy", (CLASSES, "softmax"), "tanh", True),
+    ("sparse_categorical_crossentropy", (CLASSES, "softmax"), "relu", False),
+    ("categorical_crossentropy", (CLASSES, "softmax"), "gelu", True),
+    ("mse", (2, None), "leaky_relu", True)])
+def test_evaluate_of_dense_networks_samples_last_is_each_members_own(
+        float64, monkeypatch, loss: str, output: tuple[int, str], activation: str,
+        use_bias: bool, shared: bool) -> None:
+    """Dense networks are evaluated samples last, (members, units, samples), with all first
+    kernels and biases as one matrix for shared inputs (or a first layer without bias): each
+    member's loss, metric and output are its own evaluate's and predict's, over several
+    batches, shared data or its own."""
+    from descentlab import population as population_module
+
+    make = lambda: dense_network(optimizers.Adam(0.02), loss=loss, output=output,  # noqa: E731
+                                 activation=activation, use_bias=use_bias)
+    population = Population.from_seeds(make, [70, 71, 72])
+    x, y = make_data(regression=loss == "mse")
+    if loss == "categorical_crossentropy":
+        y = np.eye(CLASSES)[y]
+    xs, ys = (x, y) if shared else (own_data(3)[0], np.stack([y, y[::-1], np.roll(y, 1, 0)]))
+    population.fit(xs, ys, batch_size=BATCH, epochs=1)
+    forward = population_module._forward_samples_last
+    calls = []
+    monkeypatch.setattr(population_module, "_forward_samples_last",
+                        lambda *args: calls.append(1) or forward(*args))
+    results = population.evaluate(xs, ys, batch_size=20)  # 20 + 20 + 5 samples
+    assert len(calls) == 3  # one per batch, samples last
+    outputs = population.predict(xs, batch_size=30)
+    assert len(calls) == 5 and outputs.flags.c_contiguous
+    for k, member in enumerate(population.models):
+        xk, yk = (xs, ys) if shared else (xs[k], ys[k])
+        want = member.evaluate(xk, yk, batch_size=20, verbose=0)
+        np.testing.assert_allclose(results[k], want, rtol=RTOL)
+        np.testing.assert_allclose(outputs[k], member.predict(xk, verbose=0), rtol=RTOL)
+
+
+def test_what_evaluate_runs_samples_last() -> None:
+    """Dense layers with the engine's elementwise activations or a softmax over the units, and
+    Dropout; anything else (BatchNormalization, a softmax over the samples) runs as the layers
+    do."""
+    from descentlab import activations
+    from descentlab.population import _runs_samples_last
+
+    class Doubled(activations.ReLU):  # a subclass may be anything: not elementwise for sure
+        pass
+
+    elementwise = ("relu", "tanh", "sigmoid", None, "selu", "softmax")
+    assert _runs_samples_last([Dense(3, activation=a) for a in elementwise] + [Dropout(0.5)])
+    assert not _runs_samples_last([Dense(3), BatchNormalization()])
+    assert not _runs_samples_last([Dense(3, activation=activations.Softmax(axis=0))])
+    assert not _runs_samples_last([Dense(3, activation=Doubled())])
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("name", ["mse", "categorical_crossentropy",
+                                  "sparse_categorical_crossentropy"])
+def test_member_losses_read_samples_last_are_the_same_numbers(name: str, dtype) -> None:
+    """Loss.members_samples_last on outputs (K, units, n) gives Loss.members' numbers on the
+    same outputs (K, n, units) — to rounding, the sums over a sample's classes being taken in
+    another order (often they come out equal) — for labels each member's own or shared. Within
+    one float32 rounding: the sum over the samples is NumPy's pairwise one, as members' (a
+    strided q, summed one element after another, is off by up to ~1e-6 here)."""
+    from descentlab import losses
+
+    gen = np.random.default_rng(8)
+    members, n, d = 3, 1347, 10
+    p = gen.random((members, n, d)).astype(dtype) + dtype(0.01)
+    p /= p.sum(axis=-1, keepdims=True)
+    if name == "sparse_categorical_crossentropy":
+        labels = gen.integers(0, d, size=n)
+        cases = [gen.integers(0, d, size=(members, n)), labels,
+                 np.broadcast_to(labels, (members, n))]
+    elif name == "categorical_crossentropy":
+        cases = [np.eye(d, dtype=dtype)[gen.integers(0, d, size=(members, n))]]
+    else:
+        cases = [gen.random((members, n, d)).astype(dtype)]
+    loss = losses.get(name)
+    rtol = 1e-7 if dtype == np.float32 else 1e-15
+    for y in cases:
+        want = loss.members(np.broadcast_to(y, (members, *y.shape[-1:])) if y.ndim == 1 else y,
+                            p)
+        got = loss.members_samples_last(y, np.ascontiguousarray(p.swapaxes(-1, -2)))
+        assert got.dtype == np.float64
+        np.testing.assert_allclose(got, want, rtol=rtol)
+
+
+def test_losses_on_checked_arrays_are_evaluate_s(float64) -> None:
+    """The lab's unchecked path: _losses_on_arrays gives evaluate's losses (one batch) on the
+    arrays _data checked, keeping x samples last and the layers' outputs' arrays between calls
+    — and for another x, or fewer samples, that x's."""
+    make = lambda: dense_network(optimizers.SGD(0.1), loss="sparse_categorical_crossentropy",  # noqa: E731
+                                 output=(CLASSES, "softmax"), activation="relu")
+    population = Population.from_seeds(make, [80, 81])
+    x, y = make_data()
+    x2 = x[::-1] * 2.0
+    for xs, ys in ((x, y), (x, y), (x2, y), (x[:30], y[:30]), (x, y)):
+        checked_x, checked_y = population._data(xs, ys)
+        got = population._losses_on_arrays(checked_x, checked_y)
+        want = [loss for loss, _ in population.evaluate(xs, ys, batch_size=N)]  # [loss, acc]
+        np.testing.assert_allclose(got, want, rtol=RTOL)
+        population._train_on_arrays(checked_x[:BATCH], checked_y[:BATCH])
