@@ -568,13 +568,13 @@ def dense_network(optimizer: optimizers.Optimizer, *, loss: str, output: tuple[i
     ("sparse_categorical_crossentropy", (CLASSES, "softmax"), "relu", False),
     ("categorical_crossentropy", (CLASSES, "softmax"), "gelu", True),
     ("mse", (2, None), "leaky_relu", True)])
-def test_evaluate_of_dense_networks_samples_last_is_each_members_own(
-        float64, monkeypatch, loss: str, output: tuple[int, str], activation: str,
-        use_bias: bool, shared: bool) -> None:
-    """Dense networks are evaluated samples last, (members, units, samples), with all first
-    kernels and biases as one matrix for shared inputs (or a first layer without bias): each
-    member's loss, metric and output are its own evaluate's and predict's, over several
-    batches, shared data or its own."""
+def test_dense_networks_measured_samples_last_are_each_members_own(
+        float64, loss: str, output: tuple[int, str], activation: str, use_bias: bool,
+        shared: bool) -> None:
+    """The optimizer lab's measuring path runs Dense networks samples last, (members, units,
+    samples), with all first kernels and biases as one matrix for shared inputs (or a first
+    layer without bias): each member's loss and metric are its own evaluate's and its outputs
+    its own predict's, over several batches, shared data or its own."""
     from descentlab import population as population_module
 
     make = lambda: dense_network(optimizers.Adam(0.02), loss=loss, output=output,  # noqa: E731
@@ -585,19 +585,35 @@ def test_evaluate_of_dense_networks_samples_last_is_each_members_own(
         y = np.eye(CLASSES)[y]
     xs, ys = (x, y) if shared else (own_data(3)[0], np.stack([y, y[::-1], np.roll(y, 1, 0)]))
     population.fit(xs, ys, batch_size=BATCH, epochs=1)
-    forward = population_module._forward_samples_last
-    calls = []
-    monkeypatch.setattr(population_module, "_forward_samples_last",
-                        lambda *args: calls.append(1) or forward(*args))
-    results = population.evaluate(xs, ys, batch_size=20)  # 20 + 20 + 5 samples
-    assert len(calls) == 3  # one per batch, samples last
-    outputs = population.predict(xs, batch_size=30)
-    assert len(calls) == 5 and outputs.flags.c_contiguous
+    engine = population._lockstep()
+    assert population_module._runs_samples_last(engine.model.layers)
+    metric = population.models[0]._resolved_metrics(np.shape(ys)[0 if shared else 1:])
+    inputs = population_module._samples_last_inputs(xs)
+    losses, totals = engine.measure(xs, ys, 20, metric, inputs)  # 20 + 20 + 5 samples
+    outputs = population_module._forward_samples_last(engine.model.layers, inputs)
     for k, member in enumerate(population.models):
         xk, yk = (xs, ys) if shared else (xs[k], ys[k])
         want = member.evaluate(xk, yk, batch_size=20, verbose=0)
-        np.testing.assert_allclose(results[k], want, rtol=RTOL)
-        np.testing.assert_allclose(outputs[k], member.predict(xk, verbose=0), rtol=RTOL)
+        np.testing.assert_allclose([losses[k], totals[0, k] / N], want, rtol=RTOL)
+        np.testing.assert_allclose(outputs[k].T, member.predict(xk, verbose=0), rtol=RTOL)
+
+
+def test_evaluate_and_predict_are_each_members_own_bit_for_bit() -> None:
+    """The public evaluate and predict run the layers as each member's model does (float32:
+    the same bits), whatever the lab's measuring path does."""
+    make = lambda: dense_network(optimizers.SGD(0.1), loss="sparse_categorical_crossentropy",  # noqa: E731
+                                 output=(10, "softmax"), activation="relu")
+    population = Population.from_seeds(make, [90, 91, 92])
+    gen = np.random.default_rng(9)
+    x = gen.normal(size=(1000, FEATURES)).astype(np.float32)
+    y = gen.integers(0, 10, size=1000)  # ten classes: sums of ten in some order
+    population.fit(x, y, batch_size=BATCH, epochs=2)
+    results = population.evaluate(x, y)
+    outputs = population.predict(x)
+    for k, member in enumerate(population.models):
+        assert outputs.dtype == np.float32
+        assert results[k] == member.evaluate(x, y, verbose=0)
+        np.testing.assert_array_equal(outputs[k], member.predict(x, verbose=0))
 
 
 def test_what_evaluate_runs_samples_last() -> None:

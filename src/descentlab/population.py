@@ -432,7 +432,7 @@ class Population:
         n = x.shape[-2]
         size = _batch_size(batch_size if batch_size is not None else 1024, n)
         engine = self._lockstep()
-        parts = [engine.predict(x[..., s:s + size, :]) for s in range(0, n, size)]
+        parts = [engine.forward(x[..., s:s + size, :]).copy() for s in range(0, n, size)]
         return parts[0] if len(parts) == 1 else np.concatenate(parts, axis=1)
 
     def evaluate(self, x: Any = None, y: Any = None, batch_size: int | None = None,
@@ -454,16 +454,23 @@ class Population:
         batch: the loss :meth:`evaluate` gives with ``batch_size=len(x)``, as an array (K,).
 
         For the optimizer lab, which measures the loss on its whole training set after every
-        update (see :meth:`_train_on_arrays`). It gives the same x every time, unchanged: the
-        population keeps, from one call to the next, x samples last (:func:`_samples_last_inputs`)
-        and the arrays of the layers' outputs, written again by each call (allocating them
-        anew cost up to half of a call: the allocator handed megabytes back to the system and
-        took them again)."""
+        update (see :meth:`_train_on_arrays`): a network of Dense layers is run samples last
+        (:func:`_forward_samples_last`), which gives evaluate's numbers to rounding — the sums
+        over a sample's classes are taken in another order — where :meth:`evaluate` gives each
+        member's own bit for bit. It gives the same x every time, unchanged: the population
+        keeps, from one call to the next, x samples last (:func:`_samples_last_inputs`) and the
+        arrays of the layers' outputs, written again by each call (allocating them anew cost up
+        to half of a call: the allocator handed megabytes back to the system and took them
+        again)."""
+        engine = self._lockstep()
+        if not _runs_samples_last(engine.model.layers):
+            with np.errstate(over="ignore", invalid="ignore", divide="ignore", under="ignore"):
+                return engine.measure(x, y, x.shape[-2], [])[0]
         if self._measuring is None or self._measuring[0] is not x:
             self._measuring = (x, _samples_last_inputs(x), {})
         _, x_samples_last, kept = self._measuring
         with np.errstate(over="ignore", invalid="ignore", divide="ignore", under="ignore"):
-            return self._lockstep().measure(x, y, x.shape[-2], [], x_samples_last, kept)[0]
+            return engine.measure(x, y, x.shape[-2], [], x_samples_last, kept)[0]
 
 
 #: Largest copy of an epoch's samples (all members, in their orders) that fit gathers at
@@ -563,21 +570,10 @@ class _Lockstep:
             x = np.broadcast_to(x, (self.members, *x.shape))
         return self.model._forward(x, training=False)
 
-    def predict(self, x: np.ndarray) -> np.ndarray:
-        """:meth:`forward`'s outputs as a new array (K, samples, units); computed samples last
-        when the layers allow it (the same numbers: see :func:`_forward_samples_last`)."""
-        if _runs_samples_last(self.model.layers):
-            output = _forward_samples_last(self.model.layers, _samples_last_inputs(x))
-            return np.ascontiguousarray(output.swapaxes(-1, -2))
-        return self.forward(x).copy()
-
     def evaluate(self, x: np.ndarray, y: np.ndarray, size: int,
                  metric_objects: list[Any]) -> list[dict[str, float]]:
         """Each member's logs on (x, y), as :meth:`Sequential._evaluate_arrays` gives them,
-        for data shared by the members or each member's own.
-
-        Networks of Dense layers are run samples last (:func:`_forward_samples_last`), and
-        the loss read from that layout; the metrics, if any, from the outputs turned back."""
+        for data shared by the members or each member's own."""
         loss, totals = self.measure(x, y, size, metric_objects)
         n = x.shape[-2]
         return [Sequential._logs(float(loss[k]), metric_objects, list(totals[:, k]),
@@ -588,13 +584,13 @@ class _Lockstep:
                 kept: dict[int, np.ndarray] | None = None,
                 ) -> tuple[np.ndarray, np.ndarray]:
         """What :meth:`evaluate` reports, as arrays: each member's loss (K,) and each metric's
-        sum over the samples (metrics, K). ``x_samples_last``: x as
-        :func:`_samples_last_inputs` lays it out, if the caller keeps it so (else each batch
-        is laid out so in turn); ``kept``: the arrays of the layers' outputs, if the caller
-        keeps them between calls on its x, in one batch (see :func:`_forward_samples_last`)."""
+        sum over the samples (metrics, K). With ``x_samples_last`` — x as
+        :func:`_samples_last_inputs` lays it out, for layers :func:`_runs_samples_last`
+        accepts — the network runs samples last (the same numbers to rounding); ``kept``: the
+        arrays of the layers' outputs, if the caller keeps them between calls on its x, in one
+        batch (see :func:`_forward_samples_last`)."""
         own_data = x.ndim == 3
         n = x.shape[-2]
-        samples_last = _runs_samples_last(self.model.layers)
         loss_total = np.zeros(self.members)
         totals = np.zeros((len(metric_objects), self.members))
         for start in range(0, n, size):
@@ -602,9 +598,8 @@ class _Lockstep:
                 (x[start:start + size], y[start:start + size])
             if not own_data:
                 yb = np.broadcast_to(yb, (self.members, *yb.shape))
-            if samples_last:
-                inputs = _samples_last_inputs(xb) if x_samples_last is None else \
-                    x_samples_last[..., start:start + size]
+            if x_samples_last is not None:
+                inputs = x_samples_last[..., start:start + size]
                 output = _forward_samples_last(self.model.layers, inputs, kept)
                 losses = self.loss.members_samples_last(yb, output)
                 output = output.swapaxes(-1, -2)  # (K, samples, units), for the metrics
