@@ -851,13 +851,17 @@ def test_the_schema_check_agrees_with_jsonschema(reports) -> None:
 def test_rewriting_a_report_leaves_no_figure_of_the_old_one(reports, tmp_path) -> None:
     out = tmp_path / "again"
     build.write(reports["results"], str(out), "en", workers=1)
+    from descentlab.lab.results import FIGURES_LIST
+
     first = sorted(os.listdir(out / "figures"))
-    (out / "figures" / "stale_figure.png").write_bytes(b"old")
+    (out / "figures" / "stale_figure.png").write_bytes(b"old")  # one a report drew once:
+    with open(out / "figures" / FIGURES_LIST, "a", encoding="utf-8") as listed:  # listed
+        listed.write("stale_figure.png\n")
     fewer = copy.deepcopy(reports["results"])
     fewer["weight_scale"]["configuration"]["activations"] = ["sigmoid"]
     paths = build.write(fewer, str(out), "en", workers=1)
     expected = sorted(f"{job['name']}.png" for job in build.figure_jobs(fewer, "en", ""))
-    assert sorted(os.listdir(out / "figures")) == expected
+    assert sorted(os.listdir(out / "figures")) == sorted([*expected, FIGURES_LIST])
     assert "weight_scale_relu.png" in first and "weight_scale_relu.png" not in expected
     assert sorted(os.listdir(out)) == ["figures", "index.html", "results.json"]
     assert json.loads((out / "results.json").read_text(encoding="utf-8")) == \
