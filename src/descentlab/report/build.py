@@ -111,6 +111,8 @@ def measure(quick: bool = False, data: str = "digits", workers: int | None = Non
     """Run every experiment of the chapter; returns the results (plain JSON)."""
     from concurrent.futures import ThreadPoolExecutor
 
+    from threadpoolctl import threadpool_limits
+
     from descentlab import datasets
     from descentlab.lab import activations, runner, surfaces, vanishing
     from descentlab.lab import optimizers as lab_optimizers
@@ -162,7 +164,10 @@ def measure(quick: bool = False, data: str = "digits", workers: int | None = Non
         results[name] = fn(bar)
         timings[name] = time.perf_counter() - tick
 
-    with runner.shared_pool(workers) as together:
+    # One BLAS thread here too, as in every worker: the experiments measured in this process
+    # give the same numbers with any number of workers, and an idle BLAS thread spinning here
+    # takes no core from the workers.
+    with threadpool_limits(1), runner.shared_pool(workers) as together:
         if not together:  # one worker: one experiment after the other, each with its bar
             for number, (name, label, fn, _) in enumerate(stages, start=1):
                 stage(number, name, label, fn, progress)
