@@ -225,13 +225,14 @@ def test_a_trial_group_trains_one_architecture() -> None:
         vanishing.trial_group([{"depth": 2, "seed": 0}, {"depth": 3, "seed": 1}])
 
 
-def test_the_grid_puts_each_depth_in_one_population_per_worker() -> None:
+def test_the_grid_puts_each_depth_in_one_population() -> None:
     configs = vanishing.grid_configs(("sigmoid", "tanh", "relu"), (1, 4), seeds=(0, 1, 2))
     one = vanishing.populations(configs, workers=1)
     assert [(len(p), {c["depth"] for c in p}) for p in one] == [(9, {1}), (9, {4})]
-    two = vanishing.populations(configs, workers=2)
-    assert [len(p) for p in two] == [5, 4, 5, 4]
-    assert sorted(map(repr, sum(two, []))) == sorted(map(repr, configs))  # each trial once
+    assert vanishing.populations(configs, workers=2) == one  # a depth per worker: whole
+    three = vanishing.populations(configs, workers=3)  # fewer depths than workers: parts
+    assert [len(p) for p in three] == [3, 3, 3, 3, 3, 3]
+    assert sorted(map(repr, sum(three, []))) == sorted(map(repr, configs))  # each trial once
     assert len(vanishing.populations(configs[:1], workers=4)) == 1
 
 

@@ -591,16 +591,18 @@ def summarize(trials: Sequence[dict[str, Any]],
 def populations(configs: Sequence[dict[str, Any]], workers: int = 1,
                 ) -> list[list[dict[str, Any]]]:
     """The trials of ``configs`` as the populations :func:`run_grid` trains: those of one
-    depth (of one architecture) together — all activations, initializers and seeds —, each
-    split in ``workers`` parts of near-equal size when there are more members than that, so
-    that every worker has a share of every depth. A trial's record does not depend on its
-    population (each member is its own network, bit for bit), so neither do the results."""
+    depth (of one architecture) together — all activations, initializers and seeds —, a whole
+    population costing less than its parts; split in parts of near-equal size only when there
+    are fewer depths than ``workers`` (one part per worker and depth). A trial's record does
+    not depend on its population (each member is its own network, bit for bit), so neither do
+    the results."""
     groups: dict[str, list[dict[str, Any]]] = {}
     for config in configs:
         groups.setdefault(repr(_architecture_key(config)), []).append(config)
+    split = int(workers) if len(groups) < int(workers) else 1
     parts = []
     for group in groups.values():
-        count = max(1, min(int(workers), len(group)))
+        count = max(1, min(split, len(group)))
         size, extra = divmod(len(group), count)
         start = 0
         for i in range(count):
@@ -644,8 +646,7 @@ def run_grid(activations: Sequence[str] = DEFAULT_ACTIVATIONS,
     function = functools.partial(_run_group, data=data)
     # The deepest populations first: the workers then end together (the results come back in
     # grid order whatever order they ran in).
-    # (In a shared pool the other experiments fill the workers: a depth stays whole, one
-    # population, which costs less than its parts.)
+    # (In a shared pool the other experiments fill the workers: a depth stays whole.)
     parts = 1 if runner.sharing() else workers
     specs = sorted(({"configs": group} for group in populations(configs, parts)),
                    key=lambda spec: -(spec["configs"][0]["depth"] + 1) * len(spec["configs"]))
