@@ -473,28 +473,25 @@ def main() -> None:
           f"framework; {args.steps} steps × {args.rounds} rounds, in turn (median)"
           + (f"; removed {', '.join(removed)} for these processes" if removed else ""))
     results: dict[str, dict[str, Any]] = {}
-    if args.rows in ("all", "population"):
-        results.update(run_workers(POPULATION_WORKERS, args.members, args.steps, args.rounds))
-        print(f"\n{args.members} members             µs per member-step   vs JAX (same rounds)")
-        for name in POPULATION_WORKERS:
+    # (table rows, heading, the row the others are divided by, the figure, its ratios' key)
+    tables = {"population": (POPULATION_WORKERS, f"{args.members} members             µs per "
+                             "member-step   vs JAX (same rounds)", "jax-vmap-jit",
+                             "us_per_member_step", "vs_jax_rounds"),
+              "single": (SINGLE_WORKERS, "one network                µs per step   vs the NumPy "
+                         "loop (same rounds)", "numpy-loop", "us_per_step",
+                         "vs_numpy_loop_rounds")}
+    for table, (workers, heading, baseline, figure, key) in tables.items():
+        if args.rows not in ("all", table):
+            continue
+        results.update(run_workers(workers, args.members, args.steps, args.rounds))
+        print("\n" + heading)
+        for name in workers:
             r = results[name]
             if "error" in r:
                 print(f"  {name:22s} not measured: {r['error']}")
                 continue
-            ratios = same_round_ratios(results, name, "jax-vmap-jit")
-            r["vs_jax_rounds"] = ratios
-            print(f"  {name:22s} {r['us_per_member_step']:10.2f}        {ratio_text(ratios)}")
-    if args.rows in ("all", "single"):
-        results.update(run_workers(SINGLE_WORKERS, args.members, args.steps, args.rounds))
-        print("\none network                µs per step   vs the NumPy loop (same rounds)")
-        for name in SINGLE_WORKERS:
-            r = results[name]
-            if "error" in r:
-                print(f"  {name:22s} not measured: {r['error']}")
-                continue
-            ratios = same_round_ratios(results, name, "numpy-loop")
-            r["vs_numpy_loop_rounds"] = ratios
-            print(f"  {name:22s} {r['us_per_step']:10.2f}    {ratio_text(ratios)}")
+            r[key] = ratios = same_round_ratios(results, name, baseline)
+            print(f"  {name:22s} {r[figure]:10.2f}    {ratio_text(ratios)}")
     blas_info = next((r["blas"] for r in results.values() if r.get("blas")), [])
     for info in blas_info:
         print(f"BLAS: {info}")

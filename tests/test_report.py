@@ -901,22 +901,13 @@ def test_an_interrupted_rewrite_keeps_the_old_report_and_the_new_numbers(reports
     assert sorted(os.listdir(out)) == ["figures", "index.html", "results.json"]  # no leftovers
 
 
-def _files(folder) -> dict[str, bytes]:
-    out = {}
-    for root, _, names in os.walk(folder):
-        for name in names:
-            path = os.path.join(root, name)
-            with open(path, "rb") as stream:
-                out[os.path.relpath(path, folder)] = stream.read()
-    return out
-
-
 def test_the_report_lists_its_figures_and_refuses_a_users_file_among_them(reports, tmp_path,
                                                                           capsys) -> None:
     """The report replaces its figures/ whole: only when it holds nothing but the figures a
     report drew there (their list is written beside them); a file of the user's in it makes
     `descentlab report` refuse in one line before anything is written, never delete it."""
     from descentlab.lab.results import FIGURES_LIST
+    from test_lab_output import snapshot  # every file under a folder, and its bytes
 
     en = os.path.dirname(reports["en"]["html"])
     listed = set(open(os.path.join(en, "figures", FIGURES_LIST), encoding="utf-8").read().split())
@@ -925,9 +916,9 @@ def test_the_report_lists_its_figures_and_refuses_a_users_file_among_them(report
     out = tmp_path / "report"
     (out / "figures").mkdir(parents=True)
     (out / "figures" / "my_notes.txt").write_text("mine")
-    before = _files(out)
+    before = snapshot(out)
     status = cli.main(["report", "--from-json", reports["en"]["json"], "--out", str(out)])
     printed, err = capsys.readouterr()
     assert status == 2 and printed == "" and len(err.splitlines()) == 1, err
     assert "holds files descentlab did not draw ('my_notes.txt')" in err
-    assert _files(out) == before  # not even results.json was written
+    assert snapshot(out) == before  # not even results.json was written
