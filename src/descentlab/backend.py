@@ -12,6 +12,7 @@ import random
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
 
 import numpy as np
 
@@ -80,6 +81,22 @@ def use_generator(generator: np.random.Generator) -> Iterator[np.random.Generato
             yield generator
         finally:
             _generator = previous
+
+
+# Arrays of ones, made once per shape and dtype.
+_ones: dict[tuple[tuple[int, ...], str], np.ndarray] = {}
+
+
+def ones(shape: tuple[int, ...], dtype: Any) -> np.ndarray:
+    """A read-only array of ones of ``shape`` and ``dtype``, made once and shared: a sum over
+    a batch or over classes, written as a product with a row or column of ones, is one BLAS
+    call per network (per member of a population), and each member sums as its network."""
+    key = (tuple(shape), np.dtype(dtype).str)
+    array = _ones.get(key)
+    if array is None:
+        array = _ones[key] = np.ones(shape, dtype=dtype)
+        array.flags.writeable = False
+    return array
 
 
 # Automatic names, counted across the Python process as Keras counts them.

@@ -193,7 +193,6 @@ class Dense(Layer):
         self.bias_regularizer = regularizers.get(bias_regularizer)
         self.bias = None
         self._linear = self.activation.name == "linear"
-        self._ones: np.ndarray | None = None  # see _ones_row
 
     def build(self, input_dim: int) -> None:
         dtype = backend.floatx()
@@ -248,19 +247,13 @@ class Dense(Layer):
             # ∂L/∂b = Σ over the batch = 1ᵀ·∂L/∂z: as a product with a row of ones it is one
             # BLAS call per member (a sum over a population's batch axis adds row by row,
             # 3–7× slower), and every member sums as its network alone does.
-            np.matmul(self._ones_row(dz), dz, out=self.grads[1][..., np.newaxis, :])
+            np.matmul(backend.ones((1, dz.shape[-2]), dz.dtype), dz,
+                      out=self.grads[1][..., np.newaxis, :])
             if self.bias_regularizer is not None:
                 self.grads[1] += self.bias_regularizer.gradient(self.bias)  # + ∂R/∂b
         if self.needs_input_grad:
             return dz @ self.kernel.swapaxes(-1, -2)  # ∂L/∂x = ∂L/∂z·Wᵀ
         return None
-
-    def _ones_row(self, dz: np.ndarray) -> np.ndarray:
-        """A (1, batch) row of ones in ``dz``'s dtype, kept while the batch size stays."""
-        ones = self._ones
-        if ones is None or ones.shape[1] != dz.shape[-2] or ones.dtype != dz.dtype:
-            ones = self._ones = np.ones((1, dz.shape[-2]), dtype=dz.dtype)
-        return ones
 
     @property
     def preactivation(self) -> np.ndarray:
