@@ -136,7 +136,7 @@ class Loss:
 
     def members_samples_last(self, y_true: np.ndarray, y_pred: np.ndarray) -> np.ndarray:
         """:meth:`members` for outputs laid out samples last, (K, units, n) (see
-        ``Population.evaluate``): here, the same numbers from the outputs turned back."""
+        ``Population._losses_on_arrays``): here, the same numbers from the outputs turned back."""
         return self.members(y_true, np.swapaxes(y_pred, -1, -2))
 
     def per_sample(self, y_true: Any, y_pred: Any) -> np.ndarray:

@@ -365,9 +365,7 @@ class Population:
         x, y = self._data(x, y)
         self._models[0]._require_compiled("train_on_batch")
         own_data = x.ndim == 3
-        metric_objects = self._models[0]._resolved_metrics(y.shape[own_data:])
-        for model in self._models[1:]:
-            model._resolved_metrics(y.shape[own_data:])  # what _result reads
+        metric_objects = self._metrics(y, own_data)
         losses, output = self._train_on_arrays(x, y)
         if not own_data:
             y = np.broadcast_to(y, (len(self._models), *y.shape))
@@ -442,12 +440,17 @@ class Population:
         x, y = self._data(x, y)
         own_data = x.ndim == 3
         size = _batch_size(batch_size, x.shape[-2])
-        metric_objects = self._models[0]._resolved_metrics(y.shape[own_data:])
-        for model in self._models[1:]:
-            model._resolved_metrics(y.shape[own_data:])  # what _result reads
-        logs = self._lockstep().evaluate(x, y, size, metric_objects)
+        logs = self._lockstep().evaluate(x, y, size, self._metrics(y, own_data))
         return [model._result(member_logs, return_dict)
                 for model, member_logs in zip(self._models, logs, strict=True)]
+
+    def _metrics(self, y: np.ndarray, own_data: bool) -> list[Any]:
+        """The metric objects for targets ``y`` (each member's own when ``own_data``); every
+        member resolves its own too, which its ``_result`` reads."""
+        shape = y.shape[own_data:]
+        for model in self._models[1:]:
+            model._resolved_metrics(shape)
+        return self._models[0]._resolved_metrics(shape)
 
     def _losses_on_arrays(self, x: np.ndarray, y: np.ndarray) -> np.ndarray:
         """Each member's loss on data checked already (as :meth:`_data` returns it), in one
@@ -463,12 +466,11 @@ class Population:
         to half of a call: the allocator handed megabytes back to the system and took them
         again)."""
         engine = self._lockstep()
-        if not _runs_samples_last(engine.model.layers):
-            with np.errstate(over="ignore", invalid="ignore", divide="ignore", under="ignore"):
-                return engine.measure(x, y, x.shape[-2], [])[0]
-        if self._measuring is None or self._measuring[0] is not x:
-            self._measuring = (x, _samples_last_inputs(x), {})
-        _, x_samples_last, kept = self._measuring
+        x_samples_last, kept = None, None  # other layers: as evaluate runs them
+        if _runs_samples_last(engine.model.layers):
+            if self._measuring is None or self._measuring[0] is not x:
+                self._measuring = (x, _samples_last_inputs(x), {})
+            _, x_samples_last, kept = self._measuring
         with np.errstate(over="ignore", invalid="ignore", divide="ignore", under="ignore"):
             return engine.measure(x, y, x.shape[-2], [], x_samples_last, kept)[0]
 
