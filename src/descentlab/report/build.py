@@ -174,7 +174,7 @@ def measure(quick: bool = False, data: str = "digits", workers: int | None = Non
         else:
             # The experiments that train run side by side, each in a thread that sends its
             # trials to the one pool of workers: no worker waits for another stage's last
-            # trial. (Their bars would overwrite each other: each says when it is done.)
+            # trial. (Their bars would overwrite each other: each prints only its start line.)
             with ThreadPoolExecutor(max_workers=len(stages)) as threads:
                 futures = [threads.submit(stage, number, name, label, fn, False)
                            for number, (name, label, fn, parallel) in enumerate(stages, 1)

@@ -28,10 +28,6 @@ register({
                                "(band: min–max)",
                          "ko": "{data} 데이터에서 학습률 민감도: 시드 {seeds}개 평균 "
                                "(띠: 최소–최대)"},
-    "sweep.learning_rate": {"en": "learning rate (log scale)", "ko": "학습률 (로그 축)"},
-    "sweep.train_loss": {"en": "final training loss (log scale)",
-                         "ko": "최종 훈련 손실 (로그 축)"},
-    "sweep.val_accuracy": {"en": "final validation accuracy", "ko": "최종 검증 정확도"},
     "sweep.diverged": {"en": "× diverged", "ko": "× 발산"},
     "sweep.best_title": {"en": "Best setting of each optimizer (by {metric}): mean over seeds",
                          "ko": "옵티마이저별 최적 설정 ({metric} 기준): 시드 평균"},
@@ -42,7 +38,8 @@ register({
     "sweep.epoch_accuracy": {"en": "validation accuracy", "ko": "검증 정확도"},
 })
 
-_PANELS = (("train_loss", "sweep.train_loss"), ("val_accuracy", "sweep.val_accuracy"))
+# (the axis labels are the report's sensitivity figure's, registered by plots.optimizers)
+_PANELS = (("train_loss", "sens.train_loss"), ("val_accuracy", "sens.val_accuracy"))
 
 
 def _color(name: str, index: int) -> Any:
@@ -80,7 +77,7 @@ def sensitivity_figure(results: dict[str, Any], lang: str = "en") -> Figure:
                             transform=ax.get_xaxis_transform(), gid=f"{name}:{metric}:diverged")
         for ax, (_, text) in zip(axes, _PANELS, strict=True):
             ax.set_xscale("log")
-            ax.set_xlabel(t("sweep.learning_rate", lang))
+            ax.set_xlabel(t("sens.rate", lang))
             ax.set_ylabel(t(text, lang))
         log_scale(axes[0])
         handles, labels = axes[0].get_legend_handles_labels()
