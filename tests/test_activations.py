@@ -294,6 +294,22 @@ def test_softplus_exact_form_vs_torch_linear_cutover():
     assert np.all(np.abs(ours[~below] - theirs[~below]) <= math.log1p(math.exp(-20)) + 1e-13)
 
 
+@pytest.mark.parametrize("dtype, ulps", [(np.float32, 4), (np.float64, 3)])
+def test_softplus_is_accurate_to_a_few_ulps_relative_even_where_it_is_tiny(dtype, ulps):
+    # softplus(−80) ≈ 1.8e−35: log(1 + e^x) computed as log of the rounded 1 + e^x would give 0
+    # there (and lose digits wherever e^x < 1); the relative error must stay at a few ulps over
+    # the whole range. Oracle: torch's logaddexp in float64, rounded to the dtype.
+    x = np.concatenate([np.linspace(-80, 80, 16001), [-1e-7, 1e-7, 0.0]]).astype(dtype)
+    expected = torch.logaddexp(torch.tensor(x, dtype=torch.float64),
+                               torch.zeros(len(x), dtype=torch.float64)).numpy()
+    got = activations.get("softplus").f(x)
+    assert got.dtype == dtype
+    ulp = np.spacing(expected.astype(dtype)).astype(np.float64)
+    worst = np.argmax(np.abs(got - expected) / ulp)
+    assert np.abs(got[worst] - expected[worst]) <= ulps * ulp[worst], (
+        f"softplus({x[worst]!r}) = {got[worst]!r}, expected {expected[worst]!r}")
+
+
 def test_defaults_match_keras():
     import keras
 

@@ -250,7 +250,7 @@ class Softplus(ActivationFunction):
     """softplus(x) = log(1 + e^{x}),  softplus'(x) = σ(x) ∈ (0, 1).
 
     A smooth relu: its derivative is the sigmoid, ½ at 0 and → 1 as x → ∞ (supremum 1, never
-    reached). Computed in the exact form log1p(e^{−|x|}) + max(x, 0), which never overflows
+    reached). Computed in the exact form log(1 + e^{−|x|}) + max(x, 0), which never overflows
     (PyTorch instead returns x itself above x = 20; the two differ there by < 2.1e−9).
     """
 
@@ -258,22 +258,29 @@ class Softplus(ActivationFunction):
     max_derivative = 1.0
 
     def f(self, x: np.ndarray) -> np.ndarray:
-        y = np.abs(x)
-        np.negative(y, out=y)
-        np.exp(y, out=y)
-        np.log1p(y, out=y)
-        y += np.maximum(x, 0.0)
-        return y
+        e = np.abs(x)
+        np.negative(e, out=e)
+        np.exp(e, out=e)  # e = e^{−|x|} ∈ (0, 1]
+        # log(1 + e) without log1p, which is 3–4× slower than log here (a deep softplus network
+        # spent a quarter of its time in it): u = 1 + e rounded, and its rounding error
+        # r = e − (u − 1), exact (u − 1 is exact for u in [1, 2]); then log(1 + e) =
+        # log(u + r) = log(u) + r/u to far below an ulp (|r/u| ≤ ulp(1)/2). For tiny e, u = 1 and
+        # the result is r = e, as it should be.
+        u = e + 1.0
+        r = u - 1.0
+        np.subtract(e, r, out=r)
+        r /= u
+        np.log(u, out=u)
+        u += r
+        u += np.maximum(x, 0.0)
+        return u
 
     def df(self, x: np.ndarray) -> np.ndarray:
         return _sigmoid(x)
 
     def backward(self, x: np.ndarray, y: np.ndarray, grad: np.ndarray) -> np.ndarray:
-        # σ(x) = 1 − e^{−y} since e^{y} = 1 + e^{x}; expm1 keeps it accurate when y is tiny.
-        d = np.negative(y)
-        np.expm1(d, out=d)  # −σ(x)
+        d = _sigmoid(x)  # softplus' = σ
         d *= grad
-        np.negative(d, out=d)
         return d
 
 
