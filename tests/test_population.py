@@ -169,27 +169,32 @@ def gather(request, monkeypatch) -> str:
     return request.param
 
 
-def test_a_diverging_member_stops_and_the_others_finish(float64, gather: str) -> None:
+@pytest.mark.parametrize("data", ["shared", "own"])
+def test_a_diverging_member_stops_and_the_others_finish(float64, gather: str, data: str,
+                                                        ) -> None:
     """Member 1's learning rate is far too large: it stops where fit(on_divergence="stop")
-    stops it, is reported, and members 0 and 2 train every epoch as they would alone."""
+    stops it, is reported, and members 0 and 2 train every epoch as they would alone (on
+    their own data, member 2 then still on its own samples, not member 1's)."""
     x, y = make_data(regression=True)
+    xs, ys = (x, y) if data == "shared" else own_data(3, regression=True)
+    mine = (lambda k: (x, y)) if data == "shared" else (lambda k: (xs[k], ys[k]))
     rates = (0.01, 1e4, 0.02)
     makers = [lambda lr=lr: network(optimizers.SGD(lr), loss="mse", output=(2, "linear"))
               for lr in rates]
     population = Population([seeded(make, 30 + i) for i, make in enumerate(makers)])
-    histories = population.fit(x, y, batch_size=BATCH, epochs=4)
+    histories = population.fit(xs, ys, batch_size=BATCH, epochs=4)
     assert list(population.diverged) == [1]
     error = population.diverged[1]
     assert isinstance(error, TrainingDiverged)
     for k, make in enumerate(makers):
-        alone = separate_run(make, 30 + k, x, y, batch_size=BATCH, epochs=4,
+        alone = separate_run(make, 30 + k, *mine(k), batch_size=BATCH, epochs=4,
                              on_divergence="stop")
         assert_same_member(population.models[k], alone, histories[k])
     assert len(histories[0].epoch) == len(histories[2].epoch) == 4
     assert len(histories[1].epoch) < 4 and not np.isfinite(histories[1].history["loss"][-1])
     dl.set_random_seed(31)
     with pytest.raises(TrainingDiverged) as raised:
-        makers[1]().fit(x, y, batch_size=BATCH, epochs=4, verbose=0)
+        makers[1]().fit(*mine(1), batch_size=BATCH, epochs=4, verbose=0)
     assert (error.epoch, error.batch) == (raised.value.epoch, raised.value.batch)
 
 
@@ -379,9 +384,9 @@ def _built_norm() -> BatchNormalization:
 # --------------------------------------------------------------------------------------------
 # Each member its own data; step by step (train_on_batch); gradients without an update.
 # --------------------------------------------------------------------------------------------
-def own_data(members: int) -> tuple[np.ndarray, np.ndarray]:
+def own_data(members: int, regression: bool = False) -> tuple[np.ndarray, np.ndarray]:
     """Member k's samples: the data set shuffled by its own permutation and shifted by k."""
-    x, y = make_data()
+    x, y = make_data(regression=regression)
     orders = [np.random.default_rng(50 + k).permutation(N) for k in range(members)]
     return (np.stack([x[order] + 0.1 * k for k, order in enumerate(orders)]),
             np.stack([y[order] for order in orders]))

