@@ -386,6 +386,22 @@ def test_split_rejects_bad_seed_and_stratify(kwargs, message):
         datasets.train_test_split(x, y, **kwargs)
 
 
+@pytest.mark.parametrize(("test_size", "labels", "message"), [
+    # 5 of each class × 0.05 = 0.25: no class puts a sample in the test set
+    (0.05, "int", r"test_size=0\.05 of 10 samples, rounded class by class, leaves the test set "),
+    # 5 × 0.95 = 4.75 → 5: every sample goes to the test set
+    (0.95, "int", r"test_size=0\.95 of 10 samples, rounded class by class, leaves the training "
+                  r"set "),
+    (0.04, "float", r"test_size=0\.04 of 10 samples leaves the test set ")])
+def test_split_refuses_a_test_size_that_leaves_one_side_empty(test_size, labels, message):
+    x, y = labelled_rows([5, 5])
+    if labels == "float":
+        y = y.astype(float)  # a numeric target: not stratified
+    with pytest.raises(ConfigError, match="^" + message + r"empty; choose a test_size that puts "
+                                          r"at least one sample on each side\.$"):
+        datasets.train_test_split(x, y, test_size=test_size)
+
+
 def test_split_takes_lists_as_arrays():
     x, y = labelled_rows([6, 4])
     from_lists = datasets.train_test_split(x.tolist(), y.tolist(), test_size=0.5, seed=2)

@@ -258,7 +258,8 @@ def train_test_split(x: np.ndarray, y: np.ndarray, test_size: float = 0.25,
                         f"{len(y)}.")
     rng = np.random.default_rng(seed)
     n = len(x)
-    if stratify and y.ndim == 1 and np.issubdtype(y.dtype, np.integer):
+    stratified = stratify and y.ndim == 1 and np.issubdtype(y.dtype, np.integer)
+    if stratified:
         test_idx = []
         for label in np.unique(y):
             members = rng.permutation(np.flatnonzero(y == label))
@@ -266,6 +267,11 @@ def train_test_split(x: np.ndarray, y: np.ndarray, test_size: float = 0.25,
         test = np.sort(np.concatenate(test_idx))
     else:
         test = np.sort(rng.permutation(n)[: int(round(n * test_size))])
+    if len(test) in (0, n):
+        per_class = ", rounded class by class," if stratified else ""
+        side = "the test set" if len(test) == 0 else "the training set"
+        raise ConfigError(f"test_size={test_size} of {n} samples{per_class} leaves {side} "
+                        "empty; choose a test_size that puts at least one sample on each side.")
     mask = np.ones(n, dtype=bool)
     mask[test] = False
     train = rng.permutation(np.flatnonzero(mask))
