@@ -8,6 +8,8 @@ stream, or broadcast one member's constant to all would fail here.
 
 from __future__ import annotations
 
+import re
+import statistics
 from typing import Any
 
 import numpy as np
@@ -619,6 +621,39 @@ def test_evaluate_and_predict_are_each_members_own_bit_for_bit() -> None:
         assert outputs.dtype == np.float32
         assert results[k] == member.evaluate(x, y, verbose=0)
         np.testing.assert_array_equal(outputs[k], member.predict(x, verbose=0))
+
+
+def _spread_line(rows: list[dict[str, float]], names: list[str]) -> str:
+    """The members' min, median and max of each name, computed here with the statistics module
+    from what the population returned (not with the population's own formatting helper)."""
+    return " - ".join(
+        f"{name}: min {min(r[name] for r in rows):.4f}, "
+        f"median {statistics.median(r[name] for r in rows):.4f}, "
+        f"max {max(r[name] for r in rows):.4f}" for name in names)
+
+
+def test_verbose_lines_of_fit_evaluate_and_predict(capsys) -> None:
+    """verbose=2: fit prints each epoch's spread of the members' losses, evaluate one line of
+    every log's spread, predict Keras' last line of a predict; verbose=0 (their default) prints
+    nothing, and a bad verbose is refused before anything runs."""
+    x, y = make_data()
+    population = Population.from_seeds(lambda: network(optimizers.SGD(0.1)), [1, 2, 3, 4])
+    histories = population.fit(x, y, batch_size=BATCH, epochs=2, verbose=2)
+    lines = capsys.readouterr().out.splitlines()
+    assert lines == [f"Epoch {e + 1}/2 - 4 members - " + _spread_line(
+        [{"loss": h.history["loss"][e]} for h in histories], ["loss"]) for e in range(2)]
+    results = population.evaluate(x, y, verbose=2, return_dict=True)
+    assert capsys.readouterr().out == \
+        "4 members - " + _spread_line(results, ["loss", "accuracy"]) + "\n"
+    population.predict(x, batch_size=(N + 1) // 2, verbose=2)  # two batches
+    assert re.fullmatch(r"2/2 - \d+m?s - \d+(ms|us|µs|s)/step\n", capsys.readouterr().out)
+    population.evaluate(x, y)
+    population.predict(x)
+    assert capsys.readouterr().out == ""
+    for call in (lambda: population.evaluate(x, y, verbose="loud"),
+                 lambda: population.predict(x, verbose=3)):
+        with pytest.raises(ConfigError, match=r"^verbose must be one of 0, 1, 2; got "):
+            call()
 
 
 def test_what_evaluate_runs_samples_last() -> None:
