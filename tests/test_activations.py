@@ -310,6 +310,35 @@ def test_softplus_is_accurate_to_a_few_ulps_relative_even_where_it_is_tiny(dtype
         f"softplus({x[worst]!r}) = {got[worst]!r}, expected {expected[worst]!r}")
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_relu_is_torchs_relu_bit_for_bit_and_its_output_is_the_callers(dtype):
+    # relu takes its maximum against a shared read-only array of zeros (backend.zeros), not the
+    # scalar 0: torch's numbers, NaN and infinities included, and, bit for bit, those of the
+    # maximum with the scalar (which makes relu(−0) +0, where torch keeps −0), in a fresh array.
+    x = np.array([[-2.5, -0.0, 0.0, 1e-30, np.inf, -np.inf, np.nan, 3.0]], dtype=dtype)
+    got = activations.get("relu").f(x)
+    np.testing.assert_array_equal(got, torch.relu(torch.tensor(x)).numpy())
+    bits = {np.float32: np.uint32, np.float64: np.uint64}[dtype]
+    np.testing.assert_array_equal(got.view(bits), np.maximum(x, 0.0).view(bits))
+    got[0, 0] = 7.0  # the caller's to change: the constant beneath it stays zeros
+    np.testing.assert_array_equal(activations.get("relu").f(x)[0, :2], [0.0, 0.0])
+
+
+def test_the_shared_constants_are_read_only_and_their_memory_is_bounded(monkeypatch):
+    from descentlab import backend
+
+    zeros = backend.zeros((3, 5), np.float32)
+    assert zeros.dtype == np.float32 and zeros.shape == (3, 5) and not zeros.any()
+    assert backend.zeros((3, 5), np.float32) is zeros  # made once
+    with pytest.raises(ValueError, match="read-only"):
+        zeros[0, 0] = 1.0
+    np.testing.assert_array_equal(backend.ones((2, 1), np.float64), [[1.0], [1.0]])
+    monkeypatch.setattr(backend, "CONSTANT_BYTES", 4096)
+    for rows in range(1, 40):  # 39 shapes, 156 to 6,084 bytes each
+        backend.zeros((rows, 39), np.float32)
+        assert sum(a.nbytes for a in backend._zeros.values()) <= 4096 or len(backend._zeros) == 1
+
+
 def test_defaults_match_keras():
     import keras
 

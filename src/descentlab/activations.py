@@ -235,7 +235,7 @@ class ReLU(ActivationFunction):
     relu_family = True
 
     def f(self, x: np.ndarray) -> np.ndarray:
-        return np.maximum(x, 0.0)
+        return np.maximum(x, backend.zeros(x.shape, x.dtype))  # (see backend.zeros)
 
     def df(self, x: np.ndarray) -> np.ndarray:
         return (x > 0).astype(x.dtype)
@@ -272,7 +272,7 @@ class Softplus(ActivationFunction):
         r /= u
         np.log(u, out=u)
         u += r
-        u += np.maximum(x, 0.0)
+        u += np.maximum(x, backend.zeros(x.shape, x.dtype))
         return u
 
     def df(self, x: np.ndarray) -> np.ndarray:

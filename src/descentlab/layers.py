@@ -519,26 +519,30 @@ class MemberActivations(activations.ActivationFunction):
             contiguous = members == list(range(members[0], members[-1] + 1))
             index = slice(members[0], members[-1] + 1) if contiguous else np.array(members)
             self.groups.append((kinds[key], index))
+        # The members in order, group after group (slices): the groups' results are then
+        # joined by one concatenation, not copied into place group by group.
+        self.in_order = all(isinstance(index, slice) for _, index in self.groups)
         self.max_derivative = max(f.max_derivative for f in self.functions)
         self.saturating = any(f.saturating for f in self.functions)
 
+    def _join(self, parts: list[np.ndarray], like: np.ndarray) -> np.ndarray:
+        """The groups' results (in the order of :attr:`groups`) as one (K, ...) array."""
+        if self.in_order:
+            return parts[0] if len(parts) == 1 else np.concatenate(parts)
+        joined = np.empty_like(like)
+        for (_, index), part in zip(self.groups, parts, strict=True):
+            joined[index] = part
+        return joined
+
     def f(self, x: np.ndarray) -> np.ndarray:
-        y = np.empty_like(x)
-        for function, index in self.groups:
-            y[index] = function.f(x[index])
-        return y
+        return self._join([function.f(x[index]) for function, index in self.groups], x)
 
     def df(self, x: np.ndarray) -> np.ndarray:
-        d = np.empty_like(x)
-        for function, index in self.groups:
-            d[index] = function.df(x[index])
-        return d
+        return self._join([function.df(x[index]) for function, index in self.groups], x)
 
     def backward(self, x: np.ndarray, y: np.ndarray, grad: np.ndarray) -> np.ndarray:
-        d = np.empty_like(grad)
-        for function, index in self.groups:
-            d[index] = function.backward(x[index], y[index], grad[index])
-        return d
+        return self._join([function.backward(x[index], y[index], grad[index])
+                           for function, index in self.groups], grad)
 
     def get_config(self) -> dict[str, Any]:
         return {"name": self.name,
