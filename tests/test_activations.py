@@ -324,6 +324,19 @@ def test_relu_is_torchs_relu_bit_for_bit_and_its_output_is_the_callers(dtype):
     np.testing.assert_array_equal(activations.get("relu").f(x)[0, :2], [0.0, 0.0])
 
 
+@pytest.mark.parametrize("shape", [(1, 10), (15, 10), (16, 10), (32, 10), (3, 32, 10), (2, 4, 8, 2),
+                                   (40, 33), (5,)])
+def test_reduce_along_is_numpys_reduction_whichever_path_it_takes(shape):
+    # Rows by rows below 16 rows (or more than 32 columns), column by column from 16 on: the
+    # row maxima NumPy's own max gives, in its shape, NaN included.
+    x = np.random.default_rng(len(shape)).standard_normal(shape).astype(np.float32)
+    x.flat[len(x.flat) // 2] = np.nan
+    got = activations.reduce_along(np.maximum, x)
+    expected = x.max(axis=-1, keepdims=True)
+    assert got.shape == expected.shape
+    np.testing.assert_array_equal(got, expected)
+
+
 def test_the_shared_constants_are_read_only_and_their_memory_is_bounded(monkeypatch):
     from descentlab import backend
 
