@@ -294,20 +294,46 @@ def test_softplus_exact_form_vs_torch_linear_cutover():
     assert np.all(np.abs(ours[~below] - theirs[~below]) <= math.log1p(math.exp(-20)) + 1e-13)
 
 
+SOFTPLUS_FORMS = {"log1p": activations._softplus_log1p, "log": activations._softplus_log}
+
+
+@pytest.mark.parametrize("form", sorted(SOFTPLUS_FORMS))
 @pytest.mark.parametrize("dtype, ulps", [(np.float32, 4), (np.float64, 3)])
-def test_softplus_is_accurate_to_a_few_ulps_relative_even_where_it_is_tiny(dtype, ulps):
+def test_softplus_is_accurate_to_a_few_ulps_relative_even_where_it_is_tiny(dtype, ulps, form):
     # softplus(−80) ≈ 1.8e−35: log(1 + e^x) computed as log of the rounded 1 + e^x would give 0
     # there (and lose digits wherever e^x < 1); the relative error must stay at a few ulps over
-    # the whole range. Oracle: torch's logaddexp in float64, rounded to the dtype.
+    # the whole range, in both forms (each CPU runs one). Oracle: torch's logaddexp in float64.
     x = np.concatenate([np.linspace(-80, 80, 16001), [-1e-7, 1e-7, 0.0]]).astype(dtype)
     expected = torch.logaddexp(torch.tensor(x, dtype=torch.float64),
                                torch.zeros(len(x), dtype=torch.float64)).numpy()
-    got = activations.get("softplus").f(x)
+    got = SOFTPLUS_FORMS[form](x)
     assert got.dtype == dtype
     ulp = np.spacing(expected.astype(dtype)).astype(np.float64)
     worst = np.argmax(np.abs(got - expected) / ulp)
     assert np.abs(got[worst] - expected[worst]) <= ulps * ulp[worst], (
         f"softplus({x[worst]!r}) = {got[worst]!r}, expected {expected[worst]!r}")
+
+
+@pytest.mark.parametrize("vectorised", [True, False])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_softplus_follows_the_cpu_and_its_gradient_is_accurate_either_way(monkeypatch, dtype,
+                                                                          vectorised):
+    # Where NumPy's log1p and expm1 are vectorised softplus uses them (forward: log1p;
+    # backward: σ(x) = −expm1(−y)); elsewhere log with its rounding error added back, and σ(x).
+    # Either way the gradient is σ(x)·grad to a few ulps, relative, down to σ(−80) ≈ 1.8e−35.
+    for ufunc in ("log1p", "expm1"):
+        monkeypatch.setitem(activations._vectorised, (ufunc, np.dtype(dtype)), vectorised)
+    x = np.concatenate([np.linspace(-80, 80, 16001), [-1e-7, 1e-7, 0.0]]).astype(dtype)
+    softplus = activations.get("softplus")
+    y = softplus.f(x)
+    expected_form = SOFTPLUS_FORMS["log1p" if vectorised else "log"](x)
+    np.testing.assert_array_equal(y, expected_form)
+    grad = np.random.default_rng(0).uniform(0.5, 2.0, len(x)).astype(dtype)
+    got = softplus.backward(x, y, grad)
+    expected = (torch.sigmoid(torch.tensor(x, dtype=torch.float64)).numpy()
+                * grad.astype(np.float64))
+    ulp = np.spacing(expected.astype(dtype)).astype(np.float64)
+    assert np.max(np.abs(got - expected) / ulp) <= 5
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
