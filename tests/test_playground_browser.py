@@ -354,8 +354,11 @@ def test_surfaces_click_sets_the_start_and_animates(page: Page) -> None:
     assert math.dist(got, want) <= 1.5 * pixel, (got, want)
     assert page.js("() => window.descentlab.trajectories.runs.every("
                    "(r) => r.path[0][0] === window.descentlab.trajectories.start[0])")
-    page.until("() => location.hash.includes('start=')", timeout=2)
-    assert f"start={got[0]:g},{got[1]:g}" in page.js("() => location.hash")
+    # The hash follows the state at most every 200 ms (and held "start=" before the click):
+    # wait for the new start in it.
+    start = f"start={got[0]:g},{got[1]:g}"
+    page.until(f"() => location.hash.includes('{start}&')", timeout=2,
+               what=f"{start} in the URL")
     # the animation runs: the step shown advances
     step = page.until("() => { const [k, n] = document.querySelector('#surface-step')"
                       ".textContent.split(' / ').map(Number); return k > 0 && n > 0 && k; }",
