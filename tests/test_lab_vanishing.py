@@ -351,6 +351,26 @@ def test_every_figure_text_has_both_languages() -> None:
         assert TEXT[key]["en"] and TEXT[key]["ko"], key
 
 
+def test_figure_titles_say_1_seed_and_3_seeds() -> None:
+    # The quick report trains one seed: its titles said "mean over 1 seeds".
+    import re
+
+    import descentlab.sweep.figures  # noqa: F401  (registers the sweep's texts)
+    from descentlab.plots import optimizers as optimizer_plots  # noqa: F401
+    from descentlab.plots.i18n import TEXT, t
+
+    counted = [key for key, texts in TEXT.items() if "{seeds}" in texts["en"]]
+    assert len(counted) >= 6
+    for key in counted:
+        assert "{seeds} seeds" not in TEXT[key]["en"], key
+        values = {name: "x" for name in re.findall(r"{(\w+)", TEXT[key]["en"])
+                  if not name.endswith("_s")}
+        one = t(key, "en", **{**values, "seeds": 1})
+        three = t(key, "en", **{**values, "seeds": 3})
+        assert re.search(r"\b1 seed\b", one) and re.search(r"\b3 seeds\b", three), key
+        assert "시드 1개" in t(key, "ko", **{**values, "seeds": 1}), key
+
+
 def test_figure_refuses_the_wrong_results(weight_scale: dict) -> None:
     with pytest.raises(ConfigError, match="descentlab.vanishing/1"):
         plots.accuracy_figure(weight_scale)

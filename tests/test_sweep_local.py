@@ -88,8 +88,15 @@ def test_the_summary_and_the_figures_show_what_the_table_holds(small_run):
         best_rate = means.loc[name]["final_train_loss"].idxmin()
         assert results["summary"]["optimizers"][name]["best"]["config"]["learning_rate"] == \
             best_rate
+    from descentlab.plots.i18n import t
+
+    whole_set = {"en": "whole training set", "ko": "훈련 세트 전체"}
     for lang in ("en", "ko"):
         fig = sensitivity_figure(results, lang)
+        # The sweep's loss is the whole training set measured after the last epoch, not the
+        # epoch's running mean the report's sensitivity figure plots: labelled as such.
+        ylabel = fig.axes[0].get_ylabel()
+        assert whole_set[lang] in ylabel and ylabel != t("sens.train_loss", lang)
         lines = {line.get_gid(): line for ax in fig.axes for line in ax.lines if line.get_gid()}
         for name in ("sgd", "adam"):
             for metric in ("train_loss", "val_accuracy"):

@@ -41,10 +41,18 @@ def register(entries: dict[str, dict[str, str]]) -> None:
 
 
 def t(key: str, lang: str = "en", **values: object) -> str:
-    """The text for ``key`` in ``lang``, formatted with ``values``."""
+    """The text for ``key`` in ``lang``, formatted with ``values``.
+
+    For every whole number ``name`` among the values a template may also write ``{name_s}``,
+    English's plural ending: "" when the number is 1, else "s" ("over {seeds} seed{seeds_s}":
+    "over 1 seed", "over 3 seeds"; Korean needs none)."""
     check_language(lang)
     try:
         template = TEXT[key][lang]
     except KeyError:
         raise ConfigError(f"no text {key!r} for language {lang!r}.") from None
-    return template.format(**values) if values else template
+    if not values:
+        return template
+    endings = {f"{name}_s": "" if value == 1 else "s" for name, value in values.items()
+               if isinstance(value, int) and not isinstance(value, bool)}
+    return template.format(**{**endings, **values})

@@ -47,7 +47,8 @@ register({
                         "ko": "모멘텀, α* = {lr:.3g}, β* = {beta:.3g}: 측정 수렴률 "
                               "{measured:.4f}"},
     "theory.predicted": {"en": "predicted rate {rate:.4f}", "ko": "예측 수렴률 {rate:.4f}"},
-    "data.title": {"en": "Optimizers on {dataset}: mean over {seeds} seeds (band: min–max)",
+    "data.title": {"en": "Optimizers on {dataset}: mean over {seeds} seed{seeds_s} "
+                         "(band: min–max)",
                    "ko": "{dataset} 데이터에서 옵티마이저 비교: "
                          "시드 {seeds}개 평균 (띠: 최소–최대)"},
     "data.train_loss": {"en": "training loss (log scale)", "ko": "훈련 손실 (로그 축)"},
@@ -68,14 +69,15 @@ register({
     "data.batch_loss": {"en": "{name}: loss of the batch", "ko": "{name}: 배치의 손실"},
     "data.full_loss": {"en": "{name}: full training loss", "ko": "{name}: 전체 훈련 손실"},
     "sens.title": {"en": "Learning-rate sensitivity on {dataset}: {epochs} epochs, mean over "
-                         "{seeds} seeds (band: min–max; ★ best rate)",
+                         "{seeds} seed{seeds_s} (band: min–max; ★ best rate)",
                    "ko": "{dataset} 데이터에서 학습률 민감도: {epochs} 에포크, "
                          "시드 {seeds}개 평균 (띠: 최소–최대, ★ 최적 학습률)"},
     "sens.rate": {"en": "learning rate (log scale)", "ko": "학습률 (로그 축)"},
-    "sens.train_loss": {"en": "final training loss (log scale)",
-                        "ko": "최종 훈련 손실 (로그 축)"},
+    "sens.train_loss": {"en": "final training loss (log scale)\nthe last epoch's, mean over "
+                              "its batches",
+                        "ko": "최종 훈련 손실 (로그 축)\n마지막 에포크의 배치 평균"},
     "sens.val_accuracy": {"en": "final validation accuracy", "ko": "최종 검증 정확도"},
-    "sens.loss_title": {"en": "Training loss after the last epoch",
+    "sens.loss_title": {"en": "Training loss of the last epoch",
                         "ko": "마지막 에포크의 훈련 손실"},
     "sens.accuracy_title": {"en": "Validation accuracy after the last epoch",
                             "ko": "마지막 에포크의 검증 정확도"},

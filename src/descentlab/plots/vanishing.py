@@ -62,7 +62,7 @@ register({
     # gradient norms
     "vanishing.norms_title": {
         "en": "Gradient norm per layer at initialisation ({initializer}; geometric mean "
-              "over {seeds} seeds)",
+              "over {seeds} seed{seeds_s})",
         "ko": "초기화 직후 층별 기울기 노름 ({initializer}, 시드 {seeds}개의 기하평균)"},
     "vanishing.layer_axis": {"en": "layer (1 = first hidden, last = output)",
                              "ko": "층 (1 = 첫 은닉층, 마지막 = 출력층)"},
@@ -82,7 +82,7 @@ register({
     # heatmap
     "vanishing.heatmap_title": {
         "en": "log₁₀ gradient norm by layer and epoch (depth L = {depth}, {initializer}, "
-              "mean over {seeds} seeds)",
+              "mean over {seeds} seed{seeds_s})",
         "ko": "층·에포크별 기울기 노름의 log₁₀ (깊이 L = {depth}, {initializer}, "
               "시드 {seeds}개 평균)"},
     "vanishing.epoch_axis": {"en": "epoch (0 = initialisation)", "ko": "에포크 (0 = 초기화)"},
@@ -99,7 +99,8 @@ register({
                                 "ko": "테스트 정확도 (맞힌 비율)"},
     "vanishing.chance": {"en": "chance level (1/{classes})",
                          "ko": "무작위 추측 수준 (1/{classes})"},
-    "vanishing.spread_note": {"en": "line: mean ± std over {seeds} seeds; dots: single seeds",
+    "vanishing.spread_note": {"en": "line: mean ± std over {seeds} seed{seeds_s}; "
+                                    "dots: single seeds",
                               "ko": "선: 시드 {seeds}개의 평균 ± 표준편차, 점: 개별 시드"},
     # weight scale
     "vanishing.ws_title": {

@@ -24,22 +24,27 @@ from descentlab.plots.optimizers import COLORS, label
 from descentlab.plots.style import figure_style, log_scale, save_figure
 
 register({
-    "sweep.sens_title": {"en": "Learning-rate sensitivity on {data}: mean over {seeds} seeds "
-                               "(band: min–max)",
+    "sweep.sens_title": {"en": "Learning-rate sensitivity on {data}: mean over {seeds} "
+                               "seed{seeds_s} (band: min–max)",
                          "ko": "{data} 데이터에서 학습률 민감도: 시드 {seeds}개 평균 "
                                "(띠: 최소–최대)"},
     "sweep.diverged": {"en": "× diverged", "ko": "× 발산"},
     "sweep.best_title": {"en": "Best setting of each optimizer (by {metric}): mean over seeds",
                          "ko": "옵티마이저별 최적 설정 ({metric} 기준): 시드 평균"},
     "sweep.metric.train_loss": {"en": "final training loss", "ko": "최종 훈련 손실"},
+    # A sweep measures the whole training set after each epoch (sweep.trial), not the epoch's
+    # running mean the report's sensitivity figure plots: its own words for its own number.
+    "sweep.train_loss": {"en": "training loss after the last epoch\n(whole training set, "
+                               "log scale)",
+                         "ko": "마지막 에포크 뒤 훈련 손실\n(훈련 세트 전체, 로그 축)"},
     "sweep.metric.val_loss": {"en": "final validation loss", "ko": "최종 검증 손실"},
     "sweep.metric.val_accuracy": {"en": "final validation accuracy", "ko": "최종 검증 정확도"},
     "sweep.epoch_loss": {"en": "training loss (log scale)", "ko": "훈련 손실 (로그 축)"},
     "sweep.epoch_accuracy": {"en": "validation accuracy", "ko": "검증 정확도"},
 })
 
-# (the axis labels are the report's sensitivity figure's, registered by plots.optimizers)
-_PANELS = (("train_loss", "sens.train_loss"), ("val_accuracy", "sens.val_accuracy"))
+# (the accuracy's axis label is the report's sensitivity figure's, registered by plots.optimizers)
+_PANELS = (("train_loss", "sweep.train_loss"), ("val_accuracy", "sens.val_accuracy"))
 
 
 def _color(name: str, index: int) -> Any:
