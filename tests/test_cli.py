@@ -696,6 +696,23 @@ def test_an_unknown_name_lists_the_valid_names_once(capsys, tmp_path, argv, vali
     assert err.count(valid) == 1, err
 
 
+@pytest.mark.parametrize("argv", [
+    ["vanishing", "--activations", "sigmoid,softmax"],
+    ["activations", "--names", "relu,softmax"],
+    ["train", "--data", "xor", "--activation", "softmax"],
+    ["sweep", "--activation", "softmax", "--optimizers", "sgd", "--learning-rate", "0.1",
+     "--seeds", "0", "--quiet"],
+], ids=lambda argv: argv[0])
+def test_softmax_as_a_hidden_activation_is_refused_in_a_sentence(capsys, tmp_path, argv):
+    # softmax normalises a layer's units into probabilities: no curve f(x) to measure, no hidden
+    # layer of a lab's network (it trained at chance, or drew a meaningless curve, before).
+    status, _, err = run(capsys, *complete(argv, tmp_path))
+    assert_one_line_error(status, err, "softmax is an output activation")
+    assert "sigmoid, silu, softplus" in err and err.count("softmax") == 1
+    out = tmp_path / "out"  # refused before anything is written (the folder may be made)
+    assert not os.path.exists(out) or not os.listdir(out)
+
+
 @pytest.mark.parametrize(("encoding", "argv"), [
     ("ascii", ["demo", "--epochs", "1", "--verbose", "1"]),
     ("ascii", ["surfaces", "--surface", "quadratic"]),

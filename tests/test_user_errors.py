@@ -105,6 +105,32 @@ def test_every_error_is_a_descentlab_error_and_a_builtin() -> None:
         model().fit(X, Y[:3], verbose=0)
 
 
+def test_only_the_output_only_activation_is_refused_as_a_hidden_one() -> None:
+    # Keras puts softmax anywhere (and so does Dense here); where an activation must act on each
+    # unit alone — a lab's hidden layers, a curve f(x) — softmax is refused in a sentence.
+    assert [n for n in activations.names() if activations.get(n).output_only] == ["softmax"]
+    assert activations.hidden_names() == [n for n in activations.names() if n != "softmax"]
+    for name in activations.hidden_names():
+        assert activations.hidden(name).name == activations.get(name).name
+    with pytest.raises(ConfigError, match="softmax is an output activation"):
+        activations.hidden("softmax")
+    with pytest.raises(ConfigError, match="softmax is an output activation"):
+        activations.hidden({"name": "softmax", "axis": -1})
+    from descentlab.lab import activations as activation_lab
+    from descentlab.lab import networks, vanishing
+    from descentlab.sweep import space
+
+    for call in (lambda: networks.dense_stack(4, [3], 2, "softmax", activation="softmax"),
+                 lambda: vanishing.run_grid(activations=["relu", "softmax"], workers=1),
+                 lambda: activation_lab.activation_curves(names=["softmax"]),
+                 lambda: space.check(space.SearchSpace(activation=["tanh", "softmax"]))):
+        with pytest.raises(ConfigError, match="output activation"):
+            call()
+    model = Sequential([Dense(3, activation="softmax", input_dim=4), Dense(2)])
+    model.compile(optimizer="sgd", loss="mse")
+    assert model.fit(np.ones((4, 4)), np.ones((4, 2)), verbose=0).history["loss"]
+
+
 def test_unknown_activation_lists_every_valid_name() -> None:
     with pytest.raises(ConfigError) as info:
         activations.get("nope")

@@ -595,6 +595,25 @@ def names() -> list[str]:
     return sorted(_CLASSES)
 
 
+def hidden_names() -> list[str]:
+    """The names of the activations a hidden layer can take: all but the output-only
+    (``softmax``)."""
+    return [name for name in names() if not _CLASSES[name].output_only]
+
+
+def hidden(identifier: Any) -> ActivationFunction:
+    """:func:`get`, for where an activation acts on each unit alone — a hidden layer of a lab's
+    network, a curve f(x): an output-only activation (softmax, which turns a layer's units into
+    probabilities) is refused in a sentence. (A ``Dense`` layer itself takes any, as Keras.)"""
+    function = get(identifier)
+    if getattr(function, "output_only", False):
+        raise ConfigError(
+            f"{function.name} is an output activation: it turns a layer's units into "
+            "probabilities that sum to 1, so it is not a function of each unit alone — no curve "
+            f"f(x), no hidden layer here. Hidden activations: {', '.join(hidden_names())}.")
+    return function
+
+
 def _from_name(name: str, **params: Any) -> ActivationFunction:
     key = name.strip().lower()
     if key not in _CLASSES:

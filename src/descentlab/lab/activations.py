@@ -104,7 +104,7 @@ def activation_curves(names: Sequence[str] = MAIN_ACTIVATIONS + EXTRA_ACTIVATION
     fine = np.arange(-half, half + 1, dtype=np.float64) * measure_step
     functions: dict[str, Any] = {}
     for name in names:
-        activation = activations_module.get(name)
+        activation = activations_module.hidden(name)
         d_fine = activation.derivative(fine)
         k = int(np.argmax(d_fine))
         measured = float(d_fine[k])
@@ -193,7 +193,7 @@ def weight_scale_experiment(activations: Sequence[str] = ("sigmoid", "tanh", "re
     standard = [rng.standard_normal((units, units)) for _ in range(layers)]
     runs = []
     for name in activations:
-        activation = activations_module.get(name)
+        activation = activations_module.hidden(name)
         for scale in scales:
             s = weight_std(scale, units)
             a, outputs = x, []

@@ -25,6 +25,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from descentlab import activations as activations_module
 from descentlab.errors import ConfigError
 from descentlab.layers import Activation, BatchNormalization, Dense, Dropout
 from descentlab.models import Sequential
@@ -90,6 +91,8 @@ def dense_stack(inputs: int, hidden: Sequence[int], outputs: int,
     """
     check_size(inputs, hidden, outputs)
     activations = _per_layer(activation, len(hidden), "activation")
+    for f in activations:
+        activations_module.hidden(f)  # softmax belongs on the output layer: said in a sentence
     initializers = _per_layer(kernel_initializer, len(hidden), "kernel_initializer")
     model = Sequential(name=name)
     for i, (units, f, init) in enumerate(zip(hidden, activations, initializers, strict=True)):

@@ -522,8 +522,8 @@ def grid_configs(activations: Sequence[str] = DEFAULT_ACTIVATIONS,
     for key in ("activation", "depth", "initializer", "seed"):
         if key in base:
             raise ConfigError(f"{key!r} is a grid axis; pass {key}s=[...] instead.")
-    for name in activations:
-        activations_module.get(name)  # unknown names fail here, before any process starts
+    for name in activations:  # an unknown or output-only name fails here, before any process
+        activations_module.hidden(name)
     return [make_config(activation=a, initializer=i, depth=int(d), seed=int(s), **base)
             for a in activations for i in initializers for d in depths for s in seeds]
 

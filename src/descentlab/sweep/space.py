@@ -101,6 +101,15 @@ def _names(value: Any, axis: str, valid: list[str]) -> list[str]:
     return names
 
 
+def _hidden_activations(value: Any) -> list[str]:
+    from descentlab import activations
+
+    names = _names(value, "activation", activations.names())
+    for name in names:
+        activations.hidden(name)  # softmax, an output activation, is refused in a sentence
+    return names
+
+
 def _ints(value: Any, axis: str, low: int, high: int) -> list[int]:
     values = _listed(value)
     for v in values:
@@ -167,7 +176,7 @@ def _bools(value: Any) -> list[bool]:
 def check(space: SearchSpace) -> SearchSpace:
     """``space`` with every value checked and put in its plain form; the first mistake is a
     one-line :class:`ConfigError`."""
-    from descentlab import activations, initializers, optimizers
+    from descentlab import initializers, optimizers
 
     if space.search not in SEARCHES:
         raise ConfigError(f"Unknown search {space.search!r}. "
@@ -179,7 +188,7 @@ def check(space: SearchSpace) -> SearchSpace:
         optimizer=_names(space.optimizer, "optimizer", optimizers.names()),
         learning_rate=_learning_rates(space.learning_rate, space.search),
         batch_size=_batch_sizes(space.batch_size),
-        activation=_names(space.activation, "activation", activations.names()),
+        activation=_hidden_activations(space.activation),
         depth=_ints(space.depth, "depth", 0, MAX_DEPTH),
         width=_ints(space.width, "width", 1, 100_000),
         initializer=_names(space.initializer, "initializer", initializers.names()),
