@@ -526,11 +526,22 @@ def test_own_data_of_the_wrong_shape_is_refused(x_shape, y_shape, match: str) ->
     population = Population.from_seeds(lambda: network(optimizers.SGD(0.1)), [1, 2])
     x = np.zeros(x_shape)
     y = np.zeros(y_shape, dtype=int)
-    for call in (lambda: population.fit(x, y, epochs=1), lambda: population.evaluate(x, y),
-                 lambda: population.train_on_batch(x, y),
-                 lambda: population.compute_gradients(x, y)):
+    calls = [lambda: population.fit(x, y, epochs=1), lambda: population.evaluate(x, y),
+             lambda: population.train_on_batch(x, y),
+             lambda: population.compute_gradients(x, y)]
+    if "members" in match or "features" in match:  # what predict, without targets, can check
+        calls.append(lambda: population.predict(x))
+    for call in calls:
         with pytest.raises(DataError, match=match):
             call()
+
+
+def test_from_seeds_needs_a_function_that_makes_a_model() -> None:
+    from descentlab.errors import ConfigError
+
+    with pytest.raises(ConfigError, match=r"needs a function that builds and compiles one model "
+                                          r"\(make_model\), called once per seed; got 3\."):
+        Population.from_seeds(3, [0, 1])  # type: ignore[arg-type]
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])

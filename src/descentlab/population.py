@@ -131,6 +131,9 @@ class Population:
     def from_seeds(cls, make_model: Callable[[], Sequential], seeds: Iterable[int],
                    ) -> Population:
         """One member per seed, each as :func:`seeded` makes it."""
+        if not callable(make_model):
+            raise ConfigError("Population.from_seeds needs a function that builds and compiles "
+                              f"one model (make_model), called once per seed; got {make_model!r}.")
         return cls([seeded(make_model, seed) for seed in seeds])
 
     @property
@@ -319,12 +322,7 @@ class Population:
                      ) -> tuple[np.ndarray, np.ndarray]:
         """Each member's own samples, x (members, n, features) and y (members, n, ...),
         checked as one model checks its data (all members' samples at once)."""
-        members = len(self._models)
-        x = validation.check_array(x, f"{what}x", self._models[0].dtype)
-        if x.ndim != 3 or len(x) != members:
-            raise DataError(f"{what}x must be (samples, features), shared by the members, or "
-                            f"(members, samples, features) with members = {members}, each "
-                            f"member its own samples; got shape {x.shape}.")
+        x = self._member_inputs(x, what)
         y = validation.check_array(y, f"{what}y", self._models[0].dtype)
         if y.ndim < 2 or y.shape[:2] != x.shape[:2]:
             raise DataError(f"{what}y must hold each member's targets, shape (members, samples"
@@ -333,6 +331,17 @@ class Population:
             x.reshape(-1, x.shape[-1]), y.reshape(-1, *y.shape[2:]), what)
         return (flat_x.reshape(x.shape),
                 flat_y.reshape(x.shape[:2] + flat_y.shape[1:]))
+
+    def _member_inputs(self, x: Any, what: str = "") -> np.ndarray:
+        """x as an array of each member's own samples (members, n, features), its shape
+        checked (the values are checked with the targets, or by ``_prepare_x``)."""
+        members = len(self._models)
+        x = validation.check_array(x, f"{what}x", self._models[0].dtype)
+        if x.ndim != 3 or len(x) != members:
+            raise DataError(f"{what}x must be (samples, features), shared by the members, or "
+                            f"(members, samples, features) with members = {members}, each "
+                            f"member its own samples; got shape {x.shape}.")
+        return x
 
     def _data(self, x: Any, y: Any) -> tuple[np.ndarray, np.ndarray]:
         """Shared data (n, features) or each member's own (members, n, features), checked."""
@@ -429,8 +438,8 @@ class Population:
         verbose = validation.check_choice(verbose, "verbose", (0, 1, 2))
         first = self._models[0]
         if np.ndim(x) == 3:
-            x = first._prepare_x(np.asarray(x).reshape(-1, np.shape(x)[-1])).reshape(
-                np.shape(x))
+            x = self._member_inputs(x)
+            x = first._prepare_x(x.reshape(-1, x.shape[-1])).reshape(x.shape)
         else:
             x = first._prepare_x(x)
         n = x.shape[-2]
