@@ -536,6 +536,19 @@ def test_own_data_of_the_wrong_shape_is_refused(x_shape, y_shape, match: str) ->
             call()
 
 
+def test_on_epoch_end_must_be_a_function_and_is_checked_before_training() -> None:
+    from descentlab.errors import ConfigError
+
+    population = Population.from_seeds(lambda: network(optimizers.SGD(0.1)), [1, 2])
+    before = [m.get_weights() for m in population.models]
+    with pytest.raises(ConfigError, match=r"on_epoch_end must be a function of \(epoch, logs\) "
+                                          r"or None; got 3\."):
+        population.fit(np.zeros((N, FEATURES)), np.zeros(N, dtype=int), on_epoch_end=3)
+    for model, weights in zip(population.models, before, strict=True):  # no step was taken
+        for got, expected in zip(model.get_weights(), weights, strict=True):
+            np.testing.assert_array_equal(got, expected)
+
+
 def test_from_seeds_needs_a_function_that_makes_a_model() -> None:
     from descentlab.errors import ConfigError
 

@@ -204,6 +204,9 @@ class Population:
                                                 _DIVERGENCE_MODES)
         shuffle = validation.check_bool(shuffle, "shuffle")
         verbose = validation.check_choice(verbose, "verbose", (0, 1, 2))
+        if on_epoch_end is not None and not callable(on_epoch_end):
+            raise ConfigError("on_epoch_end must be a function of (epoch, logs) or None; got "
+                              f"{on_epoch_end!r}.")
         validation_split = validation.check_float(
             validation_split, "validation_split", low=0.0, high=1.0, high_open=True,
             what="a fraction in [0, 1)")
