@@ -100,6 +100,9 @@ def test_bad_settings_fail_before_training() -> None:
         vanishing.run_grid(activations=("sigmod",), progress=False)
     with pytest.raises(ConfigError, match="grid axis"):
         vanishing.grid_configs(depth=3)
+    for axis in ("activations", "depths", "initializers", "seeds"):  # an empty grid drew
+        with pytest.raises(ConfigError, match=f"^{axis} is empty"):  # empty figures
+            vanishing.run_grid(**{axis: []}, workers=1, progress=False)
 
 
 # ---------------------------------------------------------------------------------------------

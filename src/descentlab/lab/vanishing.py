@@ -522,6 +522,11 @@ def grid_configs(activations: Sequence[str] = DEFAULT_ACTIVATIONS,
     for key in ("activation", "depth", "initializer", "seed"):
         if key in base:
             raise ConfigError(f"{key!r} is a grid axis; pass {key}s=[...] instead.")
+    for axis, values in (("activations", activations), ("depths", depths),
+                         ("initializers", initializers), ("seeds", seeds)):
+        if len(values) == 0:
+            raise ConfigError(f"{axis} is empty: the grid needs at least one value on each "
+                              "axis.")
     for name in activations:  # an unknown or output-only name fails here, before any process
         activations_module.hidden(name)
     return [make_config(activation=a, initializer=i, depth=int(d), seed=int(s), **base)
