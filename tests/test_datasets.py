@@ -397,9 +397,16 @@ def test_split_refuses_a_test_size_that_leaves_one_side_empty(test_size, labels,
     x, y = labelled_rows([5, 5])
     if labels == "float":
         y = y.astype(float)  # a numeric target: not stratified
-    with pytest.raises(ConfigError, match="^" + message + r"empty; choose a test_size that puts "
-                                          r"at least one sample on each side\.$"):
+    with pytest.raises(ConfigError, match="^" + message + r"empty; give more samples, or a "
+                                          r"test_size that puts at least one sample on each "
+                                          r"side\.$"):
         datasets.train_test_split(x, y, test_size=test_size)
+    # a caller's own name for the fraction (a sweep's validation_fraction), in the sentence
+    theirs = message.replace("test_size", "validation_fraction").replace("test set",
+                                                                         "validation set")
+    with pytest.raises(ConfigError, match="^" + theirs + r"empty; give more samples, or a "
+                                          r"validation_fraction that puts"):
+        datasets.train_test_split(x, y, test_size=test_size, name="validation_fraction")
 
 
 def test_split_takes_lists_as_arrays():

@@ -240,12 +240,14 @@ def standardize(x_train: np.ndarray, *others: np.ndarray) -> tuple[np.ndarray, .
 
 
 def train_test_split(x: np.ndarray, y: np.ndarray, test_size: float = 0.25,
-                     seed: int = 0, stratify: bool = True
+                     seed: int = 0, stratify: bool = True, name: str = "test_size",
                      ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Split into training and test sets, seeded (and stratified by class for integer labels).
 
-    ``test_size`` is a fraction in (0, 1); ``seed`` an integer from 0 to :data:`MAX_SEED`."""
-    check_float(test_size, "test_size", low=0, high=1, low_open=True, high_open=True,
+    ``test_size`` is a fraction in (0, 1); ``seed`` an integer from 0 to :data:`MAX_SEED`;
+    ``name``: what the caller calls the fraction, in the messages (a sweep's
+    ``validation_fraction``)."""
+    check_float(test_size, name, low=0, high=1, low_open=True, high_open=True,
                 what="a fraction in (0, 1)")
     _check_seed(seed)
     check_bool(stratify, "stratify")
@@ -269,9 +271,11 @@ def train_test_split(x: np.ndarray, y: np.ndarray, test_size: float = 0.25,
         test = np.sort(rng.permutation(n)[: int(round(n * test_size))])
     if len(test) in (0, n):
         per_class = ", rounded class by class," if stratified else ""
-        side = "the test set" if len(test) == 0 else "the training set"
-        raise ConfigError(f"test_size={test_size} of {n} samples{per_class} leaves {side} "
-                        "empty; choose a test_size that puts at least one sample on each side.")
+        held_out = "the validation set" if "validation" in name else "the test set"
+        side = held_out if len(test) == 0 else "the training set"
+        raise ConfigError(f"{name}={test_size} of {n} samples{per_class} leaves {side} "
+                          f"empty; give more samples, or a {name} that puts at least one sample "
+                          "on each side.")
     mask = np.ones(n, dtype=bool)
     mask[test] = False
     train = rng.permutation(np.flatnonzero(mask))

@@ -183,7 +183,8 @@ def _load(dataset: str, split_seed: int, validation_fraction: float):
     from descentlab import datasets
 
     x, y, _ = datasets.load_classification(dataset, seed=split_seed)
-    return datasets.train_test_split(x, y, test_size=validation_fraction, seed=split_seed)
+    return datasets.train_test_split(x, y, test_size=validation_fraction, seed=split_seed,
+                                     name="validation_fraction")
 
 
 def make_schedule(kind: str, learning_rate: float, total_updates: int):

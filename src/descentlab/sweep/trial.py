@@ -66,7 +66,8 @@ def load_data(space: SearchSpace) -> Data:
     x, y, description = datasets.load_classification(space.data, seed=space.split_seed,
                                                      target=space.target)
     x_train, x_val, y_train, y_val = datasets.train_test_split(
-        x, y, test_size=space.validation_fraction, seed=space.split_seed, stratify=True)
+        x, y, test_size=space.validation_fraction, seed=space.split_seed, stratify=True,
+        name="validation_fraction")
     return Data(x_train, y_train, x_val, y_val, int(y.max()) + 1, description)
 
 
