@@ -348,6 +348,22 @@ def test_the_command_refuses_a_busy_port_in_one_line():
                                     "used (Address already in use); choose another")
 
 
+@pytest.mark.parametrize(("argv", "start"), [
+    (["--port", "99999"], "descentlab: error: argument --port: expected a port number from 0 to "
+                          "65535, got '99999'"),  # it was a traceback (OverflowError from bind)
+    (["--host", "no-such-host.invalid"], "descentlab: error: --host no-such-host.invalid cannot "
+                                         "be served on ("),
+])
+def test_the_command_refuses_a_bad_port_or_host_in_one_line(argv, start):
+    import subprocess
+
+    result = subprocess.run(_descentlab("playground", "--no-browser", *argv),
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 2
+    last = result.stderr.splitlines()[-1]  # (a host off loopback is warned about first)
+    assert last.startswith(start) and "Traceback" not in result.stderr
+
+
 def test_show_in_jupyter_serves_the_page_with_the_given_state():
     import urllib.request
 

@@ -247,6 +247,9 @@ def _cmd_playground(args: argparse.Namespace) -> None:
     try:
         with socket.socket(socket.AF_INET6 if ":" in args.host else socket.AF_INET) as probe:
             probe.bind((args.host.strip("[]"), args.port))
+    except socket.gaierror as exc:  # the address itself: no such host
+        raise ConfigError(f"--host {args.host} cannot be served on ({exc.strerror}); give an "
+                          "address of this machine, e.g. 127.0.0.1 (the default).") from None
     except OSError as exc:
         raise ConfigError(f"--port {args.port} on {args.host} cannot be used ({exc.strerror}); "
                           "choose another, e.g. --port 0 for any free port.") from None
@@ -611,7 +614,7 @@ def build_parser() -> argparse.ArgumentParser:
         epilog="examples: descentlab playground | descentlab playground --lang ko --port 8080 "
                "--no-browser",
     )
-    play.add_argument("--port", type=_non_negative_int, default=8050,
+    play.add_argument("--port", type=_port, default=8050,
                       help="port to serve on (default 8050; 0 = any free port)")
     play.add_argument("--host", default="127.0.0.1",
                       help="address to bind (default 127.0.0.1, this machine only)")
@@ -658,6 +661,13 @@ def _positive_int_at_most(limit: int):
         return value
 
     return parse
+
+
+def _port(text: str) -> int:
+    value = _non_negative_int(text)
+    if value > 65535:
+        raise argparse.ArgumentTypeError(f"expected a port number from 0 to 65535, got {text!r}")
+    return value
 
 
 def _non_negative_int(text: str) -> int:
