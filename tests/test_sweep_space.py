@@ -95,9 +95,19 @@ def test_a_bad_space_is_one_clear_line(settings, message):
     (["--width", "8,,16"], "--width expects values separated by commas; got '8,,16'."),
     (["--early-stopping"], "early stopping (ASHA) is Ray Tune's"),
     (["--ray", "--ray-address", "auto"], "give --ray (a cluster started here) or"),
+    (["--ray-address", "nonsense"], "--ray-address must be 'auto' or HOST:PORT"),
+    # nothing listens there: Ray would retry it for minutes, printing warnings
+    (["--ray-address", "127.0.0.1:CLOSED"], "no Ray cluster answers at 127.0.0.1:"),
 ])
 def test_the_cli_answers_a_bad_space_with_one_line_and_status_2(argv, message, tmp_path,
                                                                  capsys):
+    if "127.0.0.1:CLOSED" in argv:
+        import socket
+
+        with socket.socket() as closed:  # a port just freed: nothing listens on it
+            closed.bind(("127.0.0.1", 0))
+            port = closed.getsockname()[1]
+        argv = [a.replace("CLOSED", str(port)) for a in argv]
     status = cli.main(["sweep", "--out", str(tmp_path / "out"), "--quiet", *argv])
     err = capsys.readouterr().err
     assert status == 2

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import logging
 import os
+import socket
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -47,6 +48,26 @@ LOOPBACK_SWITCH = "RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER"
 def loopback_only() -> None:
     """Make the Ray nodes this process starts bind to 127.0.0.1 only (before importing ray)."""
     os.environ[LOOPBACK_SWITCH] = "0"
+
+
+def check_reachable(address: str, timeout: float = 5.0) -> None:
+    """Refuse, in a sentence, a cluster address where nothing answers: ``ray.init`` would retry
+    it for minutes, printing warnings. ``"auto"`` (the cluster started on this machine) is
+    Ray's to find; ``HOST:PORT`` and ``ray://HOST:PORT`` are tried with one TCP connection."""
+    if address == "auto":
+        return
+    host, _, port = address.removeprefix("ray://").rpartition(":")
+    if not host or not port.isdigit() or not 0 < int(port) < 65536:
+        raise ConfigError(f"--ray-address must be 'auto' or HOST:PORT (the head's port, 6379 "
+                          f"unless it was started with another); got {address!r}.")
+    try:
+        with socket.create_connection((host.strip("[]"), int(port)), timeout=timeout):
+            pass
+    except OSError as exc:
+        reason = exc.strerror or type(exc).__name__
+        raise ConfigError(f"no Ray cluster answers at {address} ({reason}); start one with "
+                          "`ray start --head --node-ip-address=127.0.0.1` and pass the address "
+                          "it prints, or use --ray to start one on this machine.") from None
 
 
 def require_ray() -> Any:

@@ -71,11 +71,13 @@ def run_sweep(space: spaces.SearchSpace, out: str, *, executor: str = "local",
                           "machine) or --ray-address ADDRESS; the local pool runs every trial to "
                           "its last epoch.")
     if executor == "ray":
-        from descentlab.sweep.ray_tune import loopback_only, require_ray
+        from descentlab.sweep.ray_tune import check_reachable, loopback_only, require_ray
 
         if ray_address is None:
             loopback_only()
         require_ray()  # before any work, so that a missing Ray is the first thing said
+        if ray_address is not None:
+            check_reachable(ray_address)  # Ray itself retries an absent head for minutes
     data = load_data(space)
     for depth in space.depth:
         for width in space.width:
