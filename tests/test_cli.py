@@ -696,6 +696,18 @@ def test_an_unknown_name_lists_the_valid_names_once(capsys, tmp_path, argv, vali
     assert err.count(valid) == 1, err
 
 
+def test_kappa_belongs_to_the_quadratic_surface_only(capsys, tmp_path):
+    # --kappa with another surface was ignored without a word
+    status, _, err = run(capsys, "surfaces", "--surface", "rosenbrock", "--kappa", "5",
+                         "--out", str(tmp_path / "out"))
+    assert_one_line_error(status, err, "--kappa is the condition number of --surface quadratic;"
+                                       " --surface rosenbrock has none")
+    assert not os.path.exists(tmp_path / "out")
+    status, out, err = run(capsys, "surfaces", "--surface", "quadratic", "--kappa", "5",
+                           "--out", str(tmp_path / "out"))
+    assert status == 0 and out.startswith("½(1x² + 5y²)"), err
+
+
 @pytest.mark.parametrize("argv", [
     ["vanishing", "--activations", "sigmoid,softmax"],
     ["activations", "--names", "relu,softmax"],

@@ -100,12 +100,16 @@ def _cmd_surfaces(args: argparse.Namespace) -> None:
     from descentlab.lab import surfaces
     from descentlab.plots import optimizers as plots
 
+    if args.kappa is not None and args.surface != "quadratic":
+        raise ConfigError(f"--kappa is the condition number of --surface quadratic; "
+                          f"--surface {args.surface} has none (drop --kappa, or use "
+                          "--surface quadratic).")
     prepare_folder(args.out)  # a bad --out fails before any work
 
     names = args.optimizers or (list(surfaces.DLFS_RATES) if args.lr_mode == "dlfs"
                                 else list(surfaces.DEFAULT_OPTIMIZERS))
-    surface = (surfaces.ill_conditioned(args.kappa) if args.surface == "quadratic"
-               else surfaces.get(args.surface))
+    surface = (surfaces.ill_conditioned(100.0 if args.kappa is None else args.kappa)
+               if args.surface == "quadratic" else surfaces.get(args.surface))
     figures_folder(args.out, f"surface_{surface.name}_figures")  # nothing of the user's in it
     result = surfaces.compare(surface, names, steps=args.steps, lr_mode=args.lr_mode,
                               learning_rate=args.learning_rate, flavor=args.flavor)
@@ -550,7 +554,7 @@ def build_parser() -> argparse.ArgumentParser:
                            "(default dlfs: x²/20 + y²)")
     surf.add_argument("--kappa", type=_float_in(lambda v: 1 <= v <= _MAX_KAPPA,
                                                 f"a number in [1, {_MAX_KAPPA:g}]"),
-                      default=100.0, help="condition number of --surface quadratic (default 100)")
+                      default=None, help="condition number of --surface quadratic (default 100)")
     surf.add_argument("--optimizers", type=_name_list, default=None,
                       help="comma-separated: sgd, momentum, nag, adagrad, rmsprop, adam, adamw, "
                            "nadam (default: sgd to adam)")
