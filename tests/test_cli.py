@@ -696,6 +696,15 @@ def test_an_unknown_name_lists_the_valid_names_once(capsys, tmp_path, argv, vali
     assert err.count(valid) == 1, err
 
 
+@pytest.mark.parametrize("argv", [["train", "--data", "xor", "--target", "y"],
+                                  ["vanishing", "--target", "3"]], ids=lambda argv: argv[0])
+def test_target_with_a_built_in_data_set_is_refused(capsys, tmp_path, argv):
+    # a CSV's option: with a built-in set it was ignored without a word
+    status, _, err = run(capsys, *complete(argv, tmp_path))
+    assert_one_line_error(status, err, "--target picks the target column of a CSV file; --data")
+    assert not os.path.exists(tmp_path / "out")
+
+
 def test_kappa_belongs_to_the_quadratic_surface_only(capsys, tmp_path):
     # --kappa with another surface was ignored without a word
     status, _, err = run(capsys, "surfaces", "--surface", "rosenbrock", "--kappa", "5",

@@ -96,6 +96,7 @@ def test_a_bad_space_is_one_clear_line(settings, message):
     (["--early-stopping"], "early stopping (ASHA) is Ray Tune's"),
     (["--ray", "--ray-address", "auto"], "give --ray (a cluster started here) or"),
     (["--ray-address", "nonsense"], "--ray-address must be 'auto' or HOST:PORT"),
+    (["--target", "y"], "target picks the target column of a CSV file; data 'digits' is a"),
     # nothing listens there: Ray would retry it for minutes, printing warnings
     (["--ray-address", "127.0.0.1:CLOSED"], "no Ray cluster answers at 127.0.0.1:"),
 ])

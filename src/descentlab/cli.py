@@ -57,7 +57,7 @@ def _cmd_train(args: argparse.Namespace) -> None:
     if args.save is not None:
         training.check_save_path(args.save)  # before training, so that no model is lost
     run = training.prepare(
-        args.data, target=args.target, noise=args.noise, standardize=args.standardize,
+        args.data, target=_csv_target(args), noise=args.noise, standardize=args.standardize,
         test_size=args.test_size, seed=args.seed, hidden=args.layers,
         activation=args.activation, initializer=args.initializer, optimizer=args.optimizer,
         learning_rate=args.learning_rate, task=args.task, what="--data ")
@@ -200,13 +200,14 @@ def _cmd_vanishing(args: argparse.Namespace) -> None:
     from descentlab.lab import vanishing
     from descentlab.plots import vanishing as plots
 
+    target = _csv_target(args)
     prepare_folder(args.out)  # a bad --out fails before any work
     figures_folder(args.out, "vanishing_figures")  # nothing of the user's in it
 
     builtin = args.data in datasets.names()
     data = None
     if not builtin:
-        x, y, _ = datasets.load_classification(args.data, target=args.target)
+        x, y, _ = datasets.load_classification(args.data, target=target)
         data = (x, y)
     results = vanishing.run_grid(
         activations=args.activations, depths=args.depths, initializers=args.initializers,
@@ -416,7 +417,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     train.add_argument("--data", default="digits",
                        help="built-in data set name (see 'descentlab datasets') or a CSV path")
-    train.add_argument("--target", default="-1",
+    train.add_argument("--target", default=None,
                        help="CSV target column, by name or index (default: the last column)")
     train.add_argument("--layers", type=_layer_list, default=[12, 8],
                        help="hidden layer widths, comma-separated (default 12,8)")
@@ -510,7 +511,7 @@ def build_parser() -> argparse.ArgumentParser:
                      help="Dense -> BatchNormalization -> activation in every hidden layer")
     van.add_argument("--data", default="digits",
                      help="built-in data set or CSV path (default digits)")
-    van.add_argument("--target", default="-1", help="CSV target column (default: the last)")
+    van.add_argument("--target", default=None, help="CSV target column (default: the last)")
     van.add_argument("--workers", type=_positive_int, default=None,
                      help="parallel processes (default: one per CPU core)")
     _output_arguments(van, "descentlab-out/vanishing")
@@ -665,6 +666,20 @@ def _positive_int_at_most(limit: int):
         return value
 
     return parse
+
+
+def _csv_target(args: argparse.Namespace) -> str:
+    """``--target`` for a CSV file ("-1", the last column, when not given); another column
+    given with a built-in data set, which has its own labels, is refused rather than
+    ignored."""
+    from descentlab import datasets
+
+    if args.target is None or str(args.target) == "-1":
+        return "-1"
+    if args.data in datasets.names():
+        raise ConfigError(f"--target picks the target column of a CSV file; --data {args.data} "
+                          "is a built-in set with its own labels (drop --target).")
+    return str(args.target)
 
 
 def _port(text: str) -> int:

@@ -176,8 +176,11 @@ def _bools(value: Any) -> list[bool]:
 def check(space: SearchSpace) -> SearchSpace:
     """``space`` with every value checked and put in its plain form; the first mistake is a
     one-line :class:`ConfigError`."""
-    from descentlab import initializers, optimizers
+    from descentlab import datasets, initializers, optimizers
 
+    if str(space.target) != "-1" and str(space.data) in datasets.names():
+        raise ConfigError(f"target picks the target column of a CSV file; data {space.data!r} "
+                          "is a built-in set with its own labels (drop target).")
     if space.search not in SEARCHES:
         raise ConfigError(f"Unknown search {space.search!r}. "
                           f"{did_you_mean(space.search, list(SEARCHES))}")
