@@ -165,6 +165,11 @@ def test_bad_lab_arguments() -> None:
         lab.run(dataset="digit")
     with pytest.raises(ConfigError, match="epochs must be a positive integer; got 0"):
         lab.run(epochs=0)
+    # a seed twice is the same run counted twice in the mean and the spread
+    with pytest.raises(ConfigError, match=r"^the seeds have duplicates: 0, 1, 0\.$"):
+        lab.run(seeds=[0, 1, 0])
+    with pytest.raises(ConfigError, match=r"got \[-1\]\.$"):
+        lab.run(seeds=[-1])
 
 
 # -- surfaces comparisons --------------------------------------------------------------------
@@ -604,6 +609,7 @@ def test_the_best_rate_and_the_range_of_good_rates() -> None:
     ({"rates": [0.1, 0.1]}, "the learning rates have duplicates: 0.1, 0.1."),
     ({"rates": []}, "give at least one learning rate."),
     ({"seeds": []}, "give at least one seed, each a non-negative integer; got []."),
+    ({"seeds": [2, 2]}, "the seeds have duplicates: 2, 2."),
     ({"good_factor": 1}, "good_factor must be a number greater than 1; got 1."),
     ({"optimizers": ["adm"]}, "Unknown optimizer 'adm'"),
     ({"epochs": 0}, "epochs must be a positive integer; got 0."),

@@ -103,6 +103,10 @@ def test_bad_settings_fail_before_training() -> None:
     for axis in ("activations", "depths", "initializers", "seeds"):  # an empty grid drew
         with pytest.raises(ConfigError, match=f"^{axis} is empty"):  # empty figures
             vanishing.run_grid(**{axis: []}, workers=1, progress=False)
+    for axis, twice in (("activations", ["relu", "tanh", "relu"]), ("depths", [1, 1]),
+                        ("initializers", ["he_normal"] * 2), ("seeds", [0, 1, 1])):
+        with pytest.raises(ConfigError, match=rf"^{axis} lists a value twice: "):
+            vanishing.run_grid(**{axis: twice}, workers=1, progress=False)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -760,9 +760,7 @@ def run(optimizers: Sequence[str] = DEFAULT_OPTIMIZERS, seeds: Sequence[int] = (
         workers: int | None = None, progress: bool = True) -> dict:
     """The whole comparison: every optimizer × every seed; summary, claims and the zig-zag."""
     names = check_optimizers(optimizers)
-    seeds = [int(s) for s in seeds]
-    if not seeds:
-        raise ConfigError("give at least one seed.")
+    seeds = _check_seeds(seeds)
     epochs = _check_positive_int(epochs, "epochs")
     batch_size = _check_positive_int(batch_size, "batch_size")
     if lr_mode not in LR_MODES:
@@ -816,6 +814,17 @@ def run(optimizers: Sequence[str] = DEFAULT_OPTIMIZERS, seeds: Sequence[int] = (
                         "workers": workers or runner.default_workers()}}
 
 
+def _check_seeds(seeds: Sequence[int]) -> list[int]:
+    """At least one seed, each a non-negative integer, none twice (a repeated seed is the same
+    run again: its mean and spread would count it twice)."""
+    values = [int(s) for s in seeds]
+    if not values or min(values) < 0:
+        raise ConfigError(f"give at least one seed, each a non-negative integer; got {values!r}.")
+    if len(set(values)) != len(values):
+        raise ConfigError(f"the seeds have duplicates: {', '.join(map(str, values))}.")
+    return values
+
+
 def _check_rates(rates: Sequence[float]) -> list[float]:
     values = []
     for rate in rates:
@@ -848,9 +857,7 @@ def sensitivity(optimizers: Sequence[str] = SENSITIVITY_OPTIMIZERS,
     """
     names = check_optimizers(optimizers)
     rates = _check_rates(rates)
-    seeds = [int(s) for s in seeds]
-    if not seeds or min(seeds) < 0:
-        raise ConfigError(f"give at least one seed, each a non-negative integer; got {seeds!r}.")
+    seeds = _check_seeds(seeds)
     epochs = _check_positive_int(epochs, "epochs")
     batch_size = _check_positive_int(batch_size, "batch_size")
     if isinstance(good_factor, bool) or not isinstance(good_factor, (int, float)) or \

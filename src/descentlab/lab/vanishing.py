@@ -527,6 +527,8 @@ def grid_configs(activations: Sequence[str] = DEFAULT_ACTIVATIONS,
         if len(values) == 0:
             raise ConfigError(f"{axis} is empty: the grid needs at least one value on each "
                               "axis.")
+        if len(set(values)) != len(values):  # the same trials twice, counted twice
+            raise ConfigError(f"{axis} lists a value twice: {list(values)}.")
     for name in activations:  # an unknown or output-only name fails here, before any process
         activations_module.hidden(name)
     return [make_config(activation=a, initializer=i, depth=int(d), seed=int(s), **base)
