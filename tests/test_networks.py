@@ -222,3 +222,18 @@ def test_dense_stack_wants_one_name_per_hidden_layer():
     with pytest.raises(ConfigError, match=r"activation needs one name per hidden layer: 2 "
                                           r"expected, got 1 \(relu\)"):
         networks.dense_stack(4, [6, 5], 1, activation=["relu"])
+
+
+@pytest.mark.parametrize(("hidden", "shown"), [
+    ([60_000, 60_000], "hidden layers [60000, 60000] and"),
+    ([100_000] * 1000, "hidden layers 1,000 × [100000] and"),
+    ([9000, 8000, 7000] + [6000] * 20 + [5000, 4000, 3000],
+     "hidden layers [9000, 8000, 7000, …, 5000, 4000, 3000] (26 layers) and"),
+])
+def test_a_too_large_network_is_described_in_one_readable_line(hidden, shown) -> None:
+    # a sweep of 1,000 layers listed all 1,000 widths in its error
+    with pytest.raises(ConfigError) as caught:
+        networks.check_size(64, hidden, 10)
+    message = str(caught.value)
+    assert shown in message and len(message) < 220 and "\n" not in message
+    assert f"{networks.count_weights(64, hidden, 10):,} weights" in message

@@ -48,9 +48,21 @@ def check_size(inputs: int, hidden: Sequence[int], outputs: int) -> None:
     weights = count_weights(inputs, hidden, outputs)
     if weights > MAX_WEIGHTS:
         raise ConfigError(
-            f"a network of {inputs} inputs, hidden layers {list(hidden)} and {outputs} outputs "
-            f"has {weights:,} weights; descentlab builds at most {MAX_WEIGHTS:,}: use fewer or "
-            "narrower hidden layers.")
+            f"a network of {inputs} inputs, hidden layers {_widths(hidden)} and {outputs} "
+            f"outputs has {weights:,} weights; descentlab builds at most {MAX_WEIGHTS:,}: use "
+            "fewer or narrower hidden layers.")
+
+
+def _widths(hidden: Sequence[int]) -> str:
+    """The hidden widths for a message: ``[32, 32, 32]`` when few, ``1,000 × [100000]`` when
+    all alike, else the first and last few (a message stays one readable line)."""
+    widths = [int(w) for w in hidden]
+    if len(widths) <= 8:
+        return str(widths)
+    if len(set(widths)) == 1:
+        return f"{len(widths):,} × [{widths[0]}]"
+    return f"[{', '.join(map(str, widths[:3]))}, …, {', '.join(map(str, widths[-3:]))}] " \
+           f"({len(widths):,} layers)"
 
 
 def _per_layer(value: str | Sequence[str], layers: int, what: str) -> list[str]:
