@@ -364,6 +364,24 @@ def test_the_command_refuses_a_bad_port_or_host_in_one_line(argv, start):
     assert last.startswith(start) and "Traceback" not in result.stderr
 
 
+@pytest.mark.parametrize(("kwargs", "message"), [
+    ({"lang": "fr"}, "lang must be one of 'en', 'ko'; got 'fr'."),
+    ({"mode": "train"}, "mode must be one of 'play', 'compare', 'surfaces'; got 'train'."),
+    ({"showTestData": 1}, "showTestData must be one of True, False; got 1."),
+    ({"height": -5}, "height must be a whole number of pixels from 100 to 10,000; got -5."),
+    ({"width": 1e9}, "width must be a whole number of pixels from 100 to 10,000; got "
+                     "1000000000.0."),
+])
+def test_show_refuses_bad_display_settings_in_a_sentence(kwargs, message):
+    # they went into the page's URL (or the IFrame) unchecked
+    import descentlab.playground as playground
+    from descentlab.playground.config import PlaygroundError
+
+    with pytest.raises(PlaygroundError) as caught:
+        playground.show(**kwargs)
+    assert str(caught.value) == message
+
+
 def test_show_in_jupyter_serves_the_page_with_the_given_state():
     import urllib.request
 

@@ -19,7 +19,7 @@ import time
 from typing import Any
 from urllib.parse import quote
 
-from descentlab.playground.config import validate
+from descentlab.playground.config import PlaygroundError, validate
 
 __all__ = ["serve", "show", "state_hash"]
 
@@ -42,6 +42,12 @@ def state_hash(**settings: Any) -> str:
     display: dict[str, Any] = {k: settings.pop(k) for k in ("mode", "lang", "showTestData",
                                                              "discretize") if k in settings}
     validate(settings)  # a bad key or value fails here, in the notebook, with its sentence
+    for key, valid in (("mode", ("play", "compare", "surfaces")), ("lang", ("en", "ko")),
+                       ("showTestData", (True, False)), ("discretize", (True, False))):
+        if key in display and (display[key] not in valid
+                               or isinstance(display[key], bool) != isinstance(valid[0], bool)):
+            raise PlaygroundError(f"{key} must be one of {', '.join(map(repr, valid))}; got "
+                                  f"{display[key]!r}.")
     parts: list[str] = []
     for key, value in {**settings, **display}.items():
         if isinstance(value, bool):
@@ -67,6 +73,10 @@ def show(width: int = 1280, height: int = 900, lang: str = "en", **settings: Any
     """
     from IPython.display import IFrame
 
+    for name, value in (("width", width), ("height", height)):
+        if isinstance(value, bool) or not isinstance(value, int) or not 100 <= value <= 10_000:
+            raise PlaygroundError(f"{name} must be a whole number of pixels from 100 to 10,000; "
+                                  f"got {value!r}.")
     fragment = state_hash(lang=lang, **settings)
     if "port" not in _background:
         import uvicorn
