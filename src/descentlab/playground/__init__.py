@@ -19,7 +19,7 @@ import time
 from typing import Any
 from urllib.parse import quote
 
-from descentlab.playground.config import PlaygroundError, validate
+from descentlab.playground.config import Choice, Flag, Number, validate
 
 __all__ = ["serve", "show", "state_hash"]
 
@@ -34,20 +34,20 @@ def serve(host: str = "127.0.0.1", port: int = 8050, open_browser: bool = True,
     server.serve(host=host, port=port, open_browser=open_browser, lang=lang, state=state)
 
 
+#: The keys only the page reads (docs/playground.md), with their checkers.
+_DISPLAY = {"mode": Choice(("play", "compare", "surfaces")), "lang": Choice(("en", "ko")),
+            "showTestData": Flag(), "discretize": Flag()}
+
+
 def state_hash(**settings: Any) -> str:
     """Settings (the state keys of docs/playground.md) as a URL hash, checked first:
     ``state_hash(activation="sigmoid", networkShape=[8] * 10)`` →
     ``"activation=sigmoid&networkShape=8,8,…"``. Display keys (mode, lang, showTestData,
     discretize) pass through."""
-    display: dict[str, Any] = {k: settings.pop(k) for k in ("mode", "lang", "showTestData",
-                                                             "discretize") if k in settings}
+    display: dict[str, Any] = {k: settings.pop(k) for k in _DISPLAY if k in settings}
     validate(settings)  # a bad key or value fails here, in the notebook, with its sentence
-    for key, valid in (("mode", ("play", "compare", "surfaces")), ("lang", ("en", "ko")),
-                       ("showTestData", (True, False)), ("discretize", (True, False))):
-        if key in display and (display[key] not in valid
-                               or isinstance(display[key], bool) != isinstance(valid[0], bool)):
-            raise PlaygroundError(f"{key} must be one of {', '.join(map(repr, valid))}; got "
-                                  f"{display[key]!r}.")
+    for key, value in display.items():  # the page's own keys, by the same checkers
+        _DISPLAY[key].check(key, value)
     parts: list[str] = []
     for key, value in {**settings, **display}.items():
         if isinstance(value, bool):
@@ -73,10 +73,8 @@ def show(width: int = 1280, height: int = 900, lang: str = "en", **settings: Any
     """
     from IPython.display import IFrame
 
-    for name, value in (("width", width), ("height", height)):
-        if isinstance(value, bool) or not isinstance(value, int) or not 100 <= value <= 10_000:
-            raise PlaygroundError(f"{name} must be a whole number of pixels from 100 to 10,000; "
-                                  f"got {value!r}.")
+    pixels = Number(100, 10_000, integer=True)
+    width, height = pixels.check("width", width), pixels.check("height", height)
     fragment = state_hash(lang=lang, **settings)
     if "port" not in _background:
         import uvicorn
