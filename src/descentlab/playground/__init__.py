@@ -35,8 +35,9 @@ def serve(host: str = "127.0.0.1", port: int = 8050, open_browser: bool = True,
 
 
 #: The keys only the page reads (docs/playground.md), with their checkers.
-_DISPLAY = {"mode": Choice(("play", "compare", "surfaces")), "lang": Choice(("en", "ko")),
-            "showTestData": Flag(), "discretize": Flag()}
+_DISPLAY: dict[str, Choice | Flag] = {
+    "mode": Choice(("play", "compare", "surfaces")), "lang": Choice(("en", "ko")),
+    "showTestData": Flag(), "discretize": Flag()}
 
 
 def state_hash(**settings: Any) -> str:
@@ -74,7 +75,8 @@ def show(width: int = 1280, height: int = 900, lang: str = "en", **settings: Any
     from IPython.display import IFrame
 
     pixels = Number(100, 10_000, integer=True)
-    width, height = pixels.check("width", width), pixels.check("height", height)
+    for name, value in (("width", width), ("height", height)):
+        pixels.check(name, value)
     fragment = state_hash(lang=lang, **settings)
     if "port" not in _background:
         import uvicorn
