@@ -52,12 +52,14 @@ def _cmd_demo(args: argparse.Namespace) -> None:
 
 
 def _cmd_train(args: argparse.Namespace) -> None:
+    from descentlab import datasets
     from descentlab.lab import training
 
     if args.save is not None:
         training.check_save_path(args.save)  # before training, so that no model is lost
     run = training.prepare(
-        args.data, target=_csv_target(args), noise=args.noise, standardize=args.standardize,
+        args.data, target=datasets.csv_target(args.data, args.target, flag="--"),
+        noise=args.noise, standardize=args.standardize,
         test_size=args.test_size, seed=args.seed, hidden=args.layers,
         activation=args.activation, initializer=args.initializer, optimizer=args.optimizer,
         learning_rate=args.learning_rate, task=args.task, what="--data ")
@@ -200,7 +202,7 @@ def _cmd_vanishing(args: argparse.Namespace) -> None:
     from descentlab.lab import vanishing
     from descentlab.plots import vanishing as plots
 
-    target = _csv_target(args)
+    target = datasets.csv_target(args.data, args.target, flag="--")
     prepare_folder(args.out)  # a bad --out fails before any work
     figures_folder(args.out, "vanishing_figures")  # nothing of the user's in it
 
@@ -666,20 +668,6 @@ def _positive_int_at_most(limit: int):
         return value
 
     return parse
-
-
-def _csv_target(args: argparse.Namespace) -> str:
-    """``--target`` for a CSV file ("-1", the last column, when not given); another column
-    given with a built-in data set, which has its own labels, is refused rather than
-    ignored."""
-    from descentlab import datasets
-
-    if args.target is None or str(args.target) == "-1":
-        return "-1"
-    if args.data in datasets.names():
-        raise ConfigError(f"--target picks the target column of a CSV file; --data {args.data} "
-                          "is a built-in set with its own labels (drop --target).")
-    return str(args.target)
 
 
 def _port(text: str) -> int:

@@ -551,6 +551,18 @@ def _read_table(open_source: Callable[[], Any], label: str, name: str, descripti
     return x, y, info
 
 
+def csv_target(data: str, target: Any, flag: str = "") -> str:
+    """The target column to read from ``data``: ``"-1"`` (the last) when ``target`` is None or
+    "-1"; a column named for a built-in set, which has its own labels, is refused rather than
+    ignored. ``flag`` prefixes the setting names in the message (``"--"`` on the command line)."""
+    if target is None or str(target) == "-1":
+        return "-1"
+    if data in names():
+        raise ConfigError(f"{flag}target picks the target column of a CSV file; {flag}data "
+                          f"{data!r} is a built-in set with its own labels (drop {flag}target).")
+    return str(target)
+
+
 def load_any(spec: str, seed: int = 0, noise: float = 0.0, target: str | int = -1,
              standardize_features: bool = False, what: str = "", task: str | None = None,
              ) -> tuple[np.ndarray, np.ndarray, str]:

@@ -178,9 +178,7 @@ def check(space: SearchSpace) -> SearchSpace:
     one-line :class:`ConfigError`."""
     from descentlab import datasets, initializers, optimizers
 
-    if str(space.target) != "-1" and str(space.data) in datasets.names():
-        raise ConfigError(f"target picks the target column of a CSV file; data {space.data!r} "
-                          "is a built-in set with its own labels (drop target).")
+    datasets.csv_target(str(space.data), space.target)  # a built-in set has its own labels
     if space.search not in SEARCHES:
         raise ConfigError(f"Unknown search {space.search!r}. "
                           f"{did_you_mean(space.search, list(SEARCHES))}")
