@@ -110,8 +110,8 @@ def _cmd_surfaces(args: argparse.Namespace) -> None:
 
     names = args.optimizers or (list(surfaces.DLFS_RATES) if args.lr_mode == "dlfs"
                                 else list(surfaces.DEFAULT_OPTIMIZERS))
-    surface = (surfaces.ill_conditioned(100.0 if args.kappa is None else args.kappa)
-               if args.surface == "quadratic" else surfaces.get(args.surface))
+    surface = (surfaces.get(args.surface) if args.kappa is None  # (quadratic: κ = 100)
+               else surfaces.ill_conditioned(args.kappa))
     figures_folder(args.out, f"surface_{surface.name}_figures")  # nothing of the user's in it
     result = surfaces.compare(surface, names, steps=args.steps, lr_mode=args.lr_mode,
                               learning_rate=args.learning_rate, flavor=args.flavor)
