@@ -273,32 +273,26 @@ def _asked_numpy(ufunc: str, dtype: str) -> bool:
     return any(not loop["current"].startswith("baseline") for loop in loops.values())
 
 
-def _softplus_log1p(x: np.ndarray) -> np.ndarray:
-    """softplus(x) = log1p(e^{−|x|}) + max(x, 0): six passes, for a vectorised log1p."""
-    e = np.abs(x)
-    np.negative(e, out=e)
-    np.exp(e, out=e)  # e^{−|x|} ∈ (0, 1]
-    np.log1p(e, out=e)
-    e += np.maximum(x, backend.zeros(x.shape, x.dtype))
-    return e
-
-
-def _softplus_log(x: np.ndarray) -> np.ndarray:
-    """softplus(x) = log(1 + e^{−|x|}) + max(x, 0) with log, not a scalar log1p: ten passes."""
+def _softplus(x: np.ndarray, with_log1p: bool) -> np.ndarray:
+    """softplus(x) = log(1 + e^{−|x|}) + max(x, 0), the log by log1p (six passes, where it is
+    vectorised) or by log with the rounding error of 1 + e^{−|x|} added back (ten passes)."""
     e = np.abs(x)
     np.negative(e, out=e)
     np.exp(e, out=e)  # e = e^{−|x|} ∈ (0, 1]
-    # u = 1 + e rounded, and its rounding error r = e − (u − 1), exact (u − 1 is exact for u in
-    # [1, 2]); then log(1 + e) = log(u + r) = log(u) + r/u to far below an ulp (|r/u| ≤
-    # ulp(1)/2). For tiny e, u = 1 and the result is r = e, as it should be.
-    u = e + 1.0
-    r = u - 1.0
-    np.subtract(e, r, out=r)
-    r /= u
-    np.log(u, out=u)
-    u += r
-    u += np.maximum(x, backend.zeros(x.shape, x.dtype))
-    return u
+    if with_log1p:
+        y = np.log1p(e, out=e)
+    else:
+        # u = 1 + e rounded, and its rounding error r = e − (u − 1), exact (u − 1 is exact for
+        # u in [1, 2]); then log(1 + e) = log(u + r) = log(u) + r/u to far below an ulp
+        # (|r/u| ≤ ulp(1)/2). For tiny e, u = 1 and the result is r = e, as it should be.
+        y = e + 1.0
+        r = y - 1.0
+        np.subtract(e, r, out=r)
+        r /= y
+        np.log(y, out=y)
+        y += r
+    y += np.maximum(x, backend.zeros(x.shape, x.dtype))
+    return y
 
 
 class Softplus(ActivationFunction):
@@ -320,7 +314,7 @@ class Softplus(ActivationFunction):
     max_derivative = 1.0
 
     def f(self, x: np.ndarray) -> np.ndarray:
-        return _softplus_log1p(x) if vectorised("log1p", x.dtype) else _softplus_log(x)
+        return _softplus(x, with_log1p=vectorised("log1p", x.dtype))
 
     def df(self, x: np.ndarray) -> np.ndarray:
         return _sigmoid(x)
