@@ -329,6 +329,10 @@ def test_softplus_follows_the_cpu_and_its_gradient_is_accurate_either_way(monkey
     y = softplus.f(x)
     expected_form = SOFTPLUS_FORMS["log1p" if vectorised else "log"](x)
     np.testing.assert_array_equal(y, expected_form)
+    # the forms are what they are called: the first NumPy's log1p as written, the second not
+    with_log1p = np.log1p(np.exp(-np.abs(x))) + np.maximum(x, 0)
+    np.testing.assert_array_equal(SOFTPLUS_FORMS["log1p"](x), with_log1p)
+    assert (SOFTPLUS_FORMS["log"](x) != with_log1p).any()
     grad = np.random.default_rng(0).uniform(0.5, 2.0, len(x)).astype(dtype)
     got = softplus.backward(x, y, grad)
     expected = (torch.sigmoid(torch.tensor(x, dtype=torch.float64)).numpy()
