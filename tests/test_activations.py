@@ -118,6 +118,29 @@ def test_backward_is_grad_times_derivative_and_leaves_inputs_alone(case, dtype, 
         assert not np.shares_memory(dx, grad)
 
 
+@pytest.mark.parametrize("name", [n for n in activations.names() if activations.get(n).writes_out])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_out_receives_the_very_bits_of_a_fresh_result(name, dtype, rng):
+    """``f(x, out=...)`` and ``backward(..., out=...)`` compute in the caller's array (a part
+    of a population's) exactly what they return fresh, touching nothing else."""
+    act = activations.get(name)
+    x = (rng.standard_normal((3, 32, 16)) * 30).astype(dtype)
+    x[0, 0, :4] = [0.0, -0.0, 1e-30, -1e-30]
+    grad = rng.standard_normal(x.shape).astype(dtype)
+    y = act.f(x)
+    dx = act.backward(x, y, grad)
+    copies = [x.copy(), y.copy(), grad.copy()]
+    for result, compute in ((y, lambda out: act.f(x, out=out)),
+                            (dx, lambda out: act.backward(x, y, grad, out=out))):
+        whole = np.full((5, *x.shape[1:]), np.nan, dtype)
+        got = compute(whole[1:4])
+        assert np.shares_memory(got, whole)
+        assert whole[1:4].tobytes() == result.tobytes()
+        assert np.isnan(whole[[0, 4]]).all()
+    for before, after in zip(copies, [x, y, grad], strict=True):
+        np.testing.assert_array_equal(before, after)
+
+
 # -- softmax --------------------------------------------------------------------------------------
 def test_softmax_value_jacobian_diagonal_and_vjp_match_pytorch(rng):
     act = activations.get("softmax")

@@ -324,6 +324,28 @@ def test_members_may_differ_in_hidden_activations(float64, where: str) -> None:
             np.testing.assert_allclose(got[k], expected, rtol=RTOL, atol=1e-300)
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("names", [
+    ("sigmoid", "sigmoid", "tanh", "relu", "relu", "softplus"),  # each group one slice
+    ("elu", "relu", "elu", "softplus", "leaky_relu", "leaky_relu"),  # scattered; some return
+])  # a fresh array only (elu, leaky_relu)
+def test_member_activations_are_each_members_own_bit_for_bit(dtype, names) -> None:
+    from descentlab import activations
+
+    functions = [activations.get(name) for name in names]
+    per_member = layers_module.MemberActivations(functions)
+    rng = np.random.default_rng(5)
+    x = (rng.standard_normal((len(names), 7, 4)) * 20).astype(dtype)
+    grad = rng.standard_normal(x.shape).astype(dtype)
+    y = per_member.f(x)
+    results = (y, per_member.df(x), per_member.backward(x, y, grad))
+    for k, function in enumerate(functions):
+        alone = function.f(x[k])
+        wanted = (alone, function.df(x[k]), function.backward(x[k], alone, grad[k]))
+        for got, want in zip(results, wanted, strict=True):
+            assert got.dtype == dtype and got[k].tobytes() == want.tobytes()
+
+
 def test_members_must_share_what_changes_the_equations() -> None:
     def make(**kwargs):
         return lambda: network(optimizers.SGD(0.1, **kwargs))

@@ -16,6 +16,9 @@ Each activation is one small class with
   forward pass and the upstream gradient ``grad``. This runs on every training step, so it uses
   ``y`` when that is cheaper (sigmoid: ``grad·y·(1−y)``) and works in one fresh temporary;
   it never modifies ``x``, ``y`` or ``grad``;
+- ``writes_out``: True when ``f`` and ``backward`` also take ``out=``, an array of the result's
+  shape and dtype to compute in instead of a fresh one (sigmoid, tanh, relu, softplus: a
+  population comparing them writes each group of members into its part of one array);
 - ``name``, ``max_derivative`` (sup |f'|), ``saturating`` (f' → 0 on both sides: the unit can
   saturate), ``relu_family`` (the unit can die: f = 0 and f' = 0 on a whole half-line — only
   ``relu``; leaky_relu, elu, selu keep a non-zero slope for x < 0), ``output_only`` (softmax);
@@ -48,9 +51,9 @@ def _float_input(x: Any) -> np.ndarray:
     return np.asarray(x, dtype=backend.floatx())
 
 
-def _sigmoid(x: np.ndarray) -> np.ndarray:
-    """σ(x) = 1 / (1 + e^{−x}), in four passes over x (the vanishing lab's deep sigmoid
-    networks spend a quarter of their time here).
+def _sigmoid(x: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+    """σ(x) = 1 / (1 + e^{−x}), in four passes over x, in ``out`` if given (the vanishing lab's
+    deep sigmoid networks spend a quarter of their time here).
 
     Accurate in both tails: for x ≪ 0, e^{−x} is large and 1/(1 + e^{−x}) keeps its relative
     precision (σ(−40) ≈ 4.2e−18, not 0); where e^{−x} overflows to ∞ (x below −88 in float32,
@@ -58,7 +61,7 @@ def _sigmoid(x: np.ndarray) -> np.ndarray:
     (σ(−1e6) = 0 exactly). That overflow is expected, not reported.
     """
     with np.errstate(over="ignore"):
-        y = np.negative(x)
+        y = np.negative(x, out=out)
         np.exp(y, out=y)  # e^{−x}
     y += 1.0
     np.reciprocal(y, out=y)
@@ -110,6 +113,8 @@ class ActivationFunction:
     relu_family: bool = False
     #: True for activations that only make sense on the output layer (softmax).
     output_only: bool = False
+    #: True when ``f(x, out=...)`` and ``backward(x, y, grad, out=...)`` compute in ``out``.
+    writes_out: bool = False
 
     # -- the formulas (float ndarray in, at least 1-D) -------------------------------------------
     def f(self, x: np.ndarray) -> np.ndarray:
@@ -182,9 +187,10 @@ class Sigmoid(ActivationFunction):
     name = "sigmoid"
     max_derivative = 0.25
     saturating = True
+    writes_out = True
 
-    def f(self, x: np.ndarray) -> np.ndarray:
-        return _sigmoid(x)
+    def f(self, x: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+        return _sigmoid(x, out)
 
     def df(self, x: np.ndarray) -> np.ndarray:
         y = _sigmoid(x)
@@ -192,8 +198,9 @@ class Sigmoid(ActivationFunction):
         d *= y
         return d
 
-    def backward(self, x: np.ndarray, y: np.ndarray, grad: np.ndarray) -> np.ndarray:
-        d = 1.0 - y
+    def backward(self, x: np.ndarray, y: np.ndarray, grad: np.ndarray,
+                 out: np.ndarray | None = None) -> np.ndarray:
+        d = np.subtract(1.0, y, out=out)
         d *= y  # σ' = y(1 − y)
         d *= grad
         return d
@@ -208,9 +215,10 @@ class Tanh(ActivationFunction):
     name = "tanh"
     max_derivative = 1.0
     saturating = True
+    writes_out = True
 
-    def f(self, x: np.ndarray) -> np.ndarray:
-        return np.tanh(x)
+    def f(self, x: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+        return np.tanh(x, out=out)
 
     def df(self, x: np.ndarray) -> np.ndarray:
         y = np.tanh(x)
@@ -218,8 +226,9 @@ class Tanh(ActivationFunction):
         np.subtract(1.0, d, out=d)
         return d
 
-    def backward(self, x: np.ndarray, y: np.ndarray, grad: np.ndarray) -> np.ndarray:
-        d = y * y
+    def backward(self, x: np.ndarray, y: np.ndarray, grad: np.ndarray,
+                 out: np.ndarray | None = None) -> np.ndarray:
+        d = np.multiply(y, y, out=out)
         np.subtract(1.0, d, out=d)  # tanh' = 1 − y²
         d *= grad
         return d
@@ -235,15 +244,19 @@ class ReLU(ActivationFunction):
     name = "relu"
     max_derivative = 1.0
     relu_family = True
+    writes_out = True
 
-    def f(self, x: np.ndarray) -> np.ndarray:
-        return np.maximum(x, backend.zeros(x.shape, x.dtype))  # (see backend.zeros)
+    def f(self, x: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+        return np.maximum(x, backend.zeros(x.shape, x.dtype), out=out)  # (see backend.zeros)
 
     def df(self, x: np.ndarray) -> np.ndarray:
         return (x > 0).astype(x.dtype)
 
-    def backward(self, x: np.ndarray, y: np.ndarray, grad: np.ndarray) -> np.ndarray:
-        d = (x > 0).astype(grad.dtype)  # relu'(x): 1 where x > 0, else 0
+    def backward(self, x: np.ndarray, y: np.ndarray, grad: np.ndarray,
+                 out: np.ndarray | None = None) -> np.ndarray:
+        if out is None:
+            out = np.empty_like(grad)
+        d = np.greater(x, 0, out=out)  # relu'(x): 1 where x > 0, else 0, as grad's floats
         d *= grad  # (a float mask: multiplying by a bool array casts it on the fly, slower)
         return d
 
@@ -273,10 +286,11 @@ def _asked_numpy(ufunc: str, dtype: str) -> bool:
     return any(not loop["current"].startswith("baseline") for loop in loops.values())
 
 
-def _softplus(x: np.ndarray, with_log1p: bool) -> np.ndarray:
+def _softplus(x: np.ndarray, with_log1p: bool, out: np.ndarray | None = None) -> np.ndarray:
     """softplus(x) = log(1 + e^{−|x|}) + max(x, 0), the log by log1p (six passes, where it is
-    vectorised) or by log with the rounding error of 1 + e^{−|x|} added back (ten passes)."""
-    e = np.abs(x)
+    vectorised) or by log with the rounding error of 1 + e^{−|x|} added back (ten passes);
+    in ``out`` if given (not overlapping x)."""
+    e = np.abs(x, out=out)
     np.negative(e, out=e)
     np.exp(e, out=e)  # e = e^{−|x|} ∈ (0, 1]
     if with_log1p:
@@ -285,11 +299,11 @@ def _softplus(x: np.ndarray, with_log1p: bool) -> np.ndarray:
         # u = 1 + e rounded, and its rounding error r = e − (u − 1), exact (u − 1 is exact for
         # u in [1, 2]); then log(1 + e) = log(u + r) = log(u) + r/u to far below an ulp
         # (|r/u| ≤ ulp(1)/2). For tiny e, u = 1 and the result is r = e, as it should be.
-        y = e + 1.0
-        r = y - 1.0
+        u = e + 1.0
+        r = u - 1.0
         np.subtract(e, r, out=r)
-        r /= y
-        np.log(y, out=y)
+        r /= u
+        y = np.log(u, out=e)
         y += r
     y += np.maximum(x, backend.zeros(x.shape, x.dtype))
     return y
@@ -312,21 +326,23 @@ class Softplus(ActivationFunction):
 
     name = "softplus"
     max_derivative = 1.0
+    writes_out = True
 
-    def f(self, x: np.ndarray) -> np.ndarray:
-        return _softplus(x, with_log1p=vectorised("log1p", x.dtype))
+    def f(self, x: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+        return _softplus(x, vectorised("log1p", x.dtype), out)
 
     def df(self, x: np.ndarray) -> np.ndarray:
         return _sigmoid(x)
 
-    def backward(self, x: np.ndarray, y: np.ndarray, grad: np.ndarray) -> np.ndarray:
+    def backward(self, x: np.ndarray, y: np.ndarray, grad: np.ndarray,
+                 out: np.ndarray | None = None) -> np.ndarray:
         if vectorised("expm1", y.dtype):
-            d = np.negative(y)
+            d = np.negative(y, out=out)
             np.expm1(d, out=d)  # −σ(x) = e^{−y} − 1
             d *= grad
             np.negative(d, out=d)
             return d
-        d = _sigmoid(x)  # softplus' = σ
+        d = _sigmoid(x, out)  # softplus' = σ
         d *= grad
         return d
 
