@@ -68,6 +68,23 @@ def test_metric_matches_keras(name, rng):
     np.testing.assert_allclose(metric(y, p), keras_values.mean(), rtol=1e-6)
 
 
+@pytest.mark.parametrize("name", METRIC_NAMES)
+def test_sums_are_each_members_total_of_keras_values(name, rng):
+    """A population's batch (members, n, ...): one sum of the per-sample values per member."""
+    data = [make_data(name, rng) for _ in range(3)]
+    y, p = np.stack([d[0] for d in data]), np.stack([d[1] for d in data])
+    keras_function = getattr(keras.metrics, KERAS_FUNCTION.get(name, name))
+    want = []
+    for y_k, p_k in data:
+        values = keras.ops.convert_to_numpy(keras_function(y_k, p_k))
+        want.append((values.mean(axis=-1) if values.ndim > 1 else values).sum())
+    got = metrics.get(name).sums(y, p)
+    assert got.shape == (3,)
+    np.testing.assert_allclose(got, want, rtol=1e-6)
+    if name == "sparse_categorical_accuracy":  # labels (members, n, 1), as fit holds them
+        np.testing.assert_array_equal(metrics.get(name).sums(y[..., np.newaxis], p), got)
+
+
 @pytest.mark.parametrize("name, units", [
     ("binary_accuracy", 1), ("sparse_categorical_accuracy", 4), ("mae", 1), ("mse", 1),
 ])

@@ -45,6 +45,11 @@ class Metric:
         """The metric's value for each sample: an array of shape (n,)."""
         raise NotImplementedError
 
+    def sums(self, y_true: Any, y_pred: Any) -> np.ndarray:
+        """Σ_i value_i over the samples of each network: a population's outputs
+        (members, n, ...) give one sum per member (a count for the accuracies)."""
+        return self.values(y_true, y_pred).sum(axis=-1)
+
     def batch_values(self, y_true: Any, y_pred: Any) -> tuple[float, int]:
         """``(Σ_i value_i, n)`` for one batch: the pieces of an exact running mean."""
         v = self.values(y_true, y_pred)
@@ -125,6 +130,9 @@ class SparseCategoricalAccuracy(Metric):
 
     def values(self, y_true: Any, y_pred: Any) -> np.ndarray:
         return self._matches(y_true, y_pred).astype(np.asarray(y_pred).dtype)
+
+    def sums(self, y_true: Any, y_pred: Any) -> np.ndarray:
+        return self._matches(y_true, y_pred).sum(axis=-1)  # counted, not added as floats
 
     def batch_values(self, y_true: Any, y_pred: Any) -> tuple[float, int]:
         m = self._matches(y_true, y_pred)

@@ -263,7 +263,7 @@ class Population:
                     seen += batch_n
                     loss_total[rows] += losses * batch_n
                     for i, metric in enumerate(metric_objects):
-                        metric_totals[i, rows] += metric.values(yb, output).sum(axis=-1)
+                        metric_totals[i, rows] += metric.sums(yb, output)
                     if on_divergence == "stop" and not np.isfinite(losses).all():
                         engine.write_back()
                         for pos in np.flatnonzero(~np.isfinite(losses)):
@@ -386,7 +386,7 @@ class Population:
         if not own_data:
             y = np.broadcast_to(y, (len(self._models), *y.shape))
         with np.errstate(over="ignore", invalid="ignore", divide="ignore", under="ignore"):
-            totals = [metric.values(y, output).sum(axis=-1) for metric in metric_objects]
+            totals = [metric.sums(y, output) for metric in metric_objects]
         batch = y.shape[1]
         return [model._result(Sequential._logs(float(losses[k]), metric_objects,
                                                [float(t[k]) for t in totals],
@@ -653,7 +653,7 @@ class _Lockstep:
                 losses = self.loss.members(yb, output)
             loss_total += losses * yb.shape[1]  # as Sequential sums
             for i, metric in enumerate(metric_objects):
-                totals[i] += metric.values(yb, output).sum(axis=-1)
+                totals[i] += metric.sums(yb, output)
         return loss_total / n + self.penalties(), totals
 
     def epoch_logs(self, losses: np.ndarray, metric_totals: np.ndarray, seen: int,

@@ -406,10 +406,13 @@ def trial_group(configs: Sequence[dict[str, Any]],
                        for model, config, part in zip(models, configs, prepared, strict=True)]
             measure_seconds = time.perf_counter() - measure_started
             population = Population(models)
-            test = (np.stack([p.x_test for p in prepared]),
-                    np.stack([p.y_test for p in prepared]))
-            probes = (np.stack([p.probe[0] for p in prepared]),
-                      np.stack([p.probe[1] for p in prepared]))
+            # In the engine's precision once, not converted anew at every epoch's measurement
+            # (the same numbers: its data checks convert each call the same way).
+            dtype = models[0].dtype
+            test = (np.stack([p.x_test for p in prepared]).astype(dtype),
+                    np.stack([p.y_test for p in prepared]).astype(dtype))
+            probes = (np.stack([p.probe[0] for p in prepared]).astype(dtype),
+                      np.stack([p.probe[1] for p in prepared]).astype(dtype))
             kernels = _kernel_positions(models[0])
 
             def measure(epoch: int, logs: dict[int, dict[str, float]]) -> None:
