@@ -264,6 +264,8 @@ def test_on_epoch_end_sees_each_member_as_it_is_then(float64) -> None:
     seen: list[tuple[int, dict, list]] = []
 
     def measure(epoch: int, logs: dict) -> None:
+        if epoch % 2:  # measured on the stack first: the models are still written back
+            population.evaluate(x, y)
         seen.append((epoch, logs, [m.get_weights() for m in population.models]))
 
     population.fit(x, y, batch_size=BATCH, epochs=EPOCHS, on_epoch_end=measure)

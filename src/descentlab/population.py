@@ -292,10 +292,13 @@ class Population:
                 if verbose:
                     _print_epoch(epoch, epochs, logs, len(self.diverged))
                 if on_epoch_end is not None:
-                    engine.write_back()
-                    # While every member trains, the hook's evaluate, predict and
-                    # compute_gradients run on this very stack (nothing to stack anew).
-                    self._engine = engine if len(active) == members else None
+                    if len(active) == members:
+                        # The hook's evaluate, predict and compute_gradients run on this very
+                        # stack; the members' own models are written back only if it asks
+                        # for them (.models).
+                        self._engine = engine
+                    else:
+                        engine.write_back()
                     on_epoch_end(epoch, dict(zip(active, logs, strict=True)))
                     self._engine = None  # a stack the hook made to measure is stale now
         finally:

@@ -393,7 +393,11 @@ def trial_group(configs: Sequence[dict[str, Any]],
                               f"and {config}.")
     members = len(configs)
     with _floatx(shared["floatx"]):
-        prepared = [_Data(config, data) for config in configs]
+        splits: dict[int, _Data] = {}  # the members of one seed share its split of the data
+        for config in configs:
+            if config["seed"] not in splits:
+                splits[config["seed"]] = _Data(config, data)
+        prepared = [splits[config["seed"]] for config in configs]
         models = []
         for config, part in zip(configs, prepared, strict=True):
             descentlab.backend.clear_session()  # each record names its layers from "dense"
