@@ -521,13 +521,17 @@ class MemberActivations(activations.ActivationFunction):
             contiguous = members == list(range(members[0], members[-1] + 1))
             index = slice(members[0], members[-1] + 1) if contiguous else np.array(members)
             self.groups.append((kinds[key], index))
+        # The groups that compute in place (a slice, and a function that writes into out=):
+        # decided once, as this runs twice per layer and step.
+        self._in_place = [function.writes_out and isinstance(index, slice)
+                          for function, index in self.groups]
         self.max_derivative = max(f.max_derivative for f in self.functions)
         self.saturating = any(f.saturating for f in self.functions)
 
     def f(self, x: np.ndarray) -> np.ndarray:
         y = np.empty_like(x)
-        for function, index in self.groups:
-            if function.writes_out and isinstance(index, slice):  # in place: nothing to join
+        for (function, index), in_place in zip(self.groups, self._in_place):
+            if in_place:  # nothing to join afterwards
                 cast(Any, function).f(x[index], out=y[index])
             else:
                 y[index] = function.f(x[index])
@@ -541,8 +545,8 @@ class MemberActivations(activations.ActivationFunction):
 
     def backward(self, x: np.ndarray, y: np.ndarray, grad: np.ndarray) -> np.ndarray:
         d = np.empty_like(grad)
-        for function, index in self.groups:
-            if function.writes_out and isinstance(index, slice):
+        for (function, index), in_place in zip(self.groups, self._in_place):
+            if in_place:
                 cast(Any, function).backward(x[index], y[index], grad[index], out=d[index])
             else:
                 d[index] = function.backward(x[index], y[index], grad[index])
