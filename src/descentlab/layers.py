@@ -516,21 +516,20 @@ class MemberActivations(activations.ActivationFunction):
             key = repr(activations.serialize(function))
             groups.setdefault(key, []).append(k)
             kinds.setdefault(key, function)
-        self.groups: list[tuple[activations.ActivationFunction, Any]] = []
+        # Each group: its function, its members, and whether it computes in place (a slice,
+        # and a function that writes into out=), decided once: this runs twice per layer and
+        # step.
+        self.groups: list[tuple[activations.ActivationFunction, Any, bool]] = []
         for key, members in groups.items():
             contiguous = members == list(range(members[0], members[-1] + 1))
             index = slice(members[0], members[-1] + 1) if contiguous else np.array(members)
-            self.groups.append((kinds[key], index))
-        # The groups that compute in place (a slice, and a function that writes into out=):
-        # decided once, as this runs twice per layer and step.
-        self._in_place = [function.writes_out and isinstance(index, slice)
-                          for function, index in self.groups]
+            self.groups.append((kinds[key], index, contiguous and kinds[key].writes_out))
         self.max_derivative = max(f.max_derivative for f in self.functions)
         self.saturating = any(f.saturating for f in self.functions)
 
     def f(self, x: np.ndarray) -> np.ndarray:
         y = np.empty_like(x)
-        for (function, index), in_place in zip(self.groups, self._in_place):
+        for function, index, in_place in self.groups:
             if in_place:  # nothing to join afterwards
                 cast(Any, function).f(x[index], out=y[index])
             else:
@@ -539,13 +538,13 @@ class MemberActivations(activations.ActivationFunction):
 
     def df(self, x: np.ndarray) -> np.ndarray:
         d = np.empty_like(x)
-        for function, index in self.groups:
+        for function, index, _ in self.groups:
             d[index] = function.df(x[index])
         return d
 
     def backward(self, x: np.ndarray, y: np.ndarray, grad: np.ndarray) -> np.ndarray:
         d = np.empty_like(grad)
-        for (function, index), in_place in zip(self.groups, self._in_place):
+        for function, index, in_place in self.groups:
             if in_place:
                 cast(Any, function).backward(x[index], y[index], grad[index], out=d[index])
             else:
