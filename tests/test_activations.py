@@ -121,17 +121,17 @@ def test_backward_is_grad_times_derivative_and_leaves_inputs_alone(case, dtype, 
 @pytest.mark.parametrize("name", [n for n in activations.names() if activations.get(n).writes_out])
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_out_receives_the_very_bits_of_a_fresh_result(name, dtype, rng):
-    """``f(x, out=...)`` and ``backward(..., out=...)`` compute in the caller's array (a part
-    of a population's) exactly what they return fresh, touching nothing else."""
+    """``f(x, out=...)`` and ``df_given(x, y, out=...)`` compute in the caller's array (a
+    part of a population's) exactly what they return fresh, touching nothing else."""
     act = activations.get(name)
     x = (rng.standard_normal((3, 32, 16)) * 30).astype(dtype)
     x[0, 0, :4] = [0.0, -0.0, 1e-30, -1e-30]
     grad = rng.standard_normal(x.shape).astype(dtype)
     y = act.f(x)
-    dx = act.backward(x, y, grad)
+    slope = act.df_given(x, y)
     copies = [x.copy(), y.copy(), grad.copy()]
     for result, compute in ((y, lambda out: act.f(x, out=out)),
-                            (dx, lambda out: act.backward(x, y, grad, out=out))):
+                            (slope, lambda out: act.df_given(x, y, out=out))):
         whole = np.full((5, *x.shape[1:]), np.nan, dtype)
         got = compute(whole[1:4])
         assert np.shares_memory(got, whole)

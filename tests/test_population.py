@@ -330,7 +330,8 @@ def test_members_may_differ_in_hidden_activations(float64, where: str) -> None:
 @pytest.mark.parametrize("names", [
     ("sigmoid", "sigmoid", "tanh", "relu", "relu", "softplus"),  # each group one slice
     ("elu", "relu", "elu", "softplus", "leaky_relu", "leaky_relu"),  # scattered; some return
-])  # a fresh array only (elu, leaky_relu)
+    ("softmax", "softmax", "tanh"),  # a fresh array only (elu, leaky_relu); softmax's
+])  # backward is a Jacobian-vector product, not f' ⊙ grad
 def test_member_activations_are_each_members_own_bit_for_bit(dtype, names) -> None:
     from descentlab import activations
 

@@ -12,13 +12,14 @@ Each activation is one small class with
 
 - ``f(x)``, ``df(x)``: the formula and its derivative (float arrays of at least one dimension);
 - ``__call__(x)``, ``derivative(x)``: the same for anything array-like (lists, scalars, ints);
-- ``backward(x, y, grad)``: ∂L/∂x given the input ``x``, the output ``y = f(x)`` kept from the
-  forward pass and the upstream gradient ``grad``. This runs on every training step, so it uses
-  ``y`` when that is cheaper (sigmoid: ``grad·y·(1−y)``) and works in one fresh temporary;
-  it never modifies ``x``, ``y`` or ``grad``;
-- ``writes_out``: True when ``f`` and ``backward`` also take ``out=``, an array of the result's
+- ``df_given(x, y)``: f'(x) given also the output ``y = f(x)`` kept from the forward pass,
+  used where it is cheaper (sigmoid: ``y·(1−y)``); ``df(x)`` unless a class has a better way;
+- ``backward(x, y, grad)``: ∂L/∂x = ``grad`` ⊙ ``df_given(x, y)``, given the upstream gradient
+  ``grad``. This runs on every training step, so it works in one fresh temporary; it never
+  modifies ``x``, ``y`` or ``grad`` (linear and softmax have their own);
+- ``writes_out``: True when ``f`` and ``df_given`` also take ``out=``, an array of the result's
   shape and dtype to compute in instead of a fresh one (sigmoid, tanh, relu, softplus: a
-  population comparing them writes each group of members into its part of one array);
+  population comparing them computes each group of members in its part of one array);
 - ``name``, ``max_derivative`` (sup |f'|), ``saturating`` (f' → 0 on both sides: the unit can
   saturate), ``relu_family`` (the unit can die: f = 0 and f' = 0 on a whole half-line — only
   ``relu``; leaky_relu, elu, selu keep a non-zero slope for x < 0), ``output_only`` (softmax);
@@ -113,7 +114,7 @@ class ActivationFunction:
     relu_family: bool = False
     #: True for activations that only make sense on the output layer (softmax).
     output_only: bool = False
-    #: True when ``f(x, out=...)`` and ``backward(x, y, grad, out=...)`` compute in ``out``.
+    #: True when ``f(x, out=...)`` and ``df_given(x, y, out=...)`` compute in ``out``.
     writes_out: bool = False
 
     # -- the formulas (float ndarray in, at least 1-D) -------------------------------------------
@@ -123,9 +124,14 @@ class ActivationFunction:
     def df(self, x: np.ndarray) -> np.ndarray:
         raise NotImplementedError
 
+    def df_given(self, x: np.ndarray, y: np.ndarray) -> np.ndarray:
+        """f'(x), given also y = f(x) (from the forward pass): a class overrides this where the
+        derivative is cheaper from y."""
+        return self.df(x)
+
     def backward(self, x: np.ndarray, y: np.ndarray, grad: np.ndarray) -> np.ndarray:
         """∂L/∂x = grad ⊙ f'(x), given x, y = f(x) from the forward pass and grad = ∂L/∂y."""
-        d = self.df(x)
+        d = self.df_given(x, y)
         d *= grad
         return d
 
@@ -198,11 +204,10 @@ class Sigmoid(ActivationFunction):
         d *= y
         return d
 
-    def backward(self, x: np.ndarray, y: np.ndarray, grad: np.ndarray,
-                 out: np.ndarray | None = None) -> np.ndarray:
+    def df_given(self, x: np.ndarray, y: np.ndarray, out: np.ndarray | None = None,
+                 ) -> np.ndarray:
         d = np.subtract(1.0, y, out=out)
         d *= y  # σ' = y(1 − y)
-        d *= grad
         return d
 
 
@@ -226,11 +231,10 @@ class Tanh(ActivationFunction):
         np.subtract(1.0, d, out=d)
         return d
 
-    def backward(self, x: np.ndarray, y: np.ndarray, grad: np.ndarray,
-                 out: np.ndarray | None = None) -> np.ndarray:
+    def df_given(self, x: np.ndarray, y: np.ndarray, out: np.ndarray | None = None,
+                 ) -> np.ndarray:
         d = np.multiply(y, y, out=out)
         np.subtract(1.0, d, out=d)  # tanh' = 1 − y²
-        d *= grad
         return d
 
 
@@ -252,13 +256,11 @@ class ReLU(ActivationFunction):
     def df(self, x: np.ndarray) -> np.ndarray:
         return (x > 0).astype(x.dtype)
 
-    def backward(self, x: np.ndarray, y: np.ndarray, grad: np.ndarray,
-                 out: np.ndarray | None = None) -> np.ndarray:
-        if out is None:
-            out = np.empty_like(grad)
-        d = np.greater(x, 0, out=out)  # relu'(x): 1 where x > 0, else 0, as grad's floats
-        d *= grad  # (a float mask: multiplying by a bool array casts it on the fly, slower)
-        return d
+    def df_given(self, x: np.ndarray, y: np.ndarray, out: np.ndarray | None = None,
+                 ) -> np.ndarray:
+        # relu'(x): 1 where x > 0, else 0, as floats (backward's product with a bool array
+        # would cast it on the fly, slower)
+        return np.greater(x, 0, out=np.empty_like(x) if out is None else out)
 
 
 def vectorised(ufunc: str, dtype: Any) -> bool:
@@ -334,17 +336,13 @@ class Softplus(ActivationFunction):
     def df(self, x: np.ndarray) -> np.ndarray:
         return _sigmoid(x)
 
-    def backward(self, x: np.ndarray, y: np.ndarray, grad: np.ndarray,
-                 out: np.ndarray | None = None) -> np.ndarray:
+    def df_given(self, x: np.ndarray, y: np.ndarray, out: np.ndarray | None = None,
+                 ) -> np.ndarray:
         if vectorised("expm1", y.dtype):
             d = np.negative(y, out=out)
-            np.expm1(d, out=d)  # −σ(x) = e^{−y} − 1
-            d *= grad
-            np.negative(d, out=d)
-            return d
-        d = _sigmoid(x, out)  # softplus' = σ
-        d *= grad
-        return d
+            np.expm1(d, out=d)  # e^{−y} − 1 = −σ(x)
+            return np.negative(d, out=d)
+        return _sigmoid(x, out)  # softplus' = σ
 
 
 class LeakyReLU(ActivationFunction):

@@ -502,7 +502,8 @@ class MemberActivations(activations.ActivationFunction):
     array goes through member k's own function, so each member computes what it computes
     alone; the matrix products around it stay one batched product for all. A group of
     neighbours whose function ``writes_out`` computes straight into its part of the result
-    (no copies to join: a deep population's activations are a third of its step)."""
+    (no copies to join), and backward multiplies all the groups' f' by the gradient at once
+    (a deep population's activations are a third of its step)."""
 
     name = "per_member"
 
@@ -524,6 +525,7 @@ class MemberActivations(activations.ActivationFunction):
             contiguous = members == list(range(members[0], members[-1] + 1))
             index = slice(members[0], members[-1] + 1) if contiguous else np.array(members)
             self.groups.append((kinds[key], index, contiguous and kinds[key].writes_out))
+        self._one_product = all(in_place for _, _, in_place in self.groups)
         self.max_derivative = max(f.max_derivative for f in self.functions)
         self.saturating = any(f.saturating for f in self.functions)
 
@@ -544,11 +546,15 @@ class MemberActivations(activations.ActivationFunction):
 
     def backward(self, x: np.ndarray, y: np.ndarray, grad: np.ndarray) -> np.ndarray:
         d = np.empty_like(grad)
-        for function, index, in_place in self.groups:
-            if in_place:
-                cast(Any, function).backward(x[index], y[index], grad[index], out=d[index])
-            else:
-                d[index] = function.backward(x[index], y[index], grad[index])
+        if self._one_product:
+            # ∂L/∂z = ∂L/∂a ⊙ f'(z): every group's f' in its part of d, then one product for
+            # all members (each element is the one its network's backward computes).
+            for function, index, _ in self.groups:
+                cast(Any, function).df_given(x[index], y[index], out=d[index])
+            d *= grad
+            return d
+        for function, index, _ in self.groups:  # (softmax's backward is not f' ⊙ grad)
+            d[index] = function.backward(x[index], y[index], grad[index])
         return d
 
     def get_config(self) -> dict[str, Any]:
