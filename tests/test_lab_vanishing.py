@@ -232,7 +232,8 @@ def test_a_trial_group_trains_one_architecture() -> None:
         vanishing.trial_group([{"depth": 2, "seed": 0}, {"depth": 3, "seed": 1}])
 
 
-def test_the_grid_puts_each_depth_in_one_population() -> None:
+def test_the_grid_puts_each_depth_in_one_population_where_that_keeps_the_workers_busy(
+        ) -> None:
     configs = vanishing.grid_configs(("sigmoid", "tanh", "relu"), (1, 4), seeds=(0, 1, 2))
     one = vanishing.populations(configs, workers=1)
     assert [(len(p), {c["depth"] for c in p}) for p in one] == [(9, {1}), (9, {4})]
@@ -241,6 +242,15 @@ def test_the_grid_puts_each_depth_in_one_population() -> None:
     assert [len(p) for p in three] == [3, 3, 3, 3, 3, 3]
     assert sorted(map(repr, sum(three, []))) == sorted(map(repr, configs))  # each trial once
     assert len(vanishing.populations(configs[:1], workers=4)) == 1
+    # More depths than workers: the cheapest, trained last, in one part per worker, so that
+    # the workers finish together.
+    configs = vanishing.grid_configs(("sigmoid", "tanh", "relu"), (4, 1, 2), seeds=(0, 1))
+    two = vanishing.populations(configs, workers=2)
+    assert [(len(p), {c["depth"] for c in p}) for p in two] == [(6, {4}), (3, {1}), (3, {1}),
+                                                                 (6, {2})]
+    assert sorted(map(repr, sum(two, []))) == sorted(map(repr, configs))
+    assert vanishing.populations(configs, workers=1) == [
+        [c for c in configs if c["depth"] == d] for d in (4, 1, 2)]
 
 
 def test_parallel_run_equals_serial_run() -> None:

@@ -606,17 +606,22 @@ def populations(configs: Sequence[dict[str, Any]], workers: int = 1,
                 ) -> list[list[dict[str, Any]]]:
     """The trials of ``configs`` as the populations :func:`run_grid` trains: those of one
     depth (of one architecture) together — all activations, initializers and seeds —, a whole
-    population costing less than its parts; split in parts of near-equal size only when there
-    are fewer depths than ``workers`` (one part per worker and depth). A trial's record does
-    not depend on its population (each member is its own network, bit for bit), so neither do
-    the results."""
+    population costing less than its parts. Split in parts of near-equal size where that keeps
+    ``workers`` busy: every depth when there are fewer depths than workers (one part per worker
+    and depth); with more depths than workers, the cheapest one — trained last, when the other
+    workers may have run out of work — in one part per worker, so that they finish together.
+    A trial's record does not depend on its population (each member is its own network, bit
+    for bit), so neither do the results."""
     groups: dict[str, list[dict[str, Any]]] = {}
     for config in configs:
         groups.setdefault(repr(_architecture_key(config)), []).append(config)
-    split = int(workers) if len(groups) < int(workers) else 1
+    workers = int(workers)
+    split = {key: workers if len(groups) < workers else 1 for key in groups}
+    if len(groups) > workers > 1:
+        split[min(groups, key=lambda key: _cost(groups[key]))] = workers
     parts = []
-    for group in groups.values():
-        count = max(1, min(split, len(group)))
+    for key, group in groups.items():
+        count = max(1, min(split[key], len(group)))
         size, extra = divmod(len(group), count)
         start = 0
         for i in range(count):
@@ -624,6 +629,11 @@ def populations(configs: Sequence[dict[str, Any]], workers: int = 1,
             parts.append(group[start:end])
             start = end
     return parts
+
+
+def _cost(population: Sequence[dict[str, Any]]) -> int:
+    """What a population's training costs, roughly: layers × members."""
+    return (population[0]["depth"] + 1) * len(population)
 
 
 def run_grid(activations: Sequence[str] = DEFAULT_ACTIVATIONS,
@@ -658,12 +668,12 @@ def run_grid(activations: Sequence[str] = DEFAULT_ACTIVATIONS,
     x, y = data if data is not None else datasets.load(dataset)
     check_size(np.shape(x)[1], [int(width)] * deepest, len(np.unique(y)))
     function = functools.partial(_run_group, data=data)
-    # The deepest populations first: the workers then end together (the results come back in
-    # grid order whatever order they ran in).
+    # The costliest populations first, the cheapest one's parts last: the workers then end
+    # together (the results come back in grid order whatever order they ran in).
     # (In a shared pool the other experiments fill the workers: a depth stays whole.)
     parts = 1 if runner.sharing() else workers
     specs = sorted(({"configs": group} for group in populations(configs, parts)),
-                   key=lambda spec: -(spec["configs"][0]["depth"] + 1) * len(spec["configs"]))
+                   key=lambda spec: -_cost(spec["configs"]))
     ran = run_trials(function, specs, workers=workers, progress=progress,
                      label="vanishing gradients")
     by_config = {repr(r["config"]): r for result in ran for r in result["trials"]}
