@@ -199,10 +199,7 @@ class Sigmoid(ActivationFunction):
         return _sigmoid(x, out)
 
     def df(self, x: np.ndarray) -> np.ndarray:
-        y = _sigmoid(x)
-        d = 1.0 - y
-        d *= y
-        return d
+        return self.df_given(x, _sigmoid(x))
 
     def df_given(self, x: np.ndarray, y: np.ndarray, out: np.ndarray | None = None,
                  ) -> np.ndarray:
@@ -226,10 +223,7 @@ class Tanh(ActivationFunction):
         return np.tanh(x, out=out)
 
     def df(self, x: np.ndarray) -> np.ndarray:
-        y = np.tanh(x)
-        d = y * y
-        np.subtract(1.0, d, out=d)
-        return d
+        return self.df_given(x, np.tanh(x))
 
     def df_given(self, x: np.ndarray, y: np.ndarray, out: np.ndarray | None = None,
                  ) -> np.ndarray:
