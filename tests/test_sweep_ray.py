@@ -76,9 +76,12 @@ def test_the_same_sweep_gives_the_same_records_on_ray_and_on_the_local_pool(
 
 def test_a_killed_ray_worker_is_retried_and_every_trial_is_recorded_once(
         cluster, local_small, tmp_path):
-    # About a second a trial; the kill comes 0.8 s after the first trial ended, when the
-    # trials then running have reported some epochs (which the retry must not add to).
-    space = dict(SMALL, epochs=[20])
+    # About a second a trial (300 epochs: at 20, a trial took 60 ms on a fast machine, and the
+    # kill could land between two trials, where there is nothing to retry); the kill comes
+    # just after the first trial ended, when the trials then running have reported some
+    # epochs (which the retry must not add to).
+    epochs = 300
+    space = dict(SMALL, epochs=[epochs])
     killed: list[int] = []
 
     def kill_a_running_trial():
@@ -112,10 +115,10 @@ def test_a_killed_ray_worker_is_retried_and_every_trial_is_recorded_once(
     lines = [json.loads(line) for line in open(tmp_path / "trials.jsonl", encoding="utf-8")]
     assert len(lines) == 12 and len({r["id"] for r in lines}) == 12
     unfinished = [(r["id"], r["status"], r["epochs_run"], r["attempts"], r.get("error"))
-                  for r in lines if not (r["status"] == "ok" and r["epochs_run"] == 20)]
+                  for r in lines if not (r["status"] == "ok" and r["epochs_run"] == epochs)]
     assert not unfinished, unfinished  # (what happened, if a retry did not finish a trial)
     # Its first three epochs are the 3-epoch local sweep's, number for number.
-    short = {json.dumps(dict(r["config"], epochs=20), sort_keys=True): r
+    short = {json.dumps(dict(r["config"], epochs=epochs), sort_keys=True): r
              for r in local_small["trials"]}
     for rec in lines:
         reference = short[json.dumps(rec["config"], sort_keys=True)]
