@@ -169,6 +169,30 @@ def test_a_trial_whose_worker_dies_is_retried(small_run, tmp_path, monkeypatch):
     assert len(_lines(tmp_path / "out")) == 12
 
 
+def test_a_pool_found_broken_when_a_trial_is_handed_over_loses_nothing(small_run, tmp_path,
+                                                                       monkeypatch):
+    """A worker can die between a trial's end and the next hand-over: then the pool refuses the
+    next trial (BrokenProcessPool from submit). That trial waits for the next pool, the trials
+    in flight end as they end, and every trial is recorded once (seen in CI as a traceback)."""
+    from concurrent.futures.process import BrokenProcessPool
+
+    real_submit = local_executor.ProcessPoolExecutor.submit
+    calls: list[int] = []
+
+    def submit_refusing_the_fifth(pool, *args, **kwargs):
+        calls.append(1)
+        if len(calls) == 5:
+            raise BrokenProcessPool("a child process terminated abruptly")
+        return real_submit(pool, *args, **kwargs)
+
+    monkeypatch.setattr(local_executor.ProcessPoolExecutor, "submit", submit_refusing_the_fifth)
+    results = run_sweep(SearchSpace(**SMALL), str(tmp_path / "out"), workers=2, progress=False)
+    assert len(calls) == 13  # the refused trial was handed over again
+    assert [comparable(r) for r in results["trials"]] == \
+        [comparable(r) for r in small_run[1]["trials"]]
+    assert len(_lines(tmp_path / "out")) == 12
+
+
 def test_a_worker_that_always_dies_ends_as_a_failed_trial(tmp_path, monkeypatch):
     monkeypatch.setenv("SWEEP_TEST_MARKER", str(tmp_path / "never"))
     monkeypatch.setattr(os.path, "exists", lambda path: False if "never" in str(path) else

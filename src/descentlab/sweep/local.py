@@ -45,6 +45,23 @@ def _stop_workers() -> None:
         child.terminate()
 
 
+def _collect(done: set[Future], running: dict[Future, Any],
+             on_record: Callable[[dict[str, Any]], Any], bar: Progress) -> bool:
+    """Record the trials of ``done`` that ended and take them out of ``running``; leave there
+    those whose worker died (the pool broke under them). Returns whether any did."""
+    died = False
+    for future in done:
+        try:
+            result = future.result()
+        except BrokenProcessPool:
+            died = True  # among the trials the dead worker may have run
+            continue
+        del running[future]
+        on_record(result)
+        bar.update()
+    return died
+
+
 def run_local(configs: Sequence[dict[str, Any]], data: Data,
               on_record: Callable[[dict[str, Any]], Any], workers: int | None = None,
               retries: int = 2, progress: bool = True) -> None:
@@ -69,20 +86,18 @@ def run_local(configs: Sequence[dict[str, Any]], data: Data,
                 # are the ones that were running.
                 while pending and len(running) < workers and \
                         not (running and (pending[0][3] or any(a for *_, a in running.values()))):
-                    entry = pending.popleft()
-                    running[pool.submit(_work, entry[0], entry[1])] = entry
-                done, _ = wait(running, return_when=FIRST_COMPLETED)
-                for future in done:
-                    entry = running.pop(future)
                     try:
-                        result = future.result()
-                    except BrokenProcessPool:
+                        future = pool.submit(_work, pending[0][0], pending[0][1])
+                    except BrokenProcessPool:  # a worker died since the last trial ended
                         broken = True
-                        running[future] = entry  # among the trials the dead worker may have run
-                        continue
-                    on_record(result)
-                    bar.update()
+                        break
+                    running[future] = pending.popleft()
+                if not broken:
+                    done = wait(running, return_when=FIRST_COMPLETED)[0]
+                    broken = _collect(done, running, on_record, bar)
             if broken:
+                # The others in flight end at once, with their result or as suspects.
+                _collect(wait(running)[0], running, on_record, bar)
                 suspects = list(running.values())
                 running.clear()
                 for config, attempt, deaths, _ in reversed(suspects):
