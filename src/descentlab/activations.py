@@ -248,7 +248,7 @@ class ReLU(ActivationFunction):
         return np.maximum(x, backend.zeros(x.shape, x.dtype), out=out)  # (see backend.zeros)
 
     def df(self, x: np.ndarray) -> np.ndarray:
-        return (x > 0).astype(x.dtype)
+        return self.df_given(x, x)  # relu' needs x only (y is not read)
 
     def df_given(self, x: np.ndarray, y: np.ndarray, out: np.ndarray | None = None,
                  ) -> np.ndarray:
